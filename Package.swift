@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+// Tickwire: one target per layer, so that the import graph shows the architecture.
+//
+//   tickwire (executable)  -> FanOut, ArgumentParser, Logging
+//   FanOut                 -> GRPCServer, BinanceFeed, Indicators, TickwireProto
+//   GRPCServer             -> Reactor, CNghttp2
+//   BinanceFeed            -> Reactor, CBinanceJSON
+//   Reactor                -> CTickwireShim
+//   Indicators             -> (nothing)
+//   TickwireProto          -> SwiftProtobuf (generated code, committed)
+import PackageDescription
+
+let package = Package(
+    name: "Tickwire",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "tickwire", targets: ["tickwire"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+    ],
+    targets: [
+        // C edges: system libraries and the one small shim.
+        .systemLibrary(name: "CNghttp2", path: "Sources/CSystem/CNghttp2", pkgConfig: "libnghttp2",
+                       providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/CSystem/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CWslay", path: "Sources/CSystem/CWslay",
+                       providers: [.apt(["libwslay-dev"])]),
+        .systemLibrary(name: "CURing", path: "Sources/CSystem/CURing", pkgConfig: "liburing",
+                       providers: [.apt(["liburing-dev"])]),
+        .target(name: "CTickwireShim", path: "Sources/CTickwireShim"),
+        .target(name: "CBinanceJSON", path: "Sources/CBinanceJSON",
+                cxxSettings: [.unsafeFlags(["-O2", "-msse4.2", "-mpclmul", "-mpopcnt"])],
+                linkerSettings: [.linkedLibrary("simdjson")]),
+
+        // Layers.
+        .target(name: "Reactor", dependencies: ["CTickwireShim"]),
+        .target(name: "BinanceFeed", dependencies: ["Reactor", "CBinanceJSON"]),
+        .target(name: "GRPCServer", dependencies: ["Reactor", "CNghttp2", "CTickwireShim"]),
+        .target(name: "Indicators"),
+        .target(name: "TickwireProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(name: "FanOut", dependencies: [
+            "GRPCServer", "BinanceFeed", "Indicators", "TickwireProto", "Reactor",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "tickwire", dependencies: [
+            "FanOut", "Reactor", "BinanceFeed", "GRPCServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Unit tests (Swift Testing). Integration tests live in Tests/Integration (Python).
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CTickwireShim"]),
+        .testTarget(name: "BinanceFeedTests", dependencies: ["BinanceFeed"]
+),
+        .testTarget(name: "GRPCServerTests", dependencies: ["GRPCServer"]),
+        .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"]),
+        .testTarget(name: "FanOutTests", dependencies: ["FanOut", "TickwireProto",
+                                                        .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+    ]
+)

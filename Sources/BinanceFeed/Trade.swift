@@ -1,0 +1,29 @@
+/// One trade as it enters Tickwire, whatever the source (replay or live).
+public struct Trade: Equatable, Sendable {
+    /// Index into the server's SymbolTable.
+    public var symbolIndex: Int
+    public var tradeID: Int64
+    public var price: Double
+    public var quantity: Double
+    public var tradeTimeMs: Int64
+    public var eventTimeMs: Int64
+    /// Wall-clock time at which the frame carrying the trade was read.
+    public var ingestUnixNanos: Int64
+
+    public init(symbolIndex: Int, tradeID: Int64, price: Double, quantity: Double,
+                tradeTimeMs: Int64, eventTimeMs: Int64, ingestUnixNanos: Int64) {
+        self.symbolIndex = symbolIndex
+        self.tradeID = tradeID
+        self.price = price
+        self.quantity = quantity
+        self.tradeTimeMs = tradeTimeMs
+        self.eventTimeMs = eventTimeMs
+        self.ingestUnixNanos = ingestUnixNanos
+    }
+}
+
+/// The feed boundary: where trades leave a source and enter the engine.
+/// Sources are generic over it, so the per-trade call is static.
+public protocol TradeSink: AnyObject {
+    func publish(_ trade: Trade)
+}

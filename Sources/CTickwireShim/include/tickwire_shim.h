@@ -1,0 +1,91 @@
+// The only C that Tickwire writes itself: what Swift cannot import from Glibc.
+// Glibc's Swift module hides epoll, signalfd, timerfd and accept4, and errno is
+// a macro. Everything here is a thin, allocation-free pass-through.
+#ifndef TICKWIRE_SHIM_H
+#define TICKWIRE_SHIM_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <unistd.h>
+#include <time.h>
+
+static inline int tw_errno(void) { return errno; }
+static inline void tw_set_errno(int value) { errno = value; }
+
+// epoll_event is packed on x86_64; these keep Swift from guessing its layout.
+static inline int tw_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+static inline int tw_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token) {
+    struct epoll_event event;
+    event.events = events;
+    event.data.u64 = token;
+    return epoll_ctl(epfd, op, fd, &event);
+}
+static inline uint64_t tw_epoll_event_token(const struct epoll_event *event) { return event->data.u64; }
+static inline uint32_t tw_epoll_event_mask(const struct epoll_event *event) { return event->events; }
+static inline size_t tw_epoll_event_size(void) { return sizeof(struct epoll_event); }
+
+// accept4 needs _GNU_SOURCE, which must not leak into this header (Swift's
+// Glibc module is built without it), so it lives in shim.c.
+int tw_accept4(int fd);
+static inline int tw_socket_nonblocking(int domain, int type) {
+    return socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
+static inline int tw_timerfd_create(void) {
+    return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+}
+
+// Blocks the given signals for this (the only) thread and returns a signalfd
+// that reports them instead, so a signal becomes an ordinary reactor event.
+static inline int tw_signalfd_for(const int *signals, int count) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int i = 0; i < count; i++) sigaddset(&mask, signals[i]);
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0) return -1;
+    return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+static inline size_t tw_signalfd_siginfo_size(void) { return sizeof(struct signalfd_siginfo); }
+static inline int tw_signalfd_siginfo_signo(const void *info) {
+    return (int)((const struct signalfd_siginfo *)info)->ssi_signo;
+}
+static inline int tw_unblock_signals(const int *signals, int count) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int i = 0; i < count; i++) sigaddset(&mask, signals[i]);
+    return sigprocmask(SIG_UNBLOCK, &mask, NULL);
+}
+static inline void tw_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
+static inline int64_t tw_monotonic_nanos(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+static inline int64_t tw_wall_unix_nanos(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline ssize_t tw_sendmsg_nosignal(int fd, struct iovec *iov, int count) {
+    struct msghdr message = {0};
+    message.msg_iov = iov;
+    message.msg_iovlen = (size_t)count;
+    return sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static inline int tw_set_int_sockopt(int fd, int level, int name, int value) {
+    return setsockopt(fd, level, name, &value, sizeof(value));
+}
+
+#endif

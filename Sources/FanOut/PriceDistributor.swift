@@ -1,0 +1,35 @@
+import BinanceFeed
+import GRPCServer
+
+/// The feed's sink: encodes each trade once and queues the same bytes on
+/// every open StreamPrices stream. Connections flush once per reactor
+/// iteration, so a burst of trades shares DATA frames and writes.
+public final class PriceDistributor: TradeSink {
+    private let encoder: PriceUpdateEncoder
+    public var registry: StreamRegistry
+    public private(set) var tradesPublished = 0
+    /// Streams reset because they could not keep up (their backlog overflowed).
+    public private(set) var slowStreamsDropped = 0
+    /// Streams that overflowed during the current walk, removed after it.
+    private var overflowed: [GRPCStream] = []
+
+    public init(symbols: SymbolTable, streamCapacity: Int) {
+        encoder = PriceUpdateEncoder(symbols: symbols)
+        registry = StreamRegistry(capacity: streamCapacity)
+    }
+
+    public func publish(_ trade: Trade) {
+        tradesPublished += 1
+        guard registry.count > 0 else { return }
+        let message = encoder.encode(trade)
+        registry.forEach { stream in
+            if stream.send(message) == .overflowed { overflowed.append(stream) }
+        }
+        // Removal waits until the walk is over: the registry must not change under it.
+        for stream in overflowed {
+            registry.remove(stream)
+            slowStreamsDropped += 1
+        }
+        overflowed.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,24 @@
+import BinanceFeed
+import GRPCServer
+import Reactor
+
+/// Everything the server needs to know, validated before anything starts.
+public struct ServerConfiguration: Sendable {
+    public var listen = ListenAddress(host: "0.0.0.0", port: 50051)
+    public var symbols: SymbolTable
+    /// A recording to play instead of the live feed.
+    public var replayPath: String?
+    public var replaySpeed: ReplaySpeed = .paced(1)
+    /// Hold the replay until this many StreamPrices streams are open.
+    public var replayWaitStreams = 0
+    public var grpc = GRPCLimits()
+    /// How long the stop phase may spend flushing trailers before it closes
+    /// every socket regardless.
+    public var stopFlushBudgetNanos: Int64 = 1_000_000_000
+    /// In `--replay-speed max`, publish only while every stream's backlog is below this.
+    public var maxSpeedBacklogBytes = 256 * 1024
+
+    public init(symbols: SymbolTable) {
+        self.symbols = symbols
+    }
+}

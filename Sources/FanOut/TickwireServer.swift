@@ -1,0 +1,263 @@
+import BinanceFeed
+import GRPCServer
+import Logging
+import Reactor
+import SwiftProtobuf
+import TickwireProto
+
+/// The composition root of the running server: it owns the reactor's handler
+/// role, the connection hub, the price distributor, the health service and the
+/// feed, and carries the server through its ShutdownPhase.
+public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
+    /// What a timer is for, carried in its tag.
+    enum TimerTag: UInt64 {
+        /// The next replayed trade is due.
+        case replayDue = 1
+        /// The stop phase's flush budget ran out.
+        case stopDeadline = 2
+    }
+
+    /// Where the replay is.
+    enum ReplayState: Equatable {
+        /// Waiting for `--replay-wait-streams` streams to open.
+        case waitingForStreams
+        /// Trades are ready to publish now.
+        case ready
+        /// Sleeping until the next trade is due.
+        case waiting
+        case finished
+    }
+
+    public let configuration: ServerConfiguration
+    public let reactor: Reactor
+    let logger: Logger
+    let distributor: PriceDistributor
+    let health = HealthService()
+    private var hub: ConnectionHub!
+    private let replay: ReplayFeed?
+    private var replayState: ReplayState
+    private var signalTimeNanos: Int64 = 0
+
+    public init(configuration: ServerConfiguration, reactor: Reactor, logger: Logger) throws(SystemError) {
+        self.configuration = configuration
+        self.reactor = reactor
+        self.logger = logger
+        distributor = PriceDistributor(symbols: configuration.symbols,
+                                       streamCapacity: configuration.grpc.maxConnections)
+        if let path = configuration.replayPath {
+            replay = try ReplayFeed(path: path, symbols: configuration.symbols, speed: configuration.replaySpeed)
+        } else {
+            replay = nil
+        }
+        replayState = configuration.replayWaitStreams > 0 ? .waitingForStreams : .ready
+        hub = ConnectionHub(reactor: reactor, limits: configuration.grpc, delegate: self) { [logger] level, message, metadata in
+            logger.log(level: level.swiftLogLevel, "\(message)", metadata: metadata.mapValues { .string($0) })
+        }
+    }
+
+    /// Address the listener bound (with the real port when 0 was asked for).
+    public var boundAddress: ListenAddress? { hub.boundAddress }
+
+    /// Listens, plays, and serves until a signal stops the server.
+    public func run() throws(SystemError) {
+        try hub.listen(on: configuration.listen)
+        try reactor.watchSignals()
+        logger.info("listening", metadata: [
+            "address": "\(hub.boundAddress!)", "io": "\(reactor.backendName)",
+            "symbols": "\(configuration.symbols.upperCased.joined(separator: ","))",
+        ])
+        if let replay {
+            logger.info("replay loaded", metadata: [
+                "file": "\(replay.path)", "bytes": "\(replay.byteCount)", "speed": "\(replay.speed)",
+                "wait_streams": "\(configuration.replayWaitStreams)",
+            ])
+        }
+        try reactor.run(self)
+        reactor.close()
+        logger.info("stopped", metadata: ["trades_published": "\(distributor.tradesPublished)"])
+    }
+
+    // MARK: ReactorHandler
+
+    public func handle(_ event: ReadyEvent, reactor: Reactor) {
+        switch event.token.kind {
+        case .listener: hub.listenerReady()
+        case .connection: hub.connectionReady(event)
+        case .feed, .signal: assertionFailure("no handler for \(event.token)")
+        }
+    }
+
+    public func timerFired(tag: UInt64, reactor: Reactor) {
+        switch TimerTag(rawValue: tag) {
+        case .replayDue:
+            if replayState == .waiting { replayState = .ready }
+        case .stopDeadline:
+            if case .stopping = reactor.phase {
+                logger.warning("stop flush budget spent; closing remaining connections",
+                               metadata: ["connections": "\(hub.connectionCount)"])
+                apply(reactor.phase.flushEnded())
+            }
+        case nil:
+            assertionFailure("unknown timer tag \(tag)")
+        }
+    }
+
+    public func signalReceived(_ signal: Int32, reactor: Reactor) {
+        logger.notice("signal received", metadata: ["signal": "\(signal)", "phase": "\(reactor.phase)"])
+        apply(reactor.phase.signalReceived(nowNanos: reactor.clock.monotonicNanos(),
+                                           flushBudgetNanos: configuration.stopFlushBudgetNanos))
+    }
+
+    public func beforeSleep(reactor: Reactor) -> Bool {
+        let busy = driveReplay()
+        hub.flushPending()
+        if case .stopping = reactor.phase, stopFlushComplete {
+            apply(reactor.phase.flushEnded())
+        }
+        return busy || hub.hasPendingFlush
+    }
+
+    // MARK: Shutdown
+
+    private func apply(_ action: ShutdownPhase.Action) {
+        switch action {
+        case .beginStopping(let deadline):
+            signalTimeNanos = reactor.clock.monotonicNanos()
+            health.setStatus(.notServing)
+            hub.stopAccepting()
+            let ending = distributor.registry.count
+            let unavailable = GRPCStatus(.unavailable, "server shutting down")
+            distributor.registry.forEach { $0.finish(unavailable) }
+            health.finishWatchers(unavailable)
+            hub.goAwayAll()
+            reactor.schedule(atNanos: deadline, tag: TimerTag.stopDeadline.rawValue)
+            logger.notice("stopping", metadata: ["streams_ended": "\(ending)", "connections": "\(hub.connectionCount)"])
+        case .finish:
+            let open = hub.connectionCount
+            hub.closeAll(reason: "server stopped")
+            let elapsedMs = (reactor.clock.monotonicNanos() - signalTimeNanos) / 1_000_000
+            logger.notice("connections closed", metadata: ["force_closed": "\(open)", "stop_ms": "\(elapsedMs)"])
+        case .none:
+            break
+        }
+    }
+
+    /// Every stream has been told, and every byte has left our buffers.
+    private var stopFlushComplete: Bool {
+        guard !hub.hasPendingFlush, hub.bufferedOutputBytes == 0, health.watcherCount == 0 else { return false }
+        var allEnded = true
+        distributor.registry.forEach { if !$0.trailersSent { allEnded = false } }
+        return allEnded
+    }
+
+    // MARK: Replay
+
+    /// Publishes what is due; returns true when more is ready right now.
+    private func driveReplay() -> Bool {
+        guard let replay, replayState == .ready, reactor.phase.acceptsNewWork else { return false }
+        if replay.speed == .max && distributor.registry.largestBacklogBytes > configuration.maxSpeedBacklogBytes {
+            return false  // the next write or window update wakes us to try again
+        }
+        switch replay.pump(into: distributor, budget: replay.speed == .max ? 512 : 4096, clock: reactor.clock) {
+        case .ready:
+            return true
+        case .dueAt(let nanos):
+            replayState = .waiting
+            reactor.schedule(atNanos: nanos, tag: TimerTag.replayDue.rawValue)
+            return false
+        case .finished:
+            replayState = .finished
+            let stats = replay.statistics
+            logger.info("replay finished", metadata: [
+                "published": "\(stats.published)", "malformed": "\(stats.malformed)",
+                "ignored": "\(stats.ignored)", "unknown_symbol": "\(stats.unknownSymbol)",
+            ])
+            return false
+        }
+    }
+
+    // MARK: GRPCServerDelegate
+
+    public func rpcOpened(_ stream: GRPCStream) -> RPCAdmission {
+        guard let method = RPCMethod(path: stream.path) else {
+            return .reject(GRPCStatus(.unimplemented, "method \(stream.path) is not implemented by this server"))
+        }
+        guard reactor.phase.acceptsNewWork else {
+            return .reject(GRPCStatus(.unavailable, "server shutting down"))
+        }
+        stream.handlerTag = method.rawValue
+        if method == .streamPrices {
+            distributor.registry.add(stream)
+            if replayState == .waitingForStreams && distributor.registry.count >= configuration.replayWaitStreams {
+                replayState = .ready
+                logger.info("replay starting", metadata: ["streams": "\(distributor.registry.count)"])
+            }
+        }
+        return .accept
+    }
+
+    public func rpcMessage(_ stream: GRPCStream, _ message: UnsafeRawBufferPointer) {
+        switch RPCMethod(rawValue: stream.handlerTag) {
+        case .streamPrices: indicatorRequest(stream, message)
+        case .healthCheck: health.check(stream, request: message)
+        case .healthWatch: health.watch(stream, request: message)
+        case nil: break
+        }
+    }
+
+    public func rpcHalfClosed(_ stream: GRPCStream) {
+        // StreamPrices keeps sending after the client half-closes: a client
+        // that only listens may close its side at once. Health calls are
+        // answered on their message, so there is nothing to do for them either.
+    }
+
+    public func rpcClosed(_ stream: GRPCStream) {
+        switch RPCMethod(rawValue: stream.handlerTag) {
+        case .streamPrices: distributor.registry.remove(stream)
+        case .healthWatch: health.streamClosed(stream)
+        case .healthCheck, nil: break
+        }
+    }
+
+    public func connectionClosed(_ connection: HTTP2Connection, reason: String) {
+        logger.info("connection closed", metadata: [
+            "reason": "\(reason)", "connections": "\(hub.connectionCount)",
+            "streams": "\(distributor.registry.count)",
+        ])
+    }
+
+    /// IndicatorRequests on StreamPrices. The indicator engine is not wired
+    /// in yet, so a valid request is answered honestly with UNIMPLEMENTED; a
+    /// request that is not protobuf fails the stream, as the contract says.
+    private func indicatorRequest(_ stream: GRPCStream, _ bytes: UnsafeRawBufferPointer) {
+        let request: Tickwire_V1_IndicatorRequest
+        do {
+            request = try Tickwire_V1_IndicatorRequest(serializedBytes: Array(bytes))
+        } catch {
+            distributor.registry.remove(stream)
+            stream.finish(GRPCStatus(.invalidArgument, "the request is not a valid tickwire.v1.IndicatorRequest"))
+            return
+        }
+        var status = Tickwire_V1_SubscriptionStatus()
+        status.requestID = request.requestID
+        status.code = GRPCStatusCode.unimplemented.rawValue
+        status.message = "indicator subscriptions are not available in this build"
+        status.symbol = request.symbol
+        status.type = request.type
+        status.period = request.period
+        var response = Tickwire_V1_StreamResponse()
+        response.status = status
+        stream.send(WireMessage(payload: try! response.serializedBytes()))
+    }
+}
+
+extension ConnectionHub.LogLevel {
+    var swiftLogLevel: Logger.Level {
+        switch self {
+        case .debug: return .debug
+        case .info: return .info
+        case .warning: return .warning
+        case .error: return .error
+        }
+    }
+}

@@ -1,0 +1,213 @@
+import Reactor
+
+/// Owns the gRPC listener and every accepted connection: accepts, reads,
+/// flushes once per reactor iteration, and closes. Connections live in slots
+/// allocated once; a slot's generation travels in the epoll token so an event
+/// for a closed connection is recognised and dropped.
+public final class ConnectionHub {
+    /// Severity for the hub's log lines, mapped to swift-log by the delegate.
+    public enum LogLevel { case debug, info, warning, error }
+    public typealias LogSink = (LogLevel, String, [String: String]) -> Void
+
+    public let limits: GRPCLimits
+    unowned let delegate: any GRPCServerDelegate
+    private let reactor: Reactor
+    private var listener: TCPListener?
+    private var slots: [HTTP2Connection?]
+    private var generations: [UInt32]
+    private var freeSlots: [UInt32]
+    private var pendingFlush: [HTTP2Connection] = []
+    private let readBuffer: UnsafeMutableRawBufferPointer
+    private let logSink: LogSink
+
+    public private(set) var connectionCount = 0
+    public var boundAddress: ListenAddress? { listener?.boundAddress }
+    public var isAccepting: Bool { listener != nil }
+
+    public init(reactor: Reactor, limits: GRPCLimits, delegate: any GRPCServerDelegate, log: @escaping LogSink) {
+        self.reactor = reactor
+        self.limits = limits
+        self.delegate = delegate
+        self.logSink = log
+        slots = Array(repeating: nil, count: limits.maxConnections)
+        generations = Array(repeating: 0, count: limits.maxConnections)
+        freeSlots = (0..<UInt32(limits.maxConnections)).reversed()
+        // One read buffer for all connections: nghttp2 consumes every byte we
+        // hand it before returning, so nothing needs to persist between reads.
+        readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    }
+
+    deinit {
+        precondition(connectionCount == 0 && listener == nil, "ConnectionHub released with open sockets")
+        readBuffer.deallocate()
+    }
+
+    func log(_ level: LogLevel, _ message: String, _ metadata: [String: String] = [:]) {
+        logSink(level, message, metadata)
+    }
+
+    public func listen(on address: ListenAddress) throws(SystemError) {
+        let listener = try TCPListener(address: address)
+        try reactor.register(fd: listener.fd, token: EventToken(kind: .listener), interest: .read)
+        self.listener = listener
+    }
+
+    /// Closes the listening socket; new connection attempts are refused.
+    public func stopAccepting() {
+        guard let listener else { return }
+        try? reactor.unregister(fd: listener.fd)
+        listener.close()
+        self.listener = nil
+    }
+
+    // MARK: Events
+
+    public func listenerReady() {
+        guard let listener else { return }
+        // Bounded so a connection storm cannot starve the streams already open.
+        for _ in 0..<64 {
+            let accepted: Int32?
+            do {
+                accepted = try listener.accept()
+            } catch {
+                log(.warning, "accept failed", ["error": "\(error)"])
+                return
+            }
+            guard let fd = accepted else { return }
+            adopt(fd)
+        }
+    }
+
+    public func connectionReady(_ event: ReadyEvent) {
+        guard let connection = lookup(event.token) else { return }
+        if event.readiness.contains(.writable) { flush(connection) }
+        if event.readiness.contains(.readable) || event.readiness.contains(.hangup) { read(connection) }
+        if case .closing(let reason) = connection.phase { close(connection, reason: reason) }
+    }
+
+    /// Flushes every connection that has output waiting. Called once per
+    /// reactor iteration, before it sleeps.
+    public func flushPending() {
+        guard !pendingFlush.isEmpty else { return }
+        let batch = pendingFlush
+        pendingFlush.removeAll(keepingCapacity: true)
+        for connection in batch {
+            connection.flushRequested = false
+            guard connection.phase != .closed else { continue }
+            flush(connection)
+            if case .closing(let reason) = connection.phase { close(connection, reason: reason) }
+        }
+    }
+
+    public var hasPendingFlush: Bool { !pendingFlush.isEmpty }
+
+    func scheduleFlush(_ connection: HTTP2Connection) {
+        guard !connection.flushRequested, connection.phase != .closed else { return }
+        connection.flushRequested = true
+        pendingFlush.append(connection)
+    }
+
+    /// Sends GOAWAY on every connection (used when stopping).
+    public func goAwayAll() {
+        forEachConnection { $0.submitGoAway() }
+    }
+
+    /// Closes every connection at once.
+    public func closeAll(reason: String) {
+        forEachConnection { close($0, reason: reason) }
+    }
+
+    /// Total bytes waiting in connection output buffers.
+    public var bufferedOutputBytes: Int {
+        var total = 0
+        forEachConnection { total += $0.output.count }
+        return total
+    }
+
+    public func forEachConnection(_ body: (HTTP2Connection) -> Void) {
+        for slot in slots { if let connection = slot { body(connection) } }
+    }
+
+    // MARK: Internals
+
+    private func adopt(_ fd: Int32) {
+        guard let slot = freeSlots.popLast() else {
+            log(.warning, "connection limit reached; closing new connection", ["max_connections": "\(limits.maxConnections)"])
+            closeDescriptor(fd)
+            return
+        }
+        generations[Int(slot)] = (generations[Int(slot)] &+ 1) & 0xFF_FFFF
+        let token = EventToken(kind: .connection, slot: slot, generation: generations[Int(slot)])
+        do {
+            let connection = try HTTP2Connection(fd: fd, token: token, limits: limits, hub: self)
+            try reactor.register(fd: fd, token: token, interest: .read)
+            slots[Int(slot)] = connection
+            connectionCount += 1
+            scheduleFlush(connection)  // our SETTINGS go out first
+            log(.debug, "connection accepted", ["slot": "\(slot)", "connections": "\(connectionCount)"])
+        } catch {
+            log(.error, "could not set up connection", ["error": "\(error)"])
+            freeSlots.append(slot)
+            closeDescriptor(fd)
+        }
+    }
+
+    private func lookup(_ token: EventToken) -> HTTP2Connection? {
+        guard Int(token.slot) < slots.count, let connection = slots[Int(token.slot)],
+              connection.token == token else { return nil }
+        return connection
+    }
+
+    private func read(_ connection: HTTP2Connection) {
+        guard connection.phase == .open else { return }
+        do {
+            switch try SocketIO.read(fd: connection.fd, into: readBuffer) {
+            case .wouldBlock:
+                return
+            case .endOfStream:
+                connection.markClosing("peer closed the connection")
+            case .bytes(let count):
+                _ = connection.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
+            }
+        } catch {
+            connection.markClosing("read: \(error)")
+        }
+    }
+
+    private func flush(_ connection: HTTP2Connection) {
+        guard connection.phase == .open else { return }
+        switch connection.flush() {
+        case .drained:
+            watchWritable(connection, false)
+        case .blocked:
+            watchWritable(connection, true)
+        case .finished:
+            connection.markClosing("HTTP/2 session ended")
+        case .failed(let reason):
+            connection.markClosing(reason)
+        }
+    }
+
+    private func watchWritable(_ connection: HTTP2Connection, _ watch: Bool) {
+        guard connection.watchingWritable != watch else { return }
+        connection.watchingWritable = watch
+        do {
+            try reactor.modify(fd: connection.fd, token: connection.token, interest: watch ? [.read, .write] : .read)
+        } catch {
+            connection.markClosing("epoll_ctl: \(error)")
+        }
+    }
+
+    private func close(_ connection: HTTP2Connection, reason: String) {
+        guard connection.phase != .closed else { return }
+        let slot = Int(connection.token.slot)
+        precondition(slots[slot] === connection, "closing a connection that does not own its slot")
+        connection.releaseSession()
+        try? reactor.unregister(fd: connection.fd)
+        closeDescriptor(connection.fd)
+        slots[slot] = nil
+        freeSlots.append(UInt32(slot))
+        connectionCount -= 1
+        delegate.connectionClosed(connection, reason: reason)
+    }
+}

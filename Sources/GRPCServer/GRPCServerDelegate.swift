@@ -1,0 +1,23 @@
+/// How the layer above (the fan-out engine) answers a new call.
+public enum RPCAdmission {
+    /// Send response headers now and keep the stream open for messages.
+    case accept
+    /// End the call at once with Trailers-Only and this status.
+    case reject(GRPCStatus)
+}
+
+/// The gRPC layer's upward interface. Called from inside the reactor thread
+/// only, never while the caller is iterating its own registry.
+public protocol GRPCServerDelegate: AnyObject {
+    /// A request's headers are complete and valid; `stream.path` names the method.
+    func rpcOpened(_ stream: GRPCStream) -> RPCAdmission
+    /// One complete request message (the bytes are valid only during the call).
+    func rpcMessage(_ stream: GRPCStream, _ message: UnsafeRawBufferPointer)
+    /// The client half-closed its side (END_STREAM).
+    func rpcHalfClosed(_ stream: GRPCStream)
+    /// The stream is gone (finished, reset, or its connection closed). No
+    /// further calls mention it.
+    func rpcClosed(_ stream: GRPCStream)
+    /// A connection closed; its streams were all reported closed before this.
+    func connectionClosed(_ connection: HTTP2Connection, reason: String)
+}

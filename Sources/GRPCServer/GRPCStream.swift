@@ -1,0 +1,123 @@
+import CNghttp2
+
+/// One gRPC call on an HTTP/2 stream: its request headers, inbound message
+/// reassembly, and the queue of outbound messages that nghttp2 pulls from.
+public final class GRPCStream {
+    /// Where the call is in its life. Only forward transitions exist.
+    enum Phase {
+        /// HEADERS still arriving.
+        case receivingHeaders
+        /// Response headers submitted; messages flow.
+        case open
+        /// Trailers go out once the queued messages have.
+        case finishing(GRPCStatus)
+        /// Trailers (or Trailers-Only) submitted; nghttp2 will close the stream.
+        case ended
+        /// nghttp2 closed the stream; the object is about to be dropped.
+        case closed
+    }
+
+    public let id: Int32
+    public unowned let connection: HTTP2Connection
+    /// The method, e.g. `/tickwire.v1.PriceStream/StreamPrices`.
+    public internal(set) var path = ""
+    /// Free for the delegate: which RPC this is, in its own numbering.
+    public var handlerTag = 0
+    /// Free for the delegate: this stream's index in its registry, or -1.
+    public var registryIndex = -1
+    /// The client sent END_STREAM.
+    public internal(set) var inboundClosed = false
+
+    var phase: Phase = .receivingHeaders
+    var headers = RequestHeaders()
+    var deframer: MessageDeframer
+    var outbound = OutboundQueue()
+    /// nghttp2 parked this stream's data provider (NGHTTP2_ERR_DEFERRED).
+    var dataDeferred = false
+
+    init(id: Int32, connection: HTTP2Connection, maxReceiveMessageBytes: Int) {
+        self.id = id
+        self.connection = connection
+        self.deframer = MessageDeframer(limit: maxReceiveMessageBytes)
+    }
+
+    /// True while messages can still be queued.
+    public var isOpen: Bool {
+        if case .open = phase { return true }
+        return false
+    }
+
+    /// The final HEADERS (trailers) have been handed to nghttp2, or the stream is gone.
+    public var trailersSent: Bool {
+        switch phase {
+        case .ended, .closed: return true
+        case .receivingHeaders, .open, .finishing: return false
+        }
+    }
+
+    /// Bytes queued and not yet handed to HTTP/2.
+    public var backlogBytes: Int { outbound.pendingBytes }
+
+    public enum SendOutcome: Equatable {
+        case queued
+        /// The stream is finishing or gone; the message was dropped.
+        case notOpen
+        /// The client reads too slowly: the backlog limit was hit and the
+        /// stream was ended with RESOURCE_EXHAUSTED.
+        case overflowed
+    }
+
+    /// Queues `message` behind the ones already waiting. The bytes are shared,
+    /// not copied.
+    @discardableResult
+    public func send(_ message: WireMessage) -> SendOutcome {
+        guard case .open = phase else { return .notOpen }
+        if outbound.pendingBytes + message.count > connection.limits.maxStreamBacklogBytes {
+            connection.abortSlowStream(self)
+            return .overflowed
+        }
+        outbound.append(message)
+        wakeDataProvider()
+        return .queued
+    }
+
+    /// Ends the call with `status` once everything queued has gone out.
+    public func finish(_ status: GRPCStatus) {
+        switch phase {
+        case .open:
+            phase = .finishing(status)
+            wakeDataProvider()
+        case .receivingHeaders:
+            connection.submitTrailersOnly(self, status: status, httpStatus: "200")
+        case .finishing, .ended, .closed:
+            break
+        }
+    }
+
+    private func wakeDataProvider() {
+        if dataDeferred {
+            dataDeferred = false
+            connection.resumeData(self)
+        }
+        connection.requestFlush()
+    }
+
+    /// nghttp2's data provider: fills one DATA frame from the queue. When the
+    /// queue is empty it parks the stream, or, if the call is finishing, marks
+    /// the end of data and submits the trailers that carry grpc-status.
+    func provideData(into buffer: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>) -> Int {
+        let written = outbound.drain(into: buffer)
+        guard outbound.isEmpty else { return written }
+        switch phase {
+        case .finishing(let status):
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue | NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+            phase = .ended
+            connection.submitTrailers(self, status: status)
+            return written
+        default:
+            if written > 0 { return written }
+            dataDeferred = true
+            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        }
+    }
+}

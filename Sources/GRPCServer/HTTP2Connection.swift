@@ -1,0 +1,271 @@
+import CNghttp2
+import Reactor
+
+/// One accepted h2c connection: an nghttp2 server session fed from the
+/// socket and drained into a bounded output buffer. nghttp2 never touches the
+/// socket; the hub does all reads and writes.
+public final class HTTP2Connection {
+    /// Where the connection is in its life.
+    enum Phase: Equatable {
+        /// Serving streams.
+        case open
+        /// Marked for closing; the hub closes it after the current event.
+        case closing(String)
+        /// Socket closed and session freed.
+        case closed
+    }
+
+    public let fd: Int32
+    public let token: EventToken
+    let limits: GRPCLimits
+    unowned let hub: ConnectionHub
+    var phase: Phase = .open
+    private(set) var session: OpaquePointer?
+    private(set) var streams: [Int32: GRPCStream] = [:]
+    var output = OutputBuffer()
+    /// Queued in the hub's list of connections to flush this iteration.
+    var flushRequested = false
+    /// EPOLLOUT is part of the registration (output is waiting on the socket).
+    var watchingWritable = false
+    /// Highest client stream id seen, for the final GOAWAY.
+    private(set) var lastStreamID: Int32 = 0
+
+    public var openStreamCount: Int { streams.count }
+
+    init(fd: Int32, token: EventToken, limits: GRPCLimits, hub: ConnectionHub) throws(SystemError) {
+        self.fd = fd
+        self.token = token
+        self.limits = limits
+        self.hub = hub
+        session = try NGHTTP2Session.makeServer(for: self)
+        try submitSettings()
+    }
+
+    deinit {
+        precondition(session == nil, "HTTP2Connection released with a live nghttp2 session")
+    }
+
+    var delegate: any GRPCServerDelegate { hub.delegate }
+
+    // MARK: Input
+
+    /// Feeds bytes read from the socket. Returns false when the session
+    /// cannot continue (the peer is not speaking HTTP/2, or flooded us).
+    func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let session else { return false }
+        let consumed = nghttp2_session_mem_recv(session, bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count)
+        if consumed < 0 {
+            markClosing("HTTP/2 error: \(String(cString: nghttp2_strerror(Int32(consumed))))")
+            return false
+        }
+        requestFlush()
+        return true
+    }
+
+    // MARK: Output
+
+    enum FlushOutcome {
+        /// Everything nghttp2 had is on the socket.
+        case drained
+        /// The socket is full; wait for writability.
+        case blocked
+        /// The session has nothing more to read or write: close the connection.
+        case finished
+        case failed(String)
+    }
+
+    /// Pulls frames from nghttp2 into the output buffer and writes them, until
+    /// both are empty or the socket is full.
+    func flush() -> FlushOutcome {
+        guard let session else { return .finished }
+        while true {
+            while output.count < limits.connectionOutputHighWaterBytes {
+                var chunk: UnsafePointer<UInt8>?
+                let length = nghttp2_session_mem_send(session, &chunk)
+                if length < 0 { return .failed("nghttp2_session_mem_send: \(String(cString: nghttp2_strerror(Int32(length))))") }
+                guard length > 0, let chunk else { break }
+                output.append(UnsafeRawBufferPointer(start: chunk, count: length))
+            }
+            if output.isEmpty { break }
+            do {
+                let sent = try SocketIO.send(fd: fd, bytes: output.unsent)
+                output.consume(sent)
+                if !output.isEmpty { return .blocked }
+            } catch {
+                return .failed("write: \(error)")
+            }
+        }
+        if nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0 {
+            return .finished
+        }
+        return .drained
+    }
+
+    func requestFlush() {
+        hub.scheduleFlush(self)
+    }
+
+    // MARK: Stream actions (called by GRPCStream)
+
+    func resumeData(_ stream: GRPCStream) {
+        guard let session else { return }
+        _ = nghttp2_session_resume_data(session, stream.id)
+    }
+
+    func submitResponseHeaders(_ stream: GRPCStream) {
+        guard let session else { return }
+        var provider = nghttp2_data_provider()
+        provider.source.ptr = Unmanaged.passUnretained(stream).toOpaque()
+        provider.read_callback = NGHTTP2Session.readStreamData
+        let result = HeaderBlock.with(HeaderBlock.responseHeaders) { nva, count in
+            nghttp2_submit_response(session, stream.id, nva, count, &provider)
+        }
+        if result != 0 { markClosing("nghttp2_submit_response: \(String(cString: nghttp2_strerror(result)))") }
+        stream.phase = .open
+        requestFlush()
+    }
+
+    func submitTrailers(_ stream: GRPCStream, status: GRPCStatus) {
+        guard let session else { return }
+        _ = HeaderBlock.with(HeaderBlock.trailers(status)) { nva, count in
+            nghttp2_submit_trailer(session, stream.id, nva, count)
+        }
+    }
+
+    /// Ends a call that has sent nothing yet with a single HEADERS frame that
+    /// carries both the response headers and grpc-status.
+    func submitTrailersOnly(_ stream: GRPCStream, status: GRPCStatus, httpStatus: String) {
+        guard let session else { return }
+        let fields = [(":status", httpStatus), ("content-type", "application/grpc")] + HeaderBlock.trailers(status)
+        _ = HeaderBlock.with(fields) { nva, count in
+            nghttp2_submit_response(session, stream.id, nva, count, nil)
+        }
+        stream.phase = .ended
+        requestFlush()
+    }
+
+    /// A stream whose reader cannot keep up: its queue is dropped and it is
+    /// reset, since trailers could not get past its own backlog anyway.
+    func abortSlowStream(_ stream: GRPCStream) {
+        guard let session else { return }
+        hub.log(.warning, "stream too slow; resetting", ["stream": "\(stream.id)", "backlog_bytes": "\(stream.backlogBytes)"])
+        stream.outbound.removeAll()
+        stream.phase = .ended
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id,
+                                      NGHTTP2_ENHANCE_YOUR_CALM.rawValue)
+        requestFlush()
+    }
+
+    /// GOAWAY with the last stream we processed and NO_ERROR.
+    func submitGoAway() {
+        guard let session else { return }
+        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), lastStreamID,
+                                  NGHTTP2_NO_ERROR.rawValue, nil, 0)
+        requestFlush()
+    }
+
+    func markClosing(_ reason: String) {
+        if phase == .open { phase = .closing(reason) }
+    }
+
+    /// Reports every remaining stream closed and frees the session. The hub
+    /// closes the socket.
+    func releaseSession() {
+        for stream in streams.values.sorted(by: { $0.id < $1.id }) where stream.phase.isLive {
+            stream.phase = .closed
+            stream.outbound.removeAll()
+            delegate.rpcClosed(stream)
+        }
+        streams.removeAll()
+        if let session { nghttp2_session_del(session) }
+        session = nil
+        output.release()
+        phase = .closed
+    }
+
+    // MARK: Session events (called from the nghttp2 callbacks)
+
+    func beginRequest(streamID: Int32) {
+        let stream = GRPCStream(id: streamID, connection: self, maxReceiveMessageBytes: limits.maxReceiveMessageBytes)
+        streams[streamID] = stream
+        lastStreamID = max(lastStreamID, streamID)
+    }
+
+    func header(streamID: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        streams[streamID]?.headers.record(name: name, value: value)
+    }
+
+    func requestHeadersComplete(streamID: Int32) {
+        guard let stream = streams[streamID], case .receivingHeaders = stream.phase else { return }
+        if let rejection = stream.headers.validate() {
+            submitTrailersOnly(stream, status: rejection.status, httpStatus: rejection.httpStatus)
+            return
+        }
+        stream.path = stream.headers.path
+        switch delegate.rpcOpened(stream) {
+        case .accept:
+            submitResponseHeaders(stream)
+        case .reject(let status):
+            submitTrailersOnly(stream, status: status, httpStatus: "200")
+        }
+    }
+
+    func data(streamID: Int32, chunk: UnsafeRawBufferPointer) {
+        guard let stream = streams[streamID], stream.phase.acceptsRequestMessages else { return }
+        do {
+            try stream.deframer.consume(chunk) { message in
+                delegate.rpcMessage(stream, message)
+            }
+        } catch {
+            switch error {
+            case .tooLarge(let announced, let limit):
+                stream.finish(GRPCStatus(.resourceExhausted, "request message of \(announced) bytes exceeds the limit of \(limit) bytes"))
+            case .compressed:
+                stream.finish(GRPCStatus(.unimplemented, "compressed messages are not supported; send grpc-encoding identity"))
+            }
+        }
+    }
+
+    func endOfRequest(streamID: Int32) {
+        guard let stream = streams[streamID], !stream.inboundClosed else { return }
+        stream.inboundClosed = true
+        guard stream.phase.acceptsRequestMessages else { return }
+        if stream.deframer.hasPartialMessage {
+            stream.finish(GRPCStatus(.internal, "the request ended in the middle of a message"))
+            return
+        }
+        delegate.rpcHalfClosed(stream)
+    }
+
+    func streamClosed(streamID: Int32) {
+        guard let stream = streams.removeValue(forKey: streamID) else { return }
+        stream.outbound.removeAll()
+        let wasLive = stream.phase.isLive
+        stream.phase = .closed
+        if wasLive { delegate.rpcClosed(stream) }
+    }
+
+    private func submitSettings() throws(SystemError) {
+        var settings = [
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
+                                   value: limits.maxConcurrentStreams),
+        ]
+        let result = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &settings, settings.count)
+        if result != 0 { throw SystemError(call: "nghttp2_submit_settings", errno: -result) }
+    }
+}
+
+extension GRPCStream.Phase {
+    /// Not yet closed by nghttp2: the delegate still needs an rpcClosed.
+    var isLive: Bool {
+        if case .closed = self { return false }
+        return true
+    }
+
+    var acceptsRequestMessages: Bool {
+        switch self {
+        case .open, .finishing: return true
+        case .receivingHeaders, .ended, .closed: return false
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import CNghttp2
+import Reactor
+
+/// The C edge: nghttp2's callbacks, each a thin trampoline into
+/// HTTP2Connection. `user_data` is the connection, unretained: the connection
+/// owns the session and deletes it before it goes away, so the pointer is
+/// valid whenever nghttp2 can call back.
+enum NGHTTP2Session {
+    static func makeServer(for connection: HTTP2Connection) throws(SystemError) -> OpaquePointer {
+        var callbacks: OpaquePointer?
+        guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
+            throw SystemError(call: "nghttp2_session_callbacks_new", errno: 12)
+        }
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
+        nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
+        nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameReceived)
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+
+        var session: OpaquePointer?
+        let userData = Unmanaged.passUnretained(connection).toOpaque()
+        guard nghttp2_session_server_new(&session, callbacks, userData) == 0, let session else {
+            throw SystemError(call: "nghttp2_session_server_new", errno: 12)
+        }
+        return session
+    }
+
+    @inline(__always)
+    private static func connection(_ userData: UnsafeMutableRawPointer?) -> HTTP2Connection {
+        Unmanaged<HTTP2Connection>.fromOpaque(userData!).takeUnretainedValue()
+    }
+
+    private static let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, userData in
+        guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
+              frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
+        connection(userData).beginRequest(streamID: frame.pointee.hd.stream_id)
+        return 0
+    }
+
+    private static let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
+        guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
+              frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
+        connection(userData).header(streamID: frame.pointee.hd.stream_id,
+                                    name: UnsafeRawBufferPointer(start: name, count: nameLength),
+                                    value: UnsafeRawBufferPointer(start: value, count: valueLength))
+        return 0
+    }
+
+    private static let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userData in
+        guard let frame else { return 0 }
+        let header = frame.pointee.hd
+        let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        let target = connection(userData)
+        switch UInt32(header.type) {
+        case NGHTTP2_HEADERS.rawValue:
+            if frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST {
+                target.requestHeadersComplete(streamID: header.stream_id)
+            }
+            if endStream { target.endOfRequest(streamID: header.stream_id) }
+        case NGHTTP2_DATA.rawValue:
+            if endStream { target.endOfRequest(streamID: header.stream_id) }
+        default:
+            break
+        }
+        return 0
+    }
+
+    private static let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, length, userData in
+        connection(userData).data(streamID: streamID, chunk: UnsafeRawBufferPointer(start: data, count: length))
+        return 0
+    }
+
+    private static let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, _, userData in
+        connection(userData).streamClosed(streamID: streamID)
+        return 0
+    }
+
+    /// The data provider of every response. `source.ptr` is the stream,
+    /// unretained: the connection's stream table keeps it alive until nghttp2
+    /// reports the stream closed, after which nghttp2 never reads from it.
+    static let readStreamData: nghttp2_data_source_read_callback = { _, _, buffer, length, flags, source, _ in
+        guard let buffer, let flags, let pointer = source?.pointee.ptr else {
+            return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
+        }
+        let stream = Unmanaged<GRPCStream>.fromOpaque(pointer).takeUnretainedValue()
+        return stream.provideData(into: UnsafeMutableRawBufferPointer(start: buffer, count: length), flags: flags)
+    }
+}

@@ -1,0 +1,63 @@
+/// The request header fields gRPC cares about, collected as nghttp2 reports
+/// them one by one, then judged once the header block is complete.
+struct RequestHeaders {
+    var method = ""
+    var path = ""
+    var contentType = ""
+    var grpcTimeout = ""
+    var userAgent = ""
+
+    /// Why a request cannot be a gRPC call, as the HTTP status and gRPC
+    /// status to answer with. Plain HTTP clients get a non-200 so they cannot
+    /// mistake the error for success (PROTOCOL-HTTP2.md).
+    enum Rejection: Equatable {
+        case methodNotAllowed
+        case unsupportedMediaType
+
+        var httpStatus: String {
+            switch self {
+            case .methodNotAllowed: return "405"
+            case .unsupportedMediaType: return "415"
+            }
+        }
+
+        var status: GRPCStatus {
+            switch self {
+            case .methodNotAllowed:
+                return GRPCStatus(.unimplemented, "gRPC requires the POST method")
+            case .unsupportedMediaType:
+                return GRPCStatus(.internal, "content-type must be application/grpc, application/grpc+proto or application/grpc;…")
+            }
+        }
+    }
+
+    mutating func record(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        switch name.count {
+        case 5 where equals(name, ":path"): path = String(decoding: value, as: UTF8.self)
+        case 7 where equals(name, ":method"): method = String(decoding: value, as: UTF8.self)
+        case 10 where equals(name, "user-agent"): userAgent = String(decoding: value, as: UTF8.self)
+        case 12 where equals(name, "content-type"): contentType = String(decoding: value, as: UTF8.self)
+        case 12 where equals(name, "grpc-timeout"): grpcTimeout = String(decoding: value, as: UTF8.self)
+        default: break  // te and everything else: nghttp2 already enforces what HTTP/2 requires.
+        }
+    }
+
+    func validate() -> Rejection? {
+        if method != "POST" { return .methodNotAllowed }
+        if !Self.isGRPCContentType(contentType) { return .unsupportedMediaType }
+        return nil
+    }
+
+    static func isGRPCContentType(_ value: String) -> Bool {
+        let lowered = value.lowercased()
+        return lowered == "application/grpc" || lowered.hasPrefix("application/grpc+") || lowered.hasPrefix("application/grpc;")
+    }
+
+    private func equals(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        literal.withUTF8Buffer { literalBytes in
+            bytes.count == literalBytes.count && memcmp(bytes.baseAddress!, literalBytes.baseAddress!, bytes.count) == 0
+        }
+    }
+}
+
+import Glibc

@@ -1,0 +1,18 @@
+/// The readiness backends the reactor can run on. An enum rather than an
+/// existential so each call is a direct, inlinable switch on the hot path.
+public enum PollerBackend {
+    case epoll(EpollPoller)
+
+    public var poller: any Poller {
+        switch self {
+        case .epoll(let poller): return poller
+        }
+    }
+
+    @inline(__always)
+    func poll(timeoutMs: Int32, _ body: (ReadyEvent) -> Void) throws(SystemError) {
+        switch self {
+        case .epoll(let poller): try poller.poll(timeoutMs: timeoutMs, body)
+        }
+    }
+}

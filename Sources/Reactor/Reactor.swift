@@ -1,0 +1,121 @@
+import Glibc
+
+/// What the reactor calls back into. One concrete type implements it (the
+/// server), and `run` is generic over it, so dispatch is static, not dynamic.
+public protocol ReactorHandler: AnyObject {
+    /// A registered descriptor (not the signalfd) is ready.
+    func handle(_ event: ReadyEvent, reactor: Reactor)
+    /// A timer scheduled with `tag` expired.
+    func timerFired(tag: UInt64, reactor: Reactor)
+    /// SIGTERM or SIGINT arrived through the signalfd.
+    func signalReceived(_ signal: Int32, reactor: Reactor)
+    /// Runs once per loop iteration just before the reactor sleeps (Redis's
+    /// beforesleep): this is where connections flush their output, so many
+    /// small messages share one write. Returns true when work is left that
+    /// should run without waiting for an event.
+    func beforeSleep(reactor: Reactor) -> Bool
+}
+
+/// The single-threaded event loop: one poller, one timer heap, one signalfd.
+/// Nothing in it blocks except the poller's wait.
+public final class Reactor {
+    public let backend: PollerBackend
+    public let clock: any ReactorClock
+    public var phase: ShutdownPhase = .running
+    private var timers = TimerQueue()
+    private var signals: SignalSource?
+    private var iterationCount: UInt64 = 0
+
+    public init(backend: PollerBackend, clock: any ReactorClock = SystemClock()) {
+        self.backend = backend
+        self.clock = clock
+    }
+
+    public var backendName: String { backend.poller.backendName }
+    public var iterations: UInt64 { iterationCount }
+    public var liveTimers: Int { timers.count }
+
+    /// Starts routing SIGTERM and SIGINT (by default) through a signalfd.
+    public func watchSignals(_ numbers: [Int32] = [SIGTERM, SIGINT]) throws(SystemError) {
+        precondition(signals == nil, "signals are already watched")
+        let source = try SignalSource(signals: numbers)
+        try backend.poller.register(fd: source.fd, token: EventToken(kind: .signal), interest: .read)
+        signals = source
+    }
+
+    public func register(fd: Int32, token: EventToken, interest: Interest) throws(SystemError) {
+        try backend.poller.register(fd: fd, token: token, interest: interest)
+    }
+
+    public func modify(fd: Int32, token: EventToken, interest: Interest) throws(SystemError) {
+        try backend.poller.modify(fd: fd, token: token, interest: interest)
+    }
+
+    public func unregister(fd: Int32) throws(SystemError) {
+        try backend.poller.unregister(fd: fd)
+    }
+
+    @discardableResult
+    public func schedule(afterNanos delay: Int64, tag: UInt64) -> TimerID {
+        timers.schedule(deadlineNanos: clock.monotonicNanos() + max(0, delay), tag: tag)
+    }
+
+    @discardableResult
+    public func schedule(atNanos deadline: Int64, tag: UInt64) -> TimerID {
+        timers.schedule(deadlineNanos: deadline, tag: tag)
+    }
+
+    public func cancel(_ timer: TimerID) {
+        timers.cancel(timer)
+    }
+
+    /// Runs until the phase becomes `.stopped`.
+    public func run<H: ReactorHandler>(_ handler: H) throws(SystemError) {
+        while phase != .stopped {
+            try runOnce(handler, maxWaitMs: -1)
+        }
+    }
+
+    /// One iteration: flush, wait (at most `maxWaitMs`, -1 for no cap), dispatch
+    /// ready descriptors, then fire due timers.
+    public func runOnce<H: ReactorHandler>(_ handler: H, maxWaitMs: Int32) throws(SystemError) {
+        iterationCount &+= 1
+        let busy = handler.beforeSleep(reactor: self)
+        var timeout = busy ? 0 : (timers.timeoutMs(nowNanos: clock.monotonicNanos()) ?? -1)
+        if maxWaitMs >= 0 && (timeout < 0 || timeout > maxWaitMs) { timeout = maxWaitMs }
+
+        try backend.poll(timeoutMs: timeout) { event in
+            if event.token.kind == .signal {
+                deliverSignals(to: handler)
+            } else {
+                handler.handle(event, reactor: self)
+            }
+        }
+
+        let now = clock.monotonicNanos()
+        while phase != .stopped, let expiry = timers.popExpired(nowNanos: now) {
+            handler.timerFired(tag: expiry.tag, reactor: self)
+        }
+    }
+
+    private func deliverSignals<H: ReactorHandler>(to handler: H) {
+        guard let signals else { return }
+        do {
+            for number in try signals.readPending() {
+                handler.signalReceived(number, reactor: self)
+            }
+        } catch {
+            preconditionFailure("reading the signalfd failed: \(error)")
+        }
+    }
+
+    /// Releases the poller and the signalfd. Call once, after `run` returns.
+    public func close() {
+        if let signals {
+            try? backend.poller.unregister(fd: signals.fd)
+            signals.close()
+            self.signals = nil
+        }
+        backend.poller.close()
+    }
+}

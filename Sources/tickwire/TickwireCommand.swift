@@ -1,0 +1,120 @@
+import ArgumentParser
+import BinanceFeed
+import FanOut
+import GRPCServer
+import Logging
+import Reactor
+
+struct TickwireCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tickwire",
+        abstract: "Streams Binance trades to gRPC clients over one bidirectional StreamPrices RPC.",
+        discussion: """
+            Every option can also be set through the environment as TICKWIRE_<OPTION>, upper case \
+            with dashes as underscores (for example TICKWIRE_REPLAY_SPEED=max). A flag on the command \
+            line wins over the environment. Durations are written as in Go and Kubernetes: 100ms, 5s, 23h50m.
+            """
+    )
+
+    /// The long options, for EnvironmentDefaults. Keep in step with the @Options below.
+    static let environmentOptions = [
+        "listen", "symbols", "replay", "replay-speed", "replay-wait-streams", "log-level", "io",
+        "max-connections", "max-concurrent-streams", "max-stream-backlog-bytes", "stop-flush-timeout",
+    ]
+
+    @Option(help: ArgumentHelp("gRPC listen address, HOST:PORT. Port 0 picks a free port (the log says which).",
+                               valueName: "host:port"))
+    var listen = "0.0.0.0:50051"
+
+    @Option(help: ArgumentHelp("Comma-separated symbols to serve, any case.", valueName: "list"))
+    var symbols = "btcusdt,ethusdt"
+
+    @Option(help: ArgumentHelp("Play a recording of Binance's combined stream (JSON Lines, one {\"stream\":…,\"data\":{…}} per line) instead of connecting to Binance.",
+                               valueName: "file"))
+    var replay: String?
+
+    @Option(help: ArgumentHelp("Replay pace: a multiple of the recorded pace (1, 20, 0.5) or 'max' for as fast as the clients drain.",
+                               valueName: "x|max"))
+    var replaySpeed = "1"
+
+    @Option(help: ArgumentHelp("Hold the replay until this many StreamPrices streams are open (0: start at once).",
+                               valueName: "n"))
+    var replayWaitStreams = 0
+
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical. Logs go to stderr.",
+                               valueName: "level"))
+    var logLevel = "info"
+
+    @Option(help: ArgumentHelp("I/O backend. Only epoll is available in this build.", valueName: "epoll"))
+    var io = "epoll"
+
+    @Option(help: ArgumentHelp("Connections held at once; more are closed on accept.", valueName: "n"))
+    var maxConnections = 4096
+
+    @Option(help: ArgumentHelp("SETTINGS_MAX_CONCURRENT_STREAMS advertised to each HTTP/2 connection.", valueName: "n"))
+    var maxConcurrentStreams: UInt32 = 100
+
+    @Option(help: ArgumentHelp("Bytes a stream may have queued before it is judged too slow and reset.", valueName: "bytes"))
+    var maxStreamBacklogBytes = 4 * 1024 * 1024
+
+    @Option(help: ArgumentHelp("On SIGTERM/SIGINT, how long to spend flushing final trailers before closing every socket.",
+                               valueName: "duration"))
+    var stopFlushTimeout = "1s"
+
+    func validate() throws {
+        _ = try makeConfiguration()
+        guard Logger.Level(rawValue: logLevel.lowercased()) != nil else {
+            throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard io == "epoll" else {
+            throw ValidationError("--io '\(io)' is not available; this build supports epoll")
+        }
+    }
+
+    func makeConfiguration() throws -> ServerConfiguration {
+        let table: SymbolTable
+        do { table = try SymbolTable(list: symbols) } catch { throw ValidationError("--symbols: \(error)") }
+        var configuration = ServerConfiguration(symbols: table)
+        do { configuration.listen = try ListenAddress(parsing: listen) } catch { throw ValidationError("--listen: \(error)") }
+        configuration.replayPath = replay
+        guard let speed = ReplaySpeed(parsing: replaySpeed) else {
+            throw ValidationError("--replay-speed '\(replaySpeed)' must be a positive number (a multiple of the recorded pace) or 'max'")
+        }
+        configuration.replaySpeed = speed
+        guard replayWaitStreams >= 0 else { throw ValidationError("--replay-wait-streams must be 0 or more") }
+        configuration.replayWaitStreams = replayWaitStreams
+        guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be from 1 to 1000000") }
+        configuration.grpc.maxConnections = maxConnections
+        guard maxConcurrentStreams >= 1 else { throw ValidationError("--max-concurrent-streams must be at least 1") }
+        configuration.grpc.maxConcurrentStreams = maxConcurrentStreams
+        guard maxStreamBacklogBytes >= 64 * 1024 else { throw ValidationError("--max-stream-backlog-bytes must be at least 65536") }
+        configuration.grpc.maxStreamBacklogBytes = maxStreamBacklogBytes
+        guard let flush = GoDuration(parsing: stopFlushTimeout) else {
+            throw ValidationError("--stop-flush-timeout '\(stopFlushTimeout)' is not a duration such as 500ms or 2s")
+        }
+        configuration.stopFlushBudgetNanos = flush.nanoseconds
+        return configuration
+    }
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "tickwire")
+        let configuration = try makeConfiguration()
+        if configuration.replayPath == nil {
+            logger.warning("no feed: the live Binance client is not part of this build; pass --replay FILE to stream a recording")
+        }
+        do {
+            let reactor = Reactor(backend: .epoll(try EpollPoller()))
+            let server = try TickwireServer(configuration: configuration, reactor: reactor, logger: logger)
+            try server.run()
+        } catch {
+            logger.critical("cannot start or keep serving", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+    }
+}
