@@ -38,8 +38,9 @@ public final class BinanceFrameParser {
         let kind = tw_json_parse_frame(parser, bytes.assumingMemoryBound(to: UInt8.self), length, capacity, &scratch)
         switch kind {
         case TW_FRAME_TRADE:
+            let symbolLength = Int(scratch.symbol_length)
             let index = withUnsafeBytes(of: &scratch.symbol) { raw in
-                symbols.index(ofUpperCaseBytes: UnsafeRawBufferPointer(rebasing: raw[0..<Int(scratch.symbol_length)]))
+                symbols.index(ofUpperCaseBytes: UnsafeRawBufferPointer(rebasing: raw[0..<symbolLength]))
             }
             guard let index else { return .unknownSymbol }
             return .trade(Trade(symbolIndex: index, tradeID: scratch.trade_id, price: scratch.price,

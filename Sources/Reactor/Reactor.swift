@@ -81,6 +81,7 @@ public final class Reactor {
     public func runOnce<H: ReactorHandler>(_ handler: H, maxWaitMs: Int32) throws(SystemError) {
         iterationCount &+= 1
         let busy = handler.beforeSleep(reactor: self)
+        if phase == .stopped { return }  // the flush hook may finish the stop; don't sleep after it
         var timeout = busy ? 0 : (timers.timeoutMs(nowNanos: clock.monotonicNanos()) ?? -1)
         if maxWaitMs >= 0 && (timeout < 0 || timeout > maxWaitMs) { timeout = maxWaitMs }
 
