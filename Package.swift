@@ -55,8 +55,7 @@ let package = Package(
 
         // Unit tests (Swift Testing). Integration tests live in Tests/Integration (Python).
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CTickwireShim"]),
-        .testTarget(name: "BinanceFeedTests", dependencies: ["BinanceFeed"]
-),
+        .testTarget(name: "BinanceFeedTests", dependencies: ["BinanceFeed", "Reactor"]),
         .testTarget(name: "GRPCServerTests", dependencies: ["GRPCServer"]),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"]),
         .testTarget(name: "FanOutTests", dependencies: ["FanOut", "TickwireProto",

@@ -1,0 +1,146 @@
+import CTickwireShim
+import Glibc
+import Testing
+@testable import Reactor
+
+@Suite struct KernelLayoutTests {
+    @Test func epollEventIsPackedAsTheKernelExpects() {
+        #expect(tw_epoll_event_size() == 12)
+        #expect(MemoryLayout<epoll_event>.size == 12)
+    }
+
+    @Test func eventTokenRoundTrips() {
+        let token = EventToken(kind: .connection, slot: 4_000_000_000, generation: 0xABCDEF)
+        #expect(EventToken(packed: token.packed) == token)
+        #expect(EventToken(packed: 0) == nil, "kind 0 is not a valid source")
+    }
+}
+
+@Suite struct TimerQueueTests {
+    @Test func expiresInDeadlineOrderAndSkipsCancelled() {
+        var queue = TimerQueue()
+        let late = queue.schedule(deadlineNanos: 300, tag: 3)
+        _ = queue.schedule(deadlineNanos: 100, tag: 1)
+        let cancelled = queue.schedule(deadlineNanos: 200, tag: 2)
+        queue.cancel(cancelled)
+        #expect(queue.count == 2)
+        #expect(queue.timeoutMs(nowNanos: 0) == 1, "100 ns rounds up to 1 ms, never down to a busy 0")
+        #expect(queue.popExpired(nowNanos: 50) == nil)
+        #expect(queue.popExpired(nowNanos: 1_000)?.tag == 1)
+        #expect(queue.popExpired(nowNanos: 1_000)?.id == late)
+        #expect(queue.popExpired(nowNanos: 1_000) == nil)
+        #expect(queue.timeoutMs(nowNanos: 1_000) == nil)
+    }
+
+    @Test func equalDeadlinesFireInScheduleOrder() {
+        var queue = TimerQueue()
+        for tag in 0..<50 { _ = queue.schedule(deadlineNanos: 10, tag: UInt64(tag)) }
+        var fired: [UInt64] = []
+        while let expiry = queue.popExpired(nowNanos: 10) { fired.append(expiry.tag) }
+        #expect(fired == Array(0..<50))
+    }
+}
+
+/// Records what the reactor delivered.
+final class RecordingHandler: ReactorHandler {
+    var timers: [UInt64] = []
+    var signals: [Int32] = []
+    var events: [ReadyEvent] = []
+    var sleeps = 0
+
+    func handle(_ event: ReadyEvent, reactor: Reactor) { events.append(event) }
+    func timerFired(tag: UInt64, reactor: Reactor) { timers.append(tag) }
+    func signalReceived(_ signal: Int32, reactor: Reactor) { signals.append(signal) }
+    func beforeSleep(reactor: Reactor) -> Bool { sleeps += 1; return false }
+}
+
+@Suite(.serialized) struct ReactorLoopTests {
+    @Test func timersFireInOrderThroughEpoll() throws {
+        let reactor = Reactor(backend: .epoll(try EpollPoller()))
+        defer { reactor.close() }
+        let handler = RecordingHandler()
+        reactor.schedule(afterNanos: 30_000_000, tag: 2)
+        reactor.schedule(afterNanos: 10_000_000, tag: 1)
+        let cancelled = reactor.schedule(afterNanos: 20_000_000, tag: 99)
+        reactor.cancel(cancelled)
+        let start = SystemClock().monotonicNanos()
+        for _ in 0..<20 where handler.timers.count < 2 {
+            try reactor.runOnce(handler, maxWaitMs: 200)
+        }
+        let elapsedMs = (SystemClock().monotonicNanos() - start) / 1_000_000
+        #expect(handler.timers == [1, 2])
+        #expect(elapsedMs >= 30, "the second timer must not fire early")
+        #expect(elapsedMs < 1_000)
+    }
+
+    @Test func signalArrivesThroughTheSignalfd() throws {
+        let reactor = Reactor(backend: .epoll(try EpollPoller()))
+        defer { reactor.close() }
+        try reactor.watchSignals([SIGUSR2])
+        let handler = RecordingHandler()
+        // Aimed at this thread, which blocked it: the test runner has other
+        // threads that would take a process-wide signal and die of it.
+        pthread_kill(pthread_self(), SIGUSR2)
+        for _ in 0..<10 where handler.signals.isEmpty {
+            try reactor.runOnce(handler, maxWaitMs: 100)
+        }
+        #expect(handler.signals == [SIGUSR2])
+    }
+
+    @Test func readinessOfAPipeIsReportedWithItsToken() throws {
+        let reactor = Reactor(backend: .epoll(try EpollPoller()))
+        defer { reactor.close() }
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        let token = EventToken(kind: .feed, slot: 7, generation: 3)
+        try reactor.register(fd: fds[0], token: token, interest: .read)
+        let handler = RecordingHandler()
+        try reactor.runOnce(handler, maxWaitMs: 0)
+        #expect(handler.events.isEmpty)
+        _ = write(fds[1], "x", 1)
+        try reactor.runOnce(handler, maxWaitMs: 100)
+        #expect(handler.events.count == 1)
+        #expect(handler.events.first?.token == token)
+        #expect(handler.events.first?.readiness.contains(.readable) == true)
+    }
+}
+
+@Suite struct ShutdownPhaseTests {
+    @Test func firstSignalStopsSecondFinishes() {
+        var phase = ShutdownPhase.running
+        #expect(phase.signalReceived(nowNanos: 10, flushBudgetNanos: 5) == .beginStopping(deadlineNanos: 15))
+        #expect(phase == .stopping(deadlineNanos: 15))
+        #expect(!phase.acceptsNewWork)
+        #expect(phase.signalReceived(nowNanos: 11, flushBudgetNanos: 5) == .finish)
+        #expect(phase == .stopped)
+        #expect(phase.signalReceived(nowNanos: 12, flushBudgetNanos: 5) == .none)
+    }
+
+    @Test func flushEndFinishesTheStop() {
+        var phase = ShutdownPhase.stopping(deadlineNanos: 1)
+        #expect(phase.flushEnded() == .finish)
+        #expect(phase == .stopped)
+    }
+}
+
+@Suite struct ListenAddressTests {
+    @Test func parsesHostsAndPorts() throws {
+        #expect(try ListenAddress(parsing: "0.0.0.0:50051") == ListenAddress(host: "0.0.0.0", port: 50051))
+        #expect(try ListenAddress(parsing: "[::1]:8080") == ListenAddress(host: "::1", port: 8080))
+        #expect(try ListenAddress(parsing: "localhost:0").port == 0)
+    }
+
+    @Test func rejectsBadInputWithAClearReason() {
+        #expect(throws: ListenAddress.ParseError.missingPort("50051")) { try ListenAddress(parsing: "50051") }
+        #expect(throws: ListenAddress.ParseError.badPort("host:99999")) { try ListenAddress(parsing: "host:99999") }
+        #expect(throws: ListenAddress.ParseError.emptyHost(":1")) { try ListenAddress(parsing: ":1") }
+    }
+
+    @Test func listenerBindsAnEphemeralPort() throws {
+        let listener = try TCPListener(address: ListenAddress(host: "127.0.0.1", port: 0))
+        defer { listener.close() }
+        #expect(listener.boundAddress.port != 0)
+        #expect(try listener.accept() == nil, "an empty backlog must not block")
+    }
+}

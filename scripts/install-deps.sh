@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Tickwire builds and tests against. Idempotent:
+# it only calls apt-get when something is missing. Needs root (or sudo).
+set -euo pipefail
+
+packages=(pkg-config libnghttp2-dev libssl-dev libwslay-dev libsimdjson-dev liburing-dev
+          protobuf-compiler openssl strace)
+if [ "${1:-}" = "--test" ]; then
+    packages+=(python3 python3-venv python3-pip)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+# A Python from elsewhere (pyenv) with a working venv module is fine as it is.
+if [ "${1:-}" = "--test" ] && command -v python3 >/dev/null && python3 -m venv --help >/dev/null 2>&1; then
+    filtered=()
+    for package in "${missing[@]}"; do
+        case "$package" in python3|python3-venv|python3-pip) ;; *) filtered+=("$package") ;; esac
+    done
+    missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing: ${missing[*]}" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+fi
+
+if ! command -v swift >/dev/null; then
+    if [ -x /opt/swift/usr/bin/swift ]; then
+        echo "note: swift is at /opt/swift/usr/bin; add it to PATH" >&2
+    else
+        echo "error: Swift 6 is required (swift.org/install); 'swift' is not on PATH" >&2
+        exit 1
+    fi
+fi

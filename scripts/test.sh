@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, from a clean clone on Debian 12 as root:
+#   1. Debian packages (scripts/install-deps.sh) and a Python venv (.venv)
+#   2. Swift unit tests (Swift Testing)
+#   3. the same unit tests under AddressSanitizer and UndefinedBehaviorSanitizer
+#   4. Python integration tests against the built binary (grpcio, h2)
+# Set TICKWIRE_SKIP_SANITIZERS=1 to skip step 3 while iterating locally.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+[ -d /opt/swift/usr/bin ] && export PATH="/opt/swift/usr/bin:$PATH"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "dependencies"
+bash scripts/install-deps.sh --test
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check -r Tests/Integration/requirements.txt
+
+step "build"
+swift build --build-tests
+
+step "unit tests"
+swift test --skip-build
+
+if [ "${TICKWIRE_SKIP_SANITIZERS:-0}" != "1" ]; then
+    step "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+    swift test --sanitize=address --sanitize=undefined --scratch-path .build-sanitize
+fi
+
+step "integration tests"
+TICKWIRE_BIN="$root/.build/debug/tickwire" .venv/bin/python -m pytest -q Tests/Integration
