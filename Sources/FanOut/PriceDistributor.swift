@@ -8,6 +8,8 @@ public final class PriceDistributor: TradeSink {
     private let encoder: PriceUpdateEncoder
     public var registry: StreamRegistry
     public private(set) var tradesPublished = 0
+    /// Messages queued on streams, all streams counted (for the drain log).
+    public private(set) var messagesQueued = 0
     /// Streams reset because they could not keep up (their backlog overflowed).
     public private(set) var slowStreamsDropped = 0
     /// Streams that overflowed during the current walk, removed after it.
@@ -23,7 +25,11 @@ public final class PriceDistributor: TradeSink {
         guard registry.count > 0 else { return }
         let message = encoder.encode(trade)
         registry.forEach { stream in
-            if stream.send(message) == .overflowed { overflowed.append(stream) }
+            switch stream.send(message) {
+            case .queued: messagesQueued += 1
+            case .overflowed: overflowed.append(stream)
+            case .notOpen: break
+            }
         }
         // Removal waits until the walk is over: the registry must not change under it.
         for stream in overflowed {

@@ -12,9 +12,17 @@ public struct ServerConfiguration: Sendable {
     /// Hold the replay until this many StreamPrices streams are open.
     public var replayWaitStreams = 0
     public var grpc = GRPCLimits()
+    /// How long existing streams keep receiving after SIGTERM (--drain-timeout).
+    public var drainNanos: Int64 = 5_000_000_000
     /// How long the stop phase may spend flushing trailers before it closes
-    /// every socket regardless.
-    public var stopFlushBudgetNanos: Int64 = 1_000_000_000
+    /// every socket regardless. Kept short: exit must come within drain + 1 s.
+    public var stopFlushNanos: Int64 = 500_000_000
+    /// How long the first GOAWAY waits for its PING's ACK before the final one.
+    public var goAwayPingTimeoutNanos: Int64 = 1_000_000_000
+
+    public var shutdownBudget: ShutdownPhase.Budget {
+        ShutdownPhase.Budget(drainNanos: drainNanos, stopFlushNanos: stopFlushNanos)
+    }
     /// In `--replay-speed max`, publish only while every stream's backlog is below this.
     public var maxSpeedBacklogBytes = 256 * 1024
 

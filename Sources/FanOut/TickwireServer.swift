@@ -15,6 +15,10 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         case replayDue = 1
         /// The stop phase's flush budget ran out.
         case stopDeadline = 2
+        /// The drain window closed.
+        case drainDeadline = 3
+        /// A client never acknowledged the GOAWAY notice's PING.
+        case goAwayFallback = 4
     }
 
     /// Where the replay is.
@@ -36,7 +40,6 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
     private var hub: ConnectionHub!
     private let replay: ReplayFeed?
     private var replayState: ReplayState
-    private var signalTimeNanos: Int64 = 0
 
     public init(configuration: ServerConfiguration, reactor: Reactor, logger: Logger) throws(SystemError) {
         self.configuration = configuration
@@ -92,11 +95,15 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         case .replayDue:
             if replayState == .waiting { replayState = .ready }
         case .stopDeadline:
-            if case .stopping = reactor.phase {
+            if reactor.phase.isStopping {
                 logger.warning("stop flush budget spent; closing remaining connections",
                                metadata: ["connections": "\(hub.connectionCount)"])
                 apply(reactor.phase.flushEnded())
             }
+        case .drainDeadline:
+            apply(reactor.phase.drainEnded(nowNanos: reactor.clock.monotonicNanos(), budget: configuration.shutdownBudget))
+        case .goAwayFallback:
+            hub.sendFinalGoAway()
         case nil:
             assertionFailure("unknown timer tag \(tag)")
         }
@@ -105,13 +112,14 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
     public func signalReceived(_ signal: Int32, reactor: Reactor) {
         logger.notice("signal received", metadata: ["signal": "\(signal)", "phase": "\(reactor.phase)"])
         apply(reactor.phase.signalReceived(nowNanos: reactor.clock.monotonicNanos(),
-                                           flushBudgetNanos: configuration.stopFlushBudgetNanos))
+                                           budget: configuration.shutdownBudget))
     }
 
     public func beforeSleep(reactor: Reactor) -> Bool {
         let busy = driveReplay()
         hub.flushPending()
-        if case .stopping = reactor.phase, stopFlushComplete {
+        checkDrainComplete()
+        if reactor.phase.isStopping, stopFlushComplete {
             apply(reactor.phase.flushEnded())
         }
         return busy || hub.hasPendingFlush
@@ -119,27 +127,77 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
 
     // MARK: Shutdown
 
+    /// Counts for the transition logs.
+    private struct DrainLedger {
+        var signalWallMs: Int64 = 0
+        var signalMonotonicNanos: Int64 = 0
+        var streamsNotified = 0
+        var streamsEndedByClients = 0
+        var messagesQueuedAtStart = 0
+    }
+    private var drain = DrainLedger()
+
     private func apply(_ action: ShutdownPhase.Action) {
         switch action {
+        case .beginDraining(let deadline):
+            beginDraining(deadline: deadline)
         case .beginStopping(let deadline):
-            signalTimeNanos = reactor.clock.monotonicNanos()
-            health.setStatus(.notServing)
-            hub.stopAccepting()
-            let ending = distributor.registry.count
-            let unavailable = GRPCStatus(.unavailable, "server shutting down")
-            distributor.registry.forEach { $0.finish(unavailable) }
-            health.finishWatchers(unavailable)
-            hub.goAwayAll()
-            reactor.schedule(atNanos: deadline, tag: TimerTag.stopDeadline.rawValue)
-            logger.notice("stopping", metadata: ["streams_ended": "\(ending)", "connections": "\(hub.connectionCount)"])
+            beginStopping(deadline: deadline)
         case .finish:
             let open = hub.connectionCount
             hub.closeAll(reason: "server stopped")
-            let elapsedMs = (reactor.clock.monotonicNanos() - signalTimeNanos) / 1_000_000
-            logger.notice("connections closed", metadata: ["force_closed": "\(open)", "stop_ms": "\(elapsedMs)"])
+            let elapsedMs = (reactor.clock.monotonicNanos() - drain.signalMonotonicNanos) / 1_000_000
+            logger.notice("stopped serving", metadata: [
+                "connections_force_closed": "\(open)", "ms_since_signal": "\(elapsedMs)",
+            ])
         case .none:
             break
         }
+    }
+
+    /// Phase 1 and the start of phase 2: stop taking new work, tell every
+    /// stream when it will end, and keep the prices flowing meanwhile.
+    private func beginDraining(deadline: Int64) {
+        drain.signalMonotonicNanos = reactor.clock.monotonicNanos()
+        drain.signalWallMs = reactor.clock.wallUnixNanos() / 1_000_000
+        drain.messagesQueuedAtStart = distributor.messagesQueued
+        health.setStatus(.notServing)
+        hub.stopAccepting()
+        hub.startGracefulGoAway()
+        reactor.schedule(afterNanos: configuration.goAwayPingTimeoutNanos, tag: TimerTag.goAwayFallback.rawValue)
+        reactor.schedule(atNanos: deadline, tag: TimerTag.drainDeadline.rawValue)
+
+        let drainMs = configuration.drainNanos / 1_000_000
+        let notice = ShutdownNotices.notice(deadlineUnixMs: drain.signalWallMs + drainMs,
+                                            reason: "server is shutting down; streams end in \(drainMs) ms")
+        distributor.registry.forEach { $0.send(notice) }
+        drain.streamsNotified = distributor.registry.count
+        logger.notice("draining", metadata: [
+            "streams_notified": "\(drain.streamsNotified)", "connections": "\(hub.connectionCount)",
+            "drain_ms": "\(drainMs)", "deadline_unix_ms": "\(drain.signalWallMs + drainMs)",
+        ])
+    }
+
+    /// Phase 3: end what is left with UNAVAILABLE and flush, briefly.
+    private func beginStopping(deadline: Int64) {
+        let remaining = distributor.registry.count
+        distributor.registry.forEach { $0.finish(ShutdownNotices.unavailable) }
+        health.finishWatchers(ShutdownNotices.unavailable)
+        hub.stopAccepting()
+        hub.sendFinalGoAway()
+        reactor.schedule(atNanos: deadline, tag: TimerTag.stopDeadline.rawValue)
+        logger.notice("stopping", metadata: [
+            "streams_notified": "\(drain.streamsNotified)",
+            "streams_ended_by_clients": "\(drain.streamsEndedByClients)",
+            "streams_force_closed": "\(remaining)",
+            "messages_flushed_during_drain": "\(distributor.messagesQueued - drain.messagesQueuedAtStart)",
+        ])
+    }
+
+    /// The drain is over early once no StreamPrices stream is left.
+    private func checkDrainComplete() {
+        guard reactor.phase.isDraining, distributor.registry.count == 0 else { return }
+        apply(reactor.phase.drainEnded(nowNanos: reactor.clock.monotonicNanos(), budget: configuration.shutdownBudget))
     }
 
     /// Every stream has been told, and every byte has left our buffers.
@@ -154,7 +212,8 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
 
     /// Publishes what is due; returns true when more is ready right now.
     private func driveReplay() -> Bool {
-        guard let replay, replayState == .ready, reactor.phase.acceptsNewWork else { return false }
+        // Prices keep flowing through the drain; they stop when the streams are ended.
+        guard let replay, replayState == .ready, reactor.phase == .running || reactor.phase.isDraining else { return false }
         if replay.speed == .max && distributor.registry.largestBacklogBytes > configuration.maxSpeedBacklogBytes {
             return false  // the next write or window update wakes us to try again
         }
@@ -182,8 +241,9 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         guard let method = RPCMethod(path: stream.path) else {
             return .reject(GRPCStatus(.unimplemented, "method \(stream.path) is not implemented by this server"))
         }
-        guard reactor.phase.acceptsNewWork else {
-            return .reject(GRPCStatus(.unavailable, "server shutting down"))
+        // Health answers through the drain (NOT_SERVING); new price streams go elsewhere.
+        guard reactor.phase.acceptsNewWork || method != .streamPrices else {
+            return .reject(ShutdownNotices.unavailable)
         }
         stream.handlerTag = method.rawValue
         if method == .streamPrices {
@@ -213,7 +273,9 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
 
     public func rpcClosed(_ stream: GRPCStream) {
         switch RPCMethod(rawValue: stream.handlerTag) {
-        case .streamPrices: distributor.registry.remove(stream)
+        case .streamPrices:
+            distributor.registry.remove(stream)
+            if reactor.phase.isDraining { drain.streamsEndedByClients += 1 }
         case .healthWatch: health.streamClosed(stream)
         case .healthCheck, nil: break
         }

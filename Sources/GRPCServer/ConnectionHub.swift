@@ -107,9 +107,15 @@ public final class ConnectionHub {
         pendingFlush.append(connection)
     }
 
-    /// Sends GOAWAY on every connection (used when stopping).
-    public func goAwayAll() {
-        forEachConnection { $0.submitGoAway() }
+    /// Starts the double GOAWAY on every connection: notice plus PING now,
+    /// the final GOAWAY when each PING is acknowledged.
+    public func startGracefulGoAway() {
+        forEachConnection { $0.startGracefulGoAway() }
+    }
+
+    /// Sends the final GOAWAY wherever the PING's ACK has not come back.
+    public func sendFinalGoAway() {
+        forEachConnection { $0.sendFinalGoAway() }
     }
 
     /// Closes every connection at once.

@@ -27,8 +27,20 @@ public final class HTTP2Connection {
     var flushRequested = false
     /// EPOLLOUT is part of the registration (output is waiting on the socket).
     var watchingWritable = false
-    /// Highest client stream id seen, for the final GOAWAY.
+    /// Highest client stream id seen.
     private(set) var lastStreamID: Int32 = 0
+
+    /// The graceful double GOAWAY (PROTOCOL-HTTP2.md, "GOAWAY"): first a
+    /// notice that admits streams already in flight, then, once a PING round
+    /// trip proves the client has seen it, the final one with the real last id.
+    enum GoAwayState: Equatable {
+        case none
+        /// GOAWAY(2^31-1) and a PING sent; waiting for the PING's ACK.
+        case noticeSent
+        /// GOAWAY(last processed stream id) sent.
+        case finalSent
+    }
+    private(set) var goAway = GoAwayState.none
 
     public var openStreamCount: Int { streams.count }
 
@@ -156,12 +168,29 @@ public final class HTTP2Connection {
         requestFlush()
     }
 
-    /// GOAWAY with the last stream we processed and NO_ERROR.
-    func submitGoAway() {
-        guard let session else { return }
-        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), lastStreamID,
-                                  NGHTTP2_NO_ERROR.rawValue, nil, 0)
+    /// The first half of the double GOAWAY.
+    func startGracefulGoAway() {
+        guard goAway == .none, let session else { return }
+        _ = nghttp2_submit_shutdown_notice(session)
+        let opaque: [UInt8] = Array("tw-drain".utf8)
+        _ = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), opaque)
+        goAway = .noticeSent
         requestFlush()
+    }
+
+    /// The second half: GOAWAY with the last stream we processed and NO_ERROR.
+    /// Streams at or below it carry on; nghttp2 refuses any newer one.
+    func sendFinalGoAway() {
+        guard goAway != .finalSent, let session else { return }
+        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue),
+                                  nghttp2_session_get_last_proc_stream_id(session),
+                                  NGHTTP2_NO_ERROR.rawValue, nil, 0)
+        goAway = .finalSent
+        requestFlush()
+    }
+
+    func pingAcknowledged() {
+        if goAway == .noticeSent { sendFinalGoAway() }
     }
 
     func markClosing(_ reason: String) {

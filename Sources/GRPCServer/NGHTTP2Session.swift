@@ -60,6 +60,8 @@ enum NGHTTP2Session {
             if endStream { target.endOfRequest(streamID: header.stream_id) }
         case NGHTTP2_DATA.rawValue:
             if endStream { target.endOfRequest(streamID: header.stream_id) }
+        case NGHTTP2_PING.rawValue:
+            if header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 { target.pingAcknowledged() }
         default:
             break
         }

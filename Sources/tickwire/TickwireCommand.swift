@@ -19,47 +19,52 @@ struct TickwireCommand: ParsableCommand {
     /// The long options, for EnvironmentDefaults. Keep in step with the @Options below.
     static let environmentOptions = [
         "listen", "symbols", "replay", "replay-speed", "replay-wait-streams", "log-level", "io",
-        "max-connections", "max-concurrent-streams", "max-stream-backlog-bytes", "stop-flush-timeout",
+        "max-connections", "max-concurrent-streams", "max-stream-backlog-bytes", "drain-timeout",
+        "stop-flush-timeout",
     ]
 
-    @Option(help: ArgumentHelp("gRPC listen address, HOST:PORT. Port 0 picks a free port (the log says which).",
+    @Option(help: ArgumentHelp("gRPC listen address, HOST:PORT. Port 0 picks a free port (the log says which). [env: TICKWIRE_LISTEN]",
                                valueName: "host:port"))
     var listen = "0.0.0.0:50051"
 
-    @Option(help: ArgumentHelp("Comma-separated symbols to serve, any case.", valueName: "list"))
+    @Option(help: ArgumentHelp("Comma-separated symbols to serve, any case. [env: TICKWIRE_SYMBOLS]", valueName: "list"))
     var symbols = "btcusdt,ethusdt"
 
-    @Option(help: ArgumentHelp("Play a recording of Binance's combined stream (JSON Lines, one {\"stream\":…,\"data\":{…}} per line) instead of connecting to Binance.",
+    @Option(help: ArgumentHelp("Play a recording of Binance's combined stream (JSON Lines, one {\"stream\":…,\"data\":{…}} per line) instead of connecting to Binance. [env: TICKWIRE_REPLAY]",
                                valueName: "file"))
     var replay: String?
 
-    @Option(help: ArgumentHelp("Replay pace: a multiple of the recorded pace (1, 20, 0.5) or 'max' for as fast as the clients drain.",
+    @Option(help: ArgumentHelp("Replay pace: a multiple of the recorded pace (1, 20, 0.5) or 'max' for as fast as the clients drain. [env: TICKWIRE_REPLAY_SPEED]",
                                valueName: "x|max"))
     var replaySpeed = "1"
 
-    @Option(help: ArgumentHelp("Hold the replay until this many StreamPrices streams are open (0: start at once).",
+    @Option(help: ArgumentHelp("Hold the replay until this many StreamPrices streams are open (0: start at once). [env: TICKWIRE_REPLAY_WAIT_STREAMS]",
                                valueName: "n"))
     var replayWaitStreams = 0
 
-    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical. Logs go to stderr.",
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical. Logs go to stderr. [env: TICKWIRE_LOG_LEVEL]",
                                valueName: "level"))
     var logLevel = "info"
 
-    @Option(help: ArgumentHelp("I/O backend. Only epoll is available in this build.", valueName: "epoll"))
+    @Option(help: ArgumentHelp("I/O backend. Only epoll is available in this build. [env: TICKWIRE_IO]", valueName: "epoll"))
     var io = "epoll"
 
-    @Option(help: ArgumentHelp("Connections held at once; more are closed on accept.", valueName: "n"))
+    @Option(help: ArgumentHelp("Connections held at once; more are closed on accept. [env: TICKWIRE_MAX_CONNECTIONS]", valueName: "n"))
     var maxConnections = 4096
 
-    @Option(help: ArgumentHelp("SETTINGS_MAX_CONCURRENT_STREAMS advertised to each HTTP/2 connection.", valueName: "n"))
+    @Option(help: ArgumentHelp("SETTINGS_MAX_CONCURRENT_STREAMS advertised to each HTTP/2 connection. [env: TICKWIRE_MAX_CONCURRENT_STREAMS]", valueName: "n"))
     var maxConcurrentStreams: UInt32 = 100
 
-    @Option(help: ArgumentHelp("Bytes a stream may have queued before it is judged too slow and reset.", valueName: "bytes"))
+    @Option(help: ArgumentHelp("Bytes a stream may have queued before it is judged too slow and reset. [env: TICKWIRE_MAX_STREAM_BACKLOG_BYTES]", valueName: "bytes"))
     var maxStreamBacklogBytes = 4 * 1024 * 1024
 
-    @Option(help: ArgumentHelp("On SIGTERM/SIGINT, how long to spend flushing final trailers before closing every socket.",
+    @Option(help: ArgumentHelp("After SIGTERM/SIGINT, how long open streams keep receiving prices (after a ShutdownNotice) before they are ended. Health turns NOT_SERVING at once and new connections are refused. [env: TICKWIRE_DRAIN_TIMEOUT]",
                                valueName: "duration"))
-    var stopFlushTimeout = "1s"
+    var drainTimeout = "5s"
+
+    @Option(help: ArgumentHelp("After the drain, how long to spend flushing the final trailers before every socket is closed. [env: TICKWIRE_STOP_FLUSH_TIMEOUT]",
+                               valueName: "duration"))
+    var stopFlushTimeout = "500ms"
 
     func validate() throws {
         _ = try makeConfiguration()
@@ -92,7 +97,11 @@ struct TickwireCommand: ParsableCommand {
         guard let flush = GoDuration(parsing: stopFlushTimeout) else {
             throw ValidationError("--stop-flush-timeout '\(stopFlushTimeout)' is not a duration such as 500ms or 2s")
         }
-        configuration.stopFlushBudgetNanos = flush.nanoseconds
+        configuration.stopFlushNanos = flush.nanoseconds
+        guard let drain = GoDuration(parsing: drainTimeout) else {
+            throw ValidationError("--drain-timeout '\(drainTimeout)' is not a duration such as 5s or 30s")
+        }
+        configuration.drainNanos = drain.nanoseconds
         return configuration
     }
 

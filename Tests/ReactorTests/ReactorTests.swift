@@ -107,20 +107,32 @@ final class RecordingHandler: ReactorHandler {
 }
 
 @Suite struct ShutdownPhaseTests {
-    @Test func firstSignalStopsSecondFinishes() {
-        var phase = ShutdownPhase.running
-        #expect(phase.signalReceived(nowNanos: 10, flushBudgetNanos: 5) == .beginStopping(deadlineNanos: 15))
-        #expect(phase == .stopping(deadlineNanos: 15))
-        #expect(!phase.acceptsNewWork)
-        #expect(phase.signalReceived(nowNanos: 11, flushBudgetNanos: 5) == .finish)
-        #expect(phase == .stopped)
-        #expect(phase.signalReceived(nowNanos: 12, flushBudgetNanos: 5) == .none)
-    }
+    let budget = ShutdownPhase.Budget(drainNanos: 5_000, stopFlushNanos: 500)
 
-    @Test func flushEndFinishesTheStop() {
-        var phase = ShutdownPhase.stopping(deadlineNanos: 1)
+    @Test func signalDrainsThenTheDeadlineStopsThenTheFlushFinishes() {
+        var phase = ShutdownPhase.running
+        #expect(phase.signalReceived(nowNanos: 10, budget: budget) == .beginDraining(deadlineNanos: 5_010))
+        #expect(!phase.acceptsNewWork && phase.isDraining)
+        #expect(phase.drainEnded(nowNanos: 5_010, budget: budget) == .beginStopping(deadlineNanos: 5_510))
+        #expect(phase.isStopping)
+        #expect(phase.drainEnded(nowNanos: 5_011, budget: budget) == .none, "a late drain timer changes nothing")
         #expect(phase.flushEnded() == .finish)
         #expect(phase == .stopped)
+        #expect(phase.signalReceived(nowNanos: 6_000, budget: budget) == .none)
+    }
+
+    @Test func secondSignalSkipsTheDrainAndAThirdEndsAtOnce() {
+        var phase = ShutdownPhase.running
+        _ = phase.signalReceived(nowNanos: 0, budget: budget)
+        #expect(phase.signalReceived(nowNanos: 100, budget: budget) == .beginStopping(deadlineNanos: 600))
+        #expect(phase.signalReceived(nowNanos: 200, budget: budget) == .finish)
+        #expect(phase == .stopped)
+    }
+
+    @Test func flushEndOutsideStoppingIsIgnored() {
+        var phase = ShutdownPhase.running
+        #expect(phase.flushEnded() == .none)
+        #expect(phase == .running)
     }
 }
 

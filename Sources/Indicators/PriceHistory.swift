@@ -1,0 +1,78 @@
+/// Every symbol's most recent prices, in one allocation made at startup.
+///
+/// Each symbol owns a ring of `capacity` prices; once it is full, a new price
+/// overwrites the oldest. The ring serves two purposes: the SMA reads the price
+/// leaving its window from it, and a newly created indicator state warms from
+/// it at once instead of waiting for fresh trades. Its capacity therefore bounds
+/// the longest period a client may ask for.
+struct PriceHistory: ~Copyable {
+    /// Where one symbol's ring stands, and the trade that wrote its newest price.
+    ///
+    /// Internal rather than private only to dodge a Swift 6.3 compiler crash
+    /// ("Global is external, but doesn't have external or weak linkage") when a
+    /// client module is built with `-c release -enable-testing`: cross-module
+    /// optimisation then references this type's metadata from the client.
+    struct Cursor {
+        /// Ring position (relative to the symbol's first element) the next price goes to.
+        var nextPosition = 0
+        /// Prices held, at most `capacity`.
+        var count = 0
+        var newestTradeId: Int64 = 0
+        var newestTradeTimeMs: Int64 = 0
+    }
+
+    let symbolCount: Int
+    let capacity: Int
+    /// Symbol `s`'s ring is `prices[s * capacity ..< (s + 1) * capacity]`.
+    private var prices: FixedArray<Double>
+    private var cursors: FixedArray<Cursor>
+
+    init(symbolCount: Int, capacity: Int) {
+        precondition(symbolCount > 0, "at least one symbol")
+        precondition(capacity > 0, "a history holds at least one price")
+        let (total, overflow) = symbolCount.multipliedReportingOverflow(by: capacity)
+        precondition(!overflow, "history size overflows")
+        self.symbolCount = symbolCount
+        self.capacity = capacity
+        prices = FixedArray(repeating: 0, count: total)
+        cursors = FixedArray(repeating: Cursor(), count: symbolCount)
+    }
+
+    func contains(symbol: Int) -> Bool {
+        UInt(bitPattern: symbol) < UInt(symbolCount)
+    }
+
+    func count(of symbol: Int) -> Int {
+        cursors[symbol].count
+    }
+
+    /// The trade that wrote the newest price; zeros before the first trade.
+    func newestTrade(of symbol: Int) -> (tradeId: Int64, tradeTimeMs: Int64) {
+        let cursor = cursors[symbol]
+        return (cursor.newestTradeId, cursor.newestTradeTimeMs)
+    }
+
+    /// The price `back` places before the newest one: `back == 0` is the newest.
+    func price(of symbol: Int, back: Int) -> Double {
+        let cursor = cursors[symbol]
+        assert(back >= 0 && back < cursor.count, "asked for a price the ring does not hold")
+        var position = cursor.nextPosition - 1 - back
+        if position < 0 { position += capacity }
+        return prices[symbol * capacity + position]
+    }
+
+    /// The `index`-th price held, counting from the oldest (`index == 0`).
+    func price(of symbol: Int, fromOldest index: Int) -> Double {
+        price(of: symbol, back: count(of: symbol) - 1 - index)
+    }
+
+    mutating func append(_ price: Double, of symbol: Int, tradeId: Int64, tradeTimeMs: Int64) {
+        var cursor = cursors[symbol]
+        prices[symbol * capacity + cursor.nextPosition] = price
+        cursor.nextPosition = cursor.nextPosition + 1 == capacity ? 0 : cursor.nextPosition + 1
+        cursor.count = min(cursor.count + 1, capacity)
+        cursor.newestTradeId = tradeId
+        cursor.newestTradeTimeMs = tradeTimeMs
+        cursors[symbol] = cursor
+    }
+}
