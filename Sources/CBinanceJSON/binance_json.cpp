@@ -7,6 +7,7 @@
 #include "binance_json.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <new>
 #include <simdjson.h>
@@ -30,6 +31,9 @@ extern "C" int tw_parse_decimal(const char *text, size_t length, double *out) {
     // from_chars is locale-free and rounds to nearest, unlike a hand-rolled parse.
     auto result = std::from_chars(text, text + length, *out, std::chars_format::fixed);
     if (result.ec != std::errc() || result.ptr != text + length || length == 0) return -1;
+    // "nan", "inf" and negatives are not prices or quantities; one NaN would
+    // poison every running indicator sum downstream.
+    if (!std::isfinite(*out) || *out < 0) return -1;
     return 0;
 }
 

@@ -6,7 +6,7 @@ import GRPCServer
 /// iteration, so a burst of trades shares DATA frames and writes.
 public final class PriceDistributor: TradeSink {
     private let encoder: PriceUpdateEncoder
-    public var registry: StreamRegistry
+    var registry: StreamRegistry
     public private(set) var tradesPublished = 0
     /// Messages queued on streams, all streams counted (for the drain log).
     public private(set) var messagesQueued = 0
@@ -15,13 +15,18 @@ public final class PriceDistributor: TradeSink {
     /// Streams that overflowed during the current walk, removed after it.
     private var overflowed: [GRPCStream] = []
 
-    public init(symbols: SymbolTable, streamCapacity: Int) {
+    let indicators: IndicatorService
+
+    init(symbols: SymbolTable, streamCapacity: Int, indicators: IndicatorService) {
         encoder = PriceUpdateEncoder(symbols: symbols)
         registry = StreamRegistry(capacity: streamCapacity)
+        self.indicators = indicators
     }
 
     public func publish(_ trade: Trade) {
         tradesPublished += 1
+        // The price goes out first: batching must never delay it.
+        defer { indicators.ingest(trade) }
         guard registry.count > 0 else { return }
         let message = encoder.encode(trade)
         registry.forEach { stream in
@@ -33,7 +38,7 @@ public final class PriceDistributor: TradeSink {
         }
         // Removal waits until the walk is over: the registry must not change under it.
         for stream in overflowed {
-            registry.remove(stream)
+            if let subscriptions = registry.remove(stream) { indicators.release(subscriptions) }
             slowStreamsDropped += 1
         }
         overflowed.removeAll(keepingCapacity: true)

@@ -12,6 +12,7 @@ public struct ServerConfiguration: Sendable {
     /// Hold the replay until this many StreamPrices streams are open.
     public var replayWaitStreams = 0
     public var grpc = GRPCLimits()
+    public var indicators = IndicatorSettings()
     /// How long existing streams keep receiving after SIGTERM (--drain-timeout).
     public var drainNanos: Int64 = 5_000_000_000
     /// How long the stop phase may spend flushing trailers before it closes

@@ -1,45 +1,77 @@
 import GRPCServer
+import Indicators
+
+/// One indicator a stream subscribed to, and the engine version of the last
+/// value this stream was sent.
+struct StreamSubscription {
+    let key: IndicatorKey
+    let handle: IndicatorHandle
+    var lastSentVersion: UInt64 = 0
+}
+
+/// An open StreamPrices stream and what it subscribed to.
+struct PriceStreamEntry {
+    let stream: GRPCStream
+    var subscriptions: [StreamSubscription] = []
+}
 
 /// Every open StreamPrices stream, in a dense array so fan-out is a linear
 /// walk. Each stream remembers its index, so removal is O(1) (swap with the
 /// last). A stream that closes for any reason leaves at once.
 public struct StreamRegistry {
-    private(set) var streams: [GRPCStream] = []
+    private(set) var entries: [PriceStreamEntry] = []
 
     public init(capacity: Int) {
-        streams.reserveCapacity(capacity)
+        entries.reserveCapacity(capacity)
     }
 
-    public var count: Int { streams.count }
+    public var count: Int { entries.count }
 
     public mutating func add(_ stream: GRPCStream) {
         precondition(stream.registryIndex < 0, "stream \(stream.id) is already registered")
-        stream.registryIndex = streams.count
-        streams.append(stream)
+        stream.registryIndex = entries.count
+        entries.append(PriceStreamEntry(stream: stream))
     }
 
-    /// Returns false when the stream was not registered.
+    /// Removes the stream and returns what it had subscribed to, or nil when
+    /// it was not registered.
     @discardableResult
-    public mutating func remove(_ stream: GRPCStream) -> Bool {
+    mutating func remove(_ stream: GRPCStream) -> [StreamSubscription]? {
         let index = stream.registryIndex
-        guard index >= 0 else { return false }
-        precondition(streams[index] === stream, "registry index out of step")
-        let last = streams.removeLast()
-        if index < streams.count {
-            streams[index] = last
-            last.registryIndex = index
+        guard index >= 0 else { return nil }
+        precondition(entries[index].stream === stream, "registry index out of step")
+        let removed = entries[index].subscriptions
+        let last = entries.removeLast()
+        if index < entries.count {
+            entries[index] = last
+            last.stream.registryIndex = index
         }
         stream.registryIndex = -1
-        return true
+        return removed
+    }
+
+    /// The entry of a registered stream, for in-place changes.
+    mutating func withEntry<R>(of stream: GRPCStream, _ body: (inout PriceStreamEntry) -> R) -> R? {
+        let index = stream.registryIndex
+        guard index >= 0 else { return nil }
+        precondition(entries[index].stream === stream, "registry index out of step")
+        return body(&entries[index])
     }
 
     /// The largest backlog among the registered streams.
     public var largestBacklogBytes: Int {
-        streams.reduce(0) { max($0, $1.backlogBytes) }
+        entries.reduce(0) { max($0, $1.stream.backlogBytes) }
     }
 
     @inline(__always)
     public func forEach(_ body: (GRPCStream) -> Void) {
-        for stream in streams { body(stream) }
+        for entry in entries { body(entry.stream) }
+    }
+
+    /// Visits every entry that has subscriptions, for the batch timer.
+    mutating func forEachSubscribed(_ body: (inout PriceStreamEntry) -> Void) {
+        for index in entries.indices where !entries[index].subscriptions.isEmpty {
+            body(&entries[index])
+        }
     }
 }

@@ -19,6 +19,8 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         case drainDeadline = 3
         /// A client never acknowledged the GOAWAY notice's PING.
         case goAwayFallback = 4
+        /// Time for every stream's indicator batch.
+        case indicatorBatch = 5
     }
 
     /// Where the replay is.
@@ -40,13 +42,18 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
     private var hub: ConnectionHub!
     private let replay: ReplayFeed?
     private var replayState: ReplayState
+    /// When the next indicator batch is due; advanced by whole intervals so
+    /// the cadence does not drift with the loop's own latency.
+    private var nextBatchNanos: Int64 = 0
 
     public init(configuration: ServerConfiguration, reactor: Reactor, logger: Logger) throws(SystemError) {
         self.configuration = configuration
         self.reactor = reactor
         self.logger = logger
         distributor = PriceDistributor(symbols: configuration.symbols,
-                                       streamCapacity: configuration.grpc.maxConnections)
+                                       streamCapacity: configuration.grpc.maxConnections,
+                                       indicators: IndicatorService(symbols: configuration.symbols,
+                                                                    settings: configuration.indicators))
         if let path = configuration.replayPath {
             replay = try ReplayFeed(path: path, symbols: configuration.symbols, speed: configuration.replaySpeed)
         } else {
@@ -75,6 +82,8 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
                 "wait_streams": "\(configuration.replayWaitStreams)",
             ])
         }
+        nextBatchNanos = reactor.clock.monotonicNanos() + configuration.indicators.intervalNanos
+        reactor.schedule(atNanos: nextBatchNanos, tag: TimerTag.indicatorBatch.rawValue)
         try reactor.run(self)
         reactor.close()
         logger.info("stopped", metadata: ["trades_published": "\(distributor.tradesPublished)"])
@@ -104,6 +113,16 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
             apply(reactor.phase.drainEnded(nowNanos: reactor.clock.monotonicNanos(), budget: configuration.shutdownBudget))
         case .goAwayFallback:
             hub.sendFinalGoAway()
+        case .indicatorBatch:
+            guard reactor.phase == .running || reactor.phase.isDraining else { return }
+            distributor.indicators.emitBatches(&distributor.registry)
+            let now = reactor.clock.monotonicNanos()
+            let interval = configuration.indicators.intervalNanos
+            nextBatchNanos += interval
+            if nextBatchNanos <= now {  // the loop fell behind: skip, don't burst
+                nextBatchNanos = now + interval - (now - nextBatchNanos) % interval
+            }
+            reactor.schedule(atNanos: nextBatchNanos, tag: TimerTag.indicatorBatch.rawValue)
         case nil:
             assertionFailure("unknown timer tag \(tag)")
         }
@@ -180,6 +199,7 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
 
     /// Phase 3: end what is left with UNAVAILABLE and flush, briefly.
     private func beginStopping(deadline: Int64) {
+        distributor.indicators.emitBatches(&distributor.registry)  // the final batch
         let remaining = distributor.registry.count
         distributor.registry.forEach { $0.finish(ShutdownNotices.unavailable) }
         health.finishWatchers(ShutdownNotices.unavailable)
@@ -274,7 +294,9 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
     public func rpcClosed(_ stream: GRPCStream) {
         switch RPCMethod(rawValue: stream.handlerTag) {
         case .streamPrices:
-            distributor.registry.remove(stream)
+            if let subscriptions = distributor.registry.remove(stream) {
+                distributor.indicators.release(subscriptions)
+            }
             if reactor.phase.isDraining { drain.streamsEndedByClients += 1 }
         case .healthWatch: health.streamClosed(stream)
         case .healthCheck, nil: break
@@ -288,28 +310,25 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         ])
     }
 
-    /// IndicatorRequests on StreamPrices. The indicator engine is not wired
-    /// in yet, so a valid request is answered honestly with UNIMPLEMENTED; a
-    /// request that is not protobuf fails the stream, as the contract says.
+    /// An IndicatorRequest on StreamPrices: applied, then answered with one
+    /// status carrying the same request_id. Only bytes that are not an
+    /// IndicatorRequest at all end the stream.
     private func indicatorRequest(_ stream: GRPCStream, _ bytes: UnsafeRawBufferPointer) {
         let request: Tickwire_V1_IndicatorRequest
         do {
             request = try Tickwire_V1_IndicatorRequest(serializedBytes: Array(bytes))
         } catch {
-            distributor.registry.remove(stream)
+            if let subscriptions = distributor.registry.remove(stream) { distributor.indicators.release(subscriptions) }
             stream.finish(GRPCStatus(.invalidArgument, "the request is not a valid tickwire.v1.IndicatorRequest"))
             return
         }
-        var status = Tickwire_V1_SubscriptionStatus()
-        status.requestID = request.requestID
-        status.code = GRPCStatusCode.unimplemented.rawValue
-        status.message = "indicator subscriptions are not available in this build"
-        status.symbol = request.symbol
-        status.type = request.type
-        status.period = request.period
-        var response = Tickwire_V1_StreamResponse()
-        response.status = status
-        stream.send(WireMessage(payload: try! response.serializedBytes()))
+        let indicators = distributor.indicators
+        let parsed = SubscriptionRequest(request, symbols: configuration.symbols, settings: indicators.settings)
+        guard let status = distributor.registry.withEntry(of: stream, { indicators.apply(parsed, to: &$0) }) else { return }
+        if status.code != .ok {
+            logger.debug("subscription refused", metadata: ["request_id": "\(request.requestID)", "status": "\(status)"])
+        }
+        stream.send(indicators.statusMessage(for: request, status: status))
     }
 }
 

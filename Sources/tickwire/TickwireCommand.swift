@@ -20,6 +20,7 @@ struct TickwireCommand: ParsableCommand {
     static let environmentOptions = [
         "listen", "symbols", "replay", "replay-speed", "replay-wait-streams", "log-level", "io",
         "max-connections", "max-concurrent-streams", "max-stream-backlog-bytes", "drain-timeout",
+        "indicator-interval", "history", "max-period", "max-indicators", "max-subscriptions-per-stream",
         "stop-flush-timeout",
     ]
 
@@ -66,6 +67,26 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "duration"))
     var stopFlushTimeout = "500ms"
 
+    @Option(help: ArgumentHelp("How often each stream receives its batch of changed indicator values. [env: TICKWIRE_INDICATOR_INTERVAL]",
+                               valueName: "duration"))
+    var indicatorInterval = "100ms"
+
+    @Option(help: ArgumentHelp("Prices kept per symbol to warm new indicators; at least --max-period. [env: TICKWIRE_HISTORY]",
+                               valueName: "n"))
+    var history = 1000
+
+    @Option(help: ArgumentHelp("Longest indicator period a client may ask for (the shortest is 2). [env: TICKWIRE_MAX_PERIOD]",
+                               valueName: "n"))
+    var maxPeriod = 1000
+
+    @Option(help: ArgumentHelp("Distinct (symbol, type, period) indicators computed at once, preallocated at startup. [env: TICKWIRE_MAX_INDICATORS]",
+                               valueName: "n"))
+    var maxIndicators = 4096
+
+    @Option(help: ArgumentHelp("Indicator subscriptions one stream may hold. [env: TICKWIRE_MAX_SUBSCRIPTIONS_PER_STREAM]",
+                               valueName: "n"))
+    var maxSubscriptionsPerStream = 64
+
     func validate() throws {
         _ = try makeConfiguration()
         guard Logger.Level(rawValue: logLevel.lowercased()) != nil else {
@@ -102,6 +123,20 @@ struct TickwireCommand: ParsableCommand {
             throw ValidationError("--drain-timeout '\(drainTimeout)' is not a duration such as 5s or 30s")
         }
         configuration.drainNanos = drain.nanoseconds
+        guard let interval = GoDuration(parsing: indicatorInterval), interval.nanoseconds >= 1_000_000 else {
+            throw ValidationError("--indicator-interval '\(indicatorInterval)' must be a duration of at least 1ms, such as 100ms")
+        }
+        configuration.indicators.intervalNanos = interval.nanoseconds
+        guard maxPeriod >= 2 else { throw ValidationError("--max-period must be at least 2") }
+        guard history >= maxPeriod && history <= 10_000_000 else {
+            throw ValidationError("--history (\(history)) must be at least --max-period (\(maxPeriod)) and at most 10000000")
+        }
+        guard (1...10_000_000).contains(maxIndicators) else { throw ValidationError("--max-indicators must be from 1 to 10000000") }
+        guard maxSubscriptionsPerStream >= 1 else { throw ValidationError("--max-subscriptions-per-stream must be at least 1") }
+        configuration.indicators.historyCapacity = history
+        configuration.indicators.maxPeriod = maxPeriod
+        configuration.indicators.maxIndicators = maxIndicators
+        configuration.indicators.maxSubscriptionsPerStream = maxSubscriptionsPerStream
         return configuration
     }
 

@@ -56,6 +56,10 @@ let symbols = try! SymbolTable(["btcusdt", "ethusdt"])
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1.5x","q":"1","T":1}}"#,
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"","q":"1","T":1}}"#,
         #"{"stream":"btcusdt@trade","data":{"e":7}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"nan","q":"1","T":1}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"inf","q":"1","T":1}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"-1.0","q":"1","T":1}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1e400","q":"1","T":1}}"#,
         #"[1,2,3]"#,
     ])
     func malformedFramesAreReportedAsSuch(line: String) {

@@ -1,0 +1,109 @@
+import BinanceFeed
+import GRPCServer
+import Indicators
+import SwiftProtobuf
+import TickwireProto
+
+/// Connects the shared IndicatorEngine to the streams: applies each stream's
+/// IndicatorRequests, feeds every trade to the engine, and once per interval
+/// sends each stream one IndicatorBatch with what changed since its last one.
+final class IndicatorService {
+    let settings: IndicatorSettings
+    private let symbols: SymbolTable
+    private var engine: IndicatorEngine
+    /// Batches sent, for the logs.
+    private(set) var batchesSent = 0
+
+    init(symbols: SymbolTable, settings: IndicatorSettings) {
+        self.symbols = symbols
+        self.settings = settings
+        engine = IndicatorEngine(symbolCount: symbols.count, historyCapacity: settings.historyCapacity,
+                                 maxPeriod: settings.maxPeriod, maxIndicators: settings.maxIndicators)
+    }
+
+    var activeIndicatorCount: Int { engine.activeIndicatorCount }
+
+    /// The per-trade path: O(indicators of that symbol), no allocation.
+    @inline(__always)
+    func ingest(_ trade: Trade) {
+        engine.ingest(symbol: trade.symbolIndex, price: trade.price, tradeId: trade.tradeID, tradeTimeMs: trade.tradeTimeMs)
+    }
+
+    /// Applies one request to a stream's subscriptions and returns the status
+    /// to answer it with.
+    func apply(_ request: SubscriptionRequest, to entry: inout PriceStreamEntry) -> GRPCStatus {
+        switch request {
+        case .rejected(let code, let message):
+            return GRPCStatus(code, message)
+        case .unsubscribe(let key):
+            // Not subscribed is still OK: the client's intent already holds.
+            if let index = entry.subscriptions.firstIndex(where: { $0.key == key }) {
+                engine.unsubscribe(entry.subscriptions[index].handle)
+                entry.subscriptions.remove(at: index)
+            }
+            return .ok
+        case .subscribe(let key):
+            if entry.subscriptions.contains(where: { $0.key == key }) { return .ok }  // idempotent
+            guard entry.subscriptions.count < settings.maxSubscriptionsPerStream else {
+                return GRPCStatus(.resourceExhausted,
+                                  "this stream already holds \(settings.maxSubscriptionsPerStream) subscriptions (the server's --max-subscriptions-per-stream); unsubscribe one first")
+            }
+            switch engine.subscribe(symbol: key.symbol, kind: key.kind, period: key.period) {
+            case .success(let handle):
+                if entry.subscriptions.isEmpty { entry.subscriptions.reserveCapacity(4) }
+                entry.subscriptions.append(StreamSubscription(key: key, handle: handle))
+                return .ok
+            case .failure(.poolExhausted):
+                return GRPCStatus(.resourceExhausted,
+                                  "the server computes its maximum of \(settings.maxIndicators) distinct indicators (--max-indicators); try one that others already use, or later")
+            case .failure(.invalidPeriod):
+                return GRPCStatus(.invalidArgument, "period \(key.period) is out of range: use 2 to \(settings.maxPeriod)")
+            }
+        }
+    }
+
+    /// Returns a closed stream's subscriptions to the engine.
+    func release(_ subscriptions: [StreamSubscription]) {
+        for subscription in subscriptions { engine.unsubscribe(subscription.handle) }
+    }
+
+    /// Sends every subscribed stream the values that changed since its last batch.
+    func emitBatches(_ registry: inout StreamRegistry) {
+        registry.forEachSubscribed { entry in
+            guard entry.stream.isOpen else { return }
+            var batch = Tickwire_V1_IndicatorBatch()
+            for index in entry.subscriptions.indices {
+                let subscription = entry.subscriptions[index]
+                guard let value = engine.value(of: subscription.handle),
+                      value.version > subscription.lastSentVersion else { continue }
+                entry.subscriptions[index].lastSentVersion = value.version
+                var update = Tickwire_V1_IndicatorUpdate()
+                update.symbol = symbols.upperCased[subscription.key.symbol]
+                update.type = subscription.key.kind.wireType
+                update.period = UInt32(subscription.key.period)
+                update.value = value.value
+                update.tradeID = value.tradeId
+                update.tradeTimeMs = value.tradeTimeMs
+                batch.updates.append(update)
+            }
+            guard !batch.updates.isEmpty else { return }
+            var response = Tickwire_V1_StreamResponse()
+            response.indicators = batch
+            // Safe to force: encoding a message we just built cannot fail.
+            entry.stream.send(WireMessage(payload: try! response.serializedBytes()))
+            batchesSent += 1
+        }
+    }
+
+    /// The StreamResponse.status answering `request`.
+    func statusMessage(for request: Tickwire_V1_IndicatorRequest, status: GRPCStatus) -> WireMessage {
+        var response = Tickwire_V1_StreamResponse()
+        response.status.requestID = request.requestID
+        response.status.code = status.code.rawValue
+        response.status.message = status.code == .ok ? "OK" : status.message
+        response.status.symbol = symbols.index(of: request.symbol).map { symbols.upperCased[$0] } ?? request.symbol
+        response.status.type = request.type
+        response.status.period = request.period
+        return WireMessage(payload: try! response.serializedBytes())
+    }
+}

@@ -1,0 +1,15 @@
+/// The indicator limits and cadence, from the command line.
+public struct IndicatorSettings: Sendable {
+    /// Prices kept per symbol (--history); bounds the longest period.
+    public var historyCapacity = 1000
+    /// The longest period a client may ask for (--max-period).
+    public var maxPeriod = 1000
+    /// Distinct (symbol, type, period) states alive at once (--max-indicators).
+    public var maxIndicators = 4096
+    /// Subscriptions one stream may hold (--max-subscriptions-per-stream).
+    public var maxSubscriptionsPerStream = 64
+    /// How often each stream gets its batch (--indicator-interval).
+    public var intervalNanos: Int64 = 100_000_000
+
+    public init() {}
+}
