@@ -98,10 +98,11 @@ final class IndicatorService {
     /// The StreamResponse.status answering `request`.
     func statusMessage(for request: Tickwire_V1_IndicatorRequest, status: GRPCStatus) -> WireMessage {
         var response = Tickwire_V1_StreamResponse()
-        response.status.requestID = request.requestID
+        // Over-long ids and symbols were refused; echo a bounded prefix of them.
+        response.status.requestID = String(request.requestID.prefix(SubscriptionRequest.maxRequestIDBytes))
         response.status.code = status.code.rawValue
         response.status.message = status.code == .ok ? "OK" : status.message
-        response.status.symbol = symbols.index(of: request.symbol).map { symbols.upperCased[$0] } ?? request.symbol
+        response.status.symbol = symbols.index(of: request.symbol).map { symbols.upperCased[$0] } ?? String(request.symbol.prefix(64))
         response.status.type = request.type
         response.status.period = request.period
         return WireMessage(payload: try! response.serializedBytes())

@@ -10,7 +10,19 @@ enum SubscriptionRequest {
     case unsubscribe(IndicatorKey)
     case rejected(GRPCStatusCode, String)
 
+    /// Longer request ids are refused: each is echoed in a status and logged.
+    static let maxRequestIDBytes = 256
+
     init(_ request: Tickwire_V1_IndicatorRequest, symbols: SymbolTable, settings: IndicatorSettings) {
+        guard request.requestID.utf8.count <= Self.maxRequestIDBytes else {
+            self = .rejected(.invalidArgument,
+                             "request_id is \(request.requestID.utf8.count) bytes; use at most \(Self.maxRequestIDBytes)")
+            return
+        }
+        guard request.symbol.utf8.count <= 64 else {
+            self = .rejected(.notFound, "symbol is \(request.symbol.utf8.count) bytes long; no served symbol is")
+            return
+        }
         guard let kind = IndicatorKind(wireType: request.type) else {
             self = .rejected(.invalidArgument,
                              "type must be INDICATOR_TYPE_SMA, INDICATOR_TYPE_EMA or INDICATOR_TYPE_RSI, not \(request.type)")

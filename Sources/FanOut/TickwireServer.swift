@@ -326,7 +326,9 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         let parsed = SubscriptionRequest(request, symbols: configuration.symbols, settings: indicators.settings)
         guard let status = distributor.registry.withEntry(of: stream, { indicators.apply(parsed, to: &$0) }) else { return }
         if status.code != .ok {
-            logger.debug("subscription refused", metadata: ["request_id": "\(request.requestID)", "status": "\(status)"])
+            logger.debug("subscription refused", metadata: [
+                "request_id": "\(request.requestID.prefix(SubscriptionRequest.maxRequestIDBytes))", "status": "\(status.code)",
+            ])
         }
         stream.send(indicators.statusMessage(for: request, status: status))
     }

@@ -93,7 +93,8 @@ public final class ConnectionHub {
         pendingFlush.removeAll(keepingCapacity: true)
         for connection in batch {
             connection.flushRequested = false
-            guard connection.phase != .closed else { continue }
+            // A full socket is retried on EPOLLOUT, not on every new message.
+            guard connection.phase != .closed, !connection.watchingWritable else { continue }
             flush(connection)
             if case .closing(let reason) = connection.phase { close(connection, reason: reason) }
         }

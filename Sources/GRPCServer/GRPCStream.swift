@@ -72,7 +72,8 @@ public final class GRPCStream {
     @discardableResult
     public func send(_ message: WireMessage) -> SendOutcome {
         guard case .open = phase else { return .notOpen }
-        if outbound.pendingBytes + message.count > connection.limits.maxStreamBacklogBytes {
+        // A single large message on an empty queue is not a slow reader.
+        if outbound.pendingBytes > 0 && outbound.pendingBytes + message.count > connection.limits.maxStreamBacklogBytes {
             connection.abortSlowStream(self)
             return .overflowed
         }
