@@ -45,6 +45,7 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
     /// When the next indicator batch is due; advanced by whole intervals so
     /// the cadence does not drift with the loop's own latency.
     private var nextBatchNanos: Int64 = 0
+    private var batchCadence = BatchCadence()
 
     public init(configuration: ServerConfiguration, reactor: Reactor, logger: Logger) throws(SystemError) {
         self.configuration = configuration
@@ -86,7 +87,17 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         reactor.schedule(atNanos: nextBatchNanos, tag: TimerTag.indicatorBatch.rawValue)
         try reactor.run(self)
         reactor.close()
-        logger.info("stopped", metadata: ["trades_published": "\(distributor.tradesPublished)"])
+        var metadata: Logger.Metadata = [
+            "trades_published": "\(distributor.tradesPublished)",
+            "indicator_batches_sent": "\(distributor.indicators.batchesSent)",
+            "batch_rounds": "\(batchCadence.rounds)",
+        ]
+        if let cadence = batchCadence.summaryMs() {
+            metadata["batch_interval_p50_ms"] = "\(cadence.p50)"
+            metadata["batch_interval_p99_ms"] = "\(cadence.p99)"
+            metadata["batch_interval_max_ms"] = "\(cadence.max)"
+        }
+        logger.info("stopped", metadata: metadata)
     }
 
     // MARK: ReactorHandler
@@ -115,8 +126,9 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
             hub.sendFinalGoAway()
         case .indicatorBatch:
             guard reactor.phase == .running || reactor.phase.isDraining else { return }
-            distributor.indicators.emitBatches(&distributor.registry)
             let now = reactor.clock.monotonicNanos()
+            batchCadence.recordRound(atNanos: now)
+            distributor.indicators.emitBatches(&distributor.registry)
             let interval = configuration.indicators.intervalNanos
             nextBatchNanos += interval
             if nextBatchNanos <= now {  // the loop fell behind: skip, don't burst
