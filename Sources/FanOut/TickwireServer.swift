@@ -39,13 +39,22 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
     let logger: Logger
     let distributor: PriceDistributor
     let health = HealthService()
-    private var hub: ConnectionHub!
-    private let replay: ReplayFeed?
-    private var replayState: ReplayState
+    var hub: ConnectionHub!
+    let replay: ReplayFeed?
+    var replayState: ReplayState
     /// When the next indicator batch is due; advanced by whole intervals so
     /// the cadence does not drift with the loop's own latency.
     private var nextBatchNanos: Int64 = 0
     private var batchCadence = BatchCadence()
+    /// Counts for the transition logs.
+    struct DrainLedger {
+        var signalWallMs: Int64 = 0
+        var signalMonotonicNanos: Int64 = 0
+        var streamsNotified = 0
+        var streamsEndedByClients = 0
+        var messagesQueuedAtStart = 0
+    }
+    var drain = DrainLedger()
 
     public init(configuration: ServerConfiguration, reactor: Reactor, logger: Logger) throws(SystemError) {
         self.configuration = configuration
@@ -154,117 +163,6 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
             apply(reactor.phase.flushEnded())
         }
         return busy || hub.hasPendingFlush
-    }
-
-    // MARK: Shutdown
-
-    /// Counts for the transition logs.
-    private struct DrainLedger {
-        var signalWallMs: Int64 = 0
-        var signalMonotonicNanos: Int64 = 0
-        var streamsNotified = 0
-        var streamsEndedByClients = 0
-        var messagesQueuedAtStart = 0
-    }
-    private var drain = DrainLedger()
-
-    private func apply(_ action: ShutdownPhase.Action) {
-        switch action {
-        case .beginDraining(let deadline):
-            beginDraining(deadline: deadline)
-        case .beginStopping(let deadline):
-            beginStopping(deadline: deadline)
-        case .finish:
-            let open = hub.connectionCount
-            hub.closeAll(reason: "server stopped")
-            let elapsedMs = (reactor.clock.monotonicNanos() - drain.signalMonotonicNanos) / 1_000_000
-            logger.notice("stopped serving", metadata: [
-                "connections_force_closed": "\(open)", "ms_since_signal": "\(elapsedMs)",
-            ])
-        case .none:
-            break
-        }
-    }
-
-    /// Phase 1 and the start of phase 2: stop taking new work, tell every
-    /// stream when it will end, and keep the prices flowing meanwhile.
-    private func beginDraining(deadline: Int64) {
-        drain.signalMonotonicNanos = reactor.clock.monotonicNanos()
-        drain.signalWallMs = reactor.clock.wallUnixNanos() / 1_000_000
-        drain.messagesQueuedAtStart = distributor.messagesQueued
-        health.setStatus(.notServing)
-        hub.stopAccepting()
-        hub.startGracefulGoAway()
-        reactor.schedule(afterNanos: configuration.goAwayPingTimeoutNanos, tag: TimerTag.goAwayFallback.rawValue)
-        reactor.schedule(atNanos: deadline, tag: TimerTag.drainDeadline.rawValue)
-
-        let drainMs = configuration.drainNanos / 1_000_000
-        let notice = ShutdownNotices.notice(deadlineUnixMs: drain.signalWallMs + drainMs,
-                                            reason: "server is shutting down; streams end in \(drainMs) ms")
-        distributor.registry.forEach { $0.send(notice) }
-        drain.streamsNotified = distributor.registry.count
-        logger.notice("draining", metadata: [
-            "streams_notified": "\(drain.streamsNotified)", "connections": "\(hub.connectionCount)",
-            "drain_ms": "\(drainMs)", "deadline_unix_ms": "\(drain.signalWallMs + drainMs)",
-        ])
-    }
-
-    /// Phase 3: end what is left with UNAVAILABLE and flush, briefly.
-    private func beginStopping(deadline: Int64) {
-        distributor.indicators.emitBatches(&distributor.registry)  // the final batch
-        let remaining = distributor.registry.count
-        distributor.registry.forEach { $0.finish(ShutdownNotices.unavailable) }
-        health.finishWatchers(ShutdownNotices.unavailable)
-        hub.stopAccepting()
-        hub.sendFinalGoAway()
-        reactor.schedule(atNanos: deadline, tag: TimerTag.stopDeadline.rawValue)
-        logger.notice("stopping", metadata: [
-            "streams_notified": "\(drain.streamsNotified)",
-            "streams_ended_by_clients": "\(drain.streamsEndedByClients)",
-            "streams_force_closed": "\(remaining)",
-            "messages_flushed_during_drain": "\(distributor.messagesQueued - drain.messagesQueuedAtStart)",
-        ])
-    }
-
-    /// The drain is over early once no StreamPrices stream is left.
-    private func checkDrainComplete() {
-        guard reactor.phase.isDraining, distributor.registry.count == 0 else { return }
-        apply(reactor.phase.drainEnded(nowNanos: reactor.clock.monotonicNanos(), budget: configuration.shutdownBudget))
-    }
-
-    /// Every stream has been told, and every byte has left our buffers.
-    private var stopFlushComplete: Bool {
-        guard !hub.hasPendingFlush, hub.bufferedOutputBytes == 0, health.watcherCount == 0 else { return false }
-        var allEnded = true
-        distributor.registry.forEach { if !$0.trailersSent { allEnded = false } }
-        return allEnded
-    }
-
-    // MARK: Replay
-
-    /// Publishes what is due; returns true when more is ready right now.
-    private func driveReplay() -> Bool {
-        // Prices keep flowing through the drain; they stop when the streams are ended.
-        guard let replay, replayState == .ready, reactor.phase == .running || reactor.phase.isDraining else { return false }
-        if replay.speed == .max && distributor.registry.largestBacklogBytes > configuration.maxSpeedBacklogBytes {
-            return false  // the next write or window update wakes us to try again
-        }
-        switch replay.pump(into: distributor, budget: replay.speed == .max ? 512 : 4096, clock: reactor.clock) {
-        case .ready:
-            return true
-        case .dueAt(let nanos):
-            replayState = .waiting
-            reactor.schedule(atNanos: nanos, tag: TimerTag.replayDue.rawValue)
-            return false
-        case .finished:
-            replayState = .finished
-            let stats = replay.statistics
-            logger.info("replay finished", metadata: [
-                "published": "\(stats.published)", "malformed": "\(stats.malformed)",
-                "ignored": "\(stats.ignored)", "unknown_symbol": "\(stats.unknownSymbol)",
-            ])
-            return false
-        }
     }
 
     // MARK: GRPCServerDelegate

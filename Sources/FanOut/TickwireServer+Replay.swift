@@ -1,0 +1,31 @@
+import BinanceFeed
+import Reactor
+
+/// Driving the replay source from the reactor: paced by timers, or as fast
+/// as the streams drain.
+extension TickwireServer {
+    /// Publishes what is due; returns true when more is ready right now.
+    func driveReplay() -> Bool {
+        // Prices keep flowing through the drain; they stop when the streams are ended.
+        guard let replay, replayState == .ready, reactor.phase == .running || reactor.phase.isDraining else { return false }
+        if replay.speed == .max && distributor.registry.largestBacklogBytes > configuration.maxSpeedBacklogBytes {
+            return false  // the next write or window update wakes us to try again
+        }
+        switch replay.pump(into: distributor, budget: replay.speed == .max ? 512 : 4096, clock: reactor.clock) {
+        case .ready:
+            return true
+        case .dueAt(let nanos):
+            replayState = .waiting
+            reactor.schedule(atNanos: nanos, tag: TimerTag.replayDue.rawValue)
+            return false
+        case .finished:
+            replayState = .finished
+            let stats = replay.statistics
+            logger.info("replay finished", metadata: [
+                "published": "\(stats.published)", "malformed": "\(stats.malformed)",
+                "ignored": "\(stats.ignored)", "unknown_symbol": "\(stats.unknownSymbol)",
+            ])
+            return false
+        }
+    }
+}
