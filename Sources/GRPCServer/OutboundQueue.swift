@@ -1,8 +1,14 @@
 /// A stream's messages waiting to go out, oldest first. A ring of shared
 /// references: queuing a trade on a stream copies a pointer, not the bytes.
 /// The bytes are copied once, into nghttp2's DATA frame, when they go out.
-struct OutboundQueue {
-    private var ring: ContiguousArray<WireMessage?>
+///
+/// The ring is raw memory rather than an Array so that growing it moves the
+/// references (a memcpy) instead of retaining and releasing each one: when a
+/// thousand lagging streams double their rings in the same trade, copying
+/// would cost tens of millions of reference-count operations in one go.
+struct OutboundQueue: ~Copyable {
+    private var ring: UnsafeMutablePointer<WireMessage>
+    private var capacity: Int
     private var head = 0
     private var count = 0
     /// Bytes of the head message already handed to nghttp2.
@@ -12,15 +18,21 @@ struct OutboundQueue {
 
     init(initialCapacity: Int = 16) {
         precondition(initialCapacity > 0 && initialCapacity & (initialCapacity - 1) == 0, "capacity must be a power of two")
-        ring = ContiguousArray(repeating: nil, count: initialCapacity)
+        capacity = initialCapacity
+        ring = UnsafeMutablePointer<WireMessage>.allocate(capacity: initialCapacity)
+    }
+
+    deinit {
+        for index in 0..<count { (ring + ((head + index) & (capacity - 1))).deinitialize(count: 1) }
+        ring.deallocate()
     }
 
     var isEmpty: Bool { count == 0 }
     var messageCount: Int { count }
 
     mutating func append(_ message: WireMessage) {
-        if count == ring.count { grow() }
-        ring[(head + count) & (ring.count - 1)] = message
+        if count == capacity { grow() }
+        (ring + ((head + count) & (capacity - 1))).initialize(to: message)
         count += 1
         pendingBytes += message.count
     }
@@ -30,7 +42,7 @@ struct OutboundQueue {
     mutating func drain(into destination: UnsafeMutableRawBufferPointer) -> Int {
         var written = 0
         while count > 0 && written < destination.count {
-            let message = ring[head]!
+            let message = ring[head]
             let copied = message.withBytes { bytes -> Int in
                 let take = min(bytes.count - headOffset, destination.count - written)
                 destination.baseAddress!.advanced(by: written)
@@ -39,33 +51,34 @@ struct OutboundQueue {
             }
             written += copied
             headOffset += copied
-            if headOffset == message.count {
-                ring[head] = nil
-                head = (head + 1) & (ring.count - 1)
-                count -= 1
-                headOffset = 0
-            }
+            if headOffset == message.count { dropHead() }
         }
         pendingBytes -= written
         return written
     }
 
     mutating func removeAll() {
-        while count > 0 {
-            ring[head] = nil
-            head = (head + 1) & (ring.count - 1)
-            count -= 1
-        }
-        headOffset = 0
+        while count > 0 { dropHead() }
         pendingBytes = 0
     }
 
+    private mutating func dropHead() {
+        (ring + head).deinitialize(count: 1)
+        head = (head + 1) & (capacity - 1)
+        count -= 1
+        headOffset = 0
+    }
+
     private mutating func grow() {
-        var bigger = ContiguousArray<WireMessage?>(repeating: nil, count: ring.count * 2)
-        for index in 0..<count {
-            bigger[index] = ring[(head + index) & (ring.count - 1)]
-        }
+        let bigger = UnsafeMutablePointer<WireMessage>.allocate(capacity: capacity * 2)
+        // Safe because the live elements are the `count` slots from `head`,
+        // wrapping once; they are moved, and the old ring is then raw memory.
+        let firstRun = min(count, capacity - head)
+        bigger.moveInitialize(from: ring + head, count: firstRun)
+        (bigger + firstRun).moveInitialize(from: ring, count: count - firstRun)
+        ring.deallocate()
         ring = bigger
+        capacity *= 2
         head = 0
     }
 }
