@@ -24,6 +24,9 @@ public struct ServerConfiguration: Sendable {
     public var shutdownBudget: ShutdownPhase.Budget {
         ShutdownPhase.Budget(drainNanos: drainNanos, stopFlushNanos: stopFlushNanos)
     }
+    /// Stream enqueues (trades × streams) one loop iteration may do before it
+    /// lets timers, reads and flushes run.
+    public var enqueueBudgetPerIteration = 65_536
     /// In `--replay-speed max`, publish only while every stream's backlog is below this.
     public var maxSpeedBacklogBytes = 256 * 1024
 

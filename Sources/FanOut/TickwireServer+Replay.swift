@@ -4,6 +4,14 @@ import Reactor
 /// Driving the replay source from the reactor: paced by timers, or as fast
 /// as the streams drain.
 extension TickwireServer {
+    /// Trades to publish in one loop iteration. Each trade costs one enqueue
+    /// per stream, so the budget shrinks as streams grow: a backlog of due
+    /// trades is spread over several iterations instead of holding up timers,
+    /// reads and flushes for a second at a time.
+    var publishBudget: Int {
+        max(1, min(512, configuration.enqueueBudgetPerIteration / max(1, distributor.registry.count)))
+    }
+
     /// Publishes what is due; returns true when more is ready right now.
     func driveReplay() -> Bool {
         // Prices keep flowing through the drain; they stop when the streams are ended.
@@ -11,7 +19,7 @@ extension TickwireServer {
         if replay.speed == .max && distributor.registry.largestBacklogBytes > configuration.maxSpeedBacklogBytes {
             return false  // the next write or window update wakes us to try again
         }
-        switch replay.pump(into: distributor, budget: replay.speed == .max ? 512 : 4096, clock: reactor.clock) {
+        switch replay.pump(into: distributor, budget: publishBudget, clock: reactor.clock) {
         case .ready:
             return true
         case .dueAt(let nanos):

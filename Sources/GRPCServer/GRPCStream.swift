@@ -18,7 +18,10 @@ public final class GRPCStream {
     }
 
     public let id: Int32
-    public unowned let connection: HTTP2Connection
+    /// unowned(unsafe) because this is read on every queued message and the
+    /// checked form costs an atomic round trip: safe because the connection
+    /// owns its streams and reports them all closed before it goes away.
+    public unowned(unsafe) let connection: HTTP2Connection
     /// The method, e.g. `/tickwire.v1.PriceStream/StreamPrices`.
     public internal(set) var path = ""
     /// Free for the delegate: which RPC this is, in its own numbering.
