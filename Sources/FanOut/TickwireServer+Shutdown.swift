@@ -54,6 +54,7 @@ extension TickwireServer {
         health.finishWatchers(ShutdownNotices.unavailable)
         hub.stopAccepting()
         hub.sendFinalGoAway()
+        hub.lingerOnSessionEnd = true
         reactor.schedule(atNanos: deadline, tag: TimerTag.stopDeadline.rawValue)
         logger.notice("stopping", metadata: [
             "streams_notified": "\(drain.streamsNotified)",
@@ -70,10 +71,12 @@ extension TickwireServer {
     }
 
     /// Every stream has been told, and every byte has left our buffers.
+    /// Stopping is complete once every client has closed its connection:
+    /// each got its trailers and the final GOAWAY, and the hub lingers (half
+    /// close, read to EOF) rather than close under a client still writing,
+    /// whose TCP reset could destroy trailers it had not yet read.
     var stopFlushComplete: Bool {
-        guard !hub.hasPendingFlush, hub.bufferedOutputBytes == 0, health.watcherCount == 0 else { return false }
-        var allEnded = true
-        distributor.registry.forEach { if !$0.trailersSent { allEnded = false } }
-        return allEnded
+        hub.connectionCount == 0
     }
+
 }

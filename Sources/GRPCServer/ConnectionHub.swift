@@ -1,3 +1,4 @@
+import Glibc
 import Reactor
 
 /// Owns the gRPC listener and every accepted connection: accepts, reads,
@@ -21,6 +22,9 @@ public final class ConnectionHub {
     private let logSink: LogSink
 
     public private(set) var connectionCount = 0
+    /// When stopping: a connection whose session has ended is half-closed and
+    /// read to EOF instead of being closed at once. The stop deadline bounds it.
+    public var lingerOnSessionEnd = false
     public var boundAddress: ListenAddress? { listener?.boundAddress }
     public var isAccepting: Bool { listener != nil }
 
@@ -166,6 +170,10 @@ public final class ConnectionHub {
     }
 
     private func read(_ connection: HTTP2Connection) {
+        if case .lingering(let reason) = connection.phase {
+            discardUntilEndOfStream(connection, reason: reason)
+            return
+        }
         guard connection.phase == .open else { return }
         do {
             switch try SocketIO.read(fd: connection.fd, into: readBuffer) {
@@ -189,7 +197,11 @@ public final class ConnectionHub {
         case .blocked:
             watchWritable(connection, true)
         case .finished:
-            connection.markClosing("HTTP/2 session ended")
+            if lingerOnSessionEnd {
+                startLingering(connection, reason: "HTTP/2 session ended")
+            } else {
+                connection.markClosing("HTTP/2 session ended")
+            }
         case .failed(let reason):
             connection.markClosing(reason)
         }
@@ -202,6 +214,23 @@ public final class ConnectionHub {
             try reactor.modify(fd: connection.fd, token: connection.token, interest: watch ? [.read, .write] : .read)
         } catch {
             connection.markClosing("epoll_ctl: \(error)")
+        }
+    }
+
+    private func startLingering(_ connection: HTTP2Connection, reason: String) {
+        _ = shutdown(connection.fd, Int32(SHUT_WR))
+        connection.phase = .lingering(reason)
+        watchWritable(connection, false)
+    }
+
+    private func discardUntilEndOfStream(_ connection: HTTP2Connection, reason: String) {
+        do {
+            switch try SocketIO.read(fd: connection.fd, into: readBuffer) {
+            case .bytes, .wouldBlock: return
+            case .endOfStream: close(connection, reason: reason)
+            }
+        } catch {
+            close(connection, reason: reason)
         }
     }
 

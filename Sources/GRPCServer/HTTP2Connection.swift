@@ -11,6 +11,9 @@ public final class HTTP2Connection {
         case open
         /// Marked for closing; the hub closes it after the current event.
         case closing(String)
+        /// Our side is shut down for writing; reading on, discarding, until
+        /// the client closes (so our close cannot reset unread data).
+        case lingering(String)
         /// Socket closed and session freed.
         case closed
     }
@@ -35,7 +38,11 @@ public final class HTTP2Connection {
     /// trip proves the client has seen it, the final one with the real last id.
     enum GoAwayState: Equatable {
         case none
-        /// GOAWAY(2^31-1) and a PING sent; waiting for the PING's ACK.
+        /// GOAWAY(2^31-1) submitted. The PING waits until it is on the wire:
+        /// nghttp2 sends PINGs ahead of queued GOAWAYs, and an ACK for a PING
+        /// that overtook the notice would prove nothing.
+        case noticeQueued
+        /// The notice went out, then a PING; waiting for the PING's ACK.
         case noticeSent
         /// GOAWAY(last processed stream id) sent.
         case finalSent
@@ -172,10 +179,16 @@ public final class HTTP2Connection {
     func startGracefulGoAway() {
         guard goAway == .none, let session else { return }
         _ = nghttp2_submit_shutdown_notice(session)
+        goAway = .noticeQueued
+        requestFlush()
+    }
+
+    /// nghttp2 serialized a GOAWAY: if it was the notice, the PING follows it.
+    func goAwayFrameSent() {
+        guard goAway == .noticeQueued, let session else { return }
         let opaque: [UInt8] = Array("tw-drain".utf8)
         _ = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), opaque)
         goAway = .noticeSent
-        requestFlush()
     }
 
     /// The second half: GOAWAY with the last stream we processed and NO_ERROR.

@@ -17,6 +17,7 @@ enum NGHTTP2Session {
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameReceived)
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSent)
 
         var session: OpaquePointer?
         let userData = Unmanaged.passUnretained(connection).toOpaque()
@@ -70,6 +71,12 @@ enum NGHTTP2Session {
 
     private static let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, length, userData in
         connection(userData).data(streamID: streamID, chunk: UnsafeRawBufferPointer(start: data, count: length))
+        return 0
+    }
+
+    private static let onFrameSent: nghttp2_on_frame_send_callback = { _, frame, userData in
+        guard let frame, UInt32(frame.pointee.hd.type) == NGHTTP2_GOAWAY.rawValue else { return 0 }
+        connection(userData).goAwayFrameSent()
         return 0
     }
 
