@@ -26,7 +26,7 @@ public struct ServerConfiguration: Sendable {
     }
     /// Stream enqueues (trades × streams) one loop iteration may do before it
     /// lets timers, reads and flushes run.
-    public var enqueueBudgetPerIteration = 65_536
+    public var enqueueBudgetPerIteration = 16_384
     /// In `--replay-speed max`, publish only while every stream's backlog is below this.
     public var maxSpeedBacklogBytes = 256 * 1024
 
