@@ -4,7 +4,7 @@
 //   tickwire (executable)  -> FanOut, ArgumentParser, Logging
 //   FanOut                 -> GRPCServer, BinanceFeed, Indicators, TickwireProto
 //   GRPCServer             -> Reactor, CNghttp2
-//   BinanceFeed            -> Reactor, CBinanceJSON
+//   BinanceFeed            -> Reactor, CBinanceJSON -> CSimdjson
 //   Reactor                -> CTickwireShim
 //   Indicators             -> (nothing)
 //   TickwireProto          -> SwiftProtobuf (generated code, committed)
@@ -31,10 +31,13 @@ let package = Package(
                        providers: [.apt(["libwslay-dev"])]),
         .systemLibrary(name: "CURing", path: "Sources/CSystem/CURing", pkgConfig: "liburing",
                        providers: [.apt(["liburing-dev"])]),
+        // No pkgConfig: simdjson.pc adds -DSIMDJSON_THREADS_ENABLED, a flag SwiftPM
+        // refuses; the header is in /usr/include and On-Demand needs no threads.
+        .systemLibrary(name: "CSimdjson", path: "Sources/CSystem/CSimdjson",
+                       providers: [.apt(["libsimdjson-dev"])]),
         .target(name: "CTickwireShim", path: "Sources/CTickwireShim"),
-        .target(name: "CBinanceJSON", path: "Sources/CBinanceJSON",
-                cxxSettings: [.unsafeFlags(["-O2", "-msse4.2", "-mpclmul", "-mpopcnt"])],
-                linkerSettings: [.linkedLibrary("simdjson")]),
+        .target(name: "CBinanceJSON", dependencies: ["CSimdjson"], path: "Sources/CBinanceJSON",
+                cxxSettings: [.unsafeFlags(["-O2", "-msse4.2", "-mpclmul", "-mpopcnt"])]),
 
         // Layers.
         .target(name: "Reactor", dependencies: ["CTickwireShim"]),
