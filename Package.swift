@@ -36,8 +36,11 @@ let package = Package(
         .systemLibrary(name: "CSimdjson", path: "Sources/CSystem/CSimdjson",
                        providers: [.apt(["libsimdjson-dev"])]),
         .target(name: "CTickwireShim", path: "Sources/CTickwireShim"),
+        // The C++ shim #includes simdjson rather than importing the module, so
+        // the module map's `link` does not apply: the library is named here.
         .target(name: "CBinanceJSON", dependencies: ["CSimdjson"], path: "Sources/CBinanceJSON",
-                cxxSettings: [.unsafeFlags(["-O2", "-msse4.2", "-mpclmul", "-mpopcnt"])]),
+                cxxSettings: [.unsafeFlags(["-O2", "-msse4.2", "-mpclmul", "-mpopcnt"])],
+                linkerSettings: [.linkedLibrary("simdjson")]),
 
         // Layers.
         .target(name: "Reactor", dependencies: ["CTickwireShim"]),
