@@ -31,6 +31,7 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         case ready
         /// Sleeping until the next trade is due.
         case waiting
+        /// The recording is over; streams stay open.
         case finished
     }
 
