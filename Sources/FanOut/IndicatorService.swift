@@ -21,8 +21,6 @@ final class IndicatorService {
                                  maxPeriod: settings.maxPeriod, maxIndicators: settings.maxIndicators)
     }
 
-    var activeIndicatorCount: Int { engine.activeIndicatorCount }
-
     /// The per-trade path: O(indicators of that symbol), no allocation.
     @inline(__always)
     func ingest(_ trade: Trade) {

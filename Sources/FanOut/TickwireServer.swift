@@ -99,6 +99,7 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         reactor.close()
         var metadata: Logger.Metadata = [
             "trades_published": "\(distributor.tradesPublished)",
+            "slow_streams_reset": "\(distributor.slowStreamsDropped)",
             "indicator_batches_sent": "\(distributor.indicators.batchesSent)",
             "batch_rounds": "\(batchCadence.rounds)",
         ]

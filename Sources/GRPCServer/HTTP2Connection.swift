@@ -30,9 +30,6 @@ public final class HTTP2Connection {
     var flushRequested = false
     /// EPOLLOUT is part of the registration (output is waiting on the socket).
     var watchingWritable = false
-    /// Highest client stream id seen.
-    private(set) var lastStreamID: Int32 = 0
-
     /// The graceful double GOAWAY (PROTOCOL-HTTP2.md, "GOAWAY"): first a
     /// notice that admits streams already in flight, then, once a PING round
     /// trip proves the client has seen it, the final one with the real last id.
@@ -230,7 +227,6 @@ public final class HTTP2Connection {
     func beginRequest(streamID: Int32) {
         let stream = GRPCStream(id: streamID, connection: self, maxReceiveMessageBytes: limits.maxReceiveMessageBytes)
         streams[streamID] = stream
-        lastStreamID = max(lastStreamID, streamID)
     }
 
     func header(streamID: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {

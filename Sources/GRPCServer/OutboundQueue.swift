@@ -28,7 +28,6 @@ struct OutboundQueue: ~Copyable {
     }
 
     var isEmpty: Bool { count == 0 }
-    var messageCount: Int { count }
 
     mutating func append(_ message: WireMessage) {
         if count == capacity { grow() }

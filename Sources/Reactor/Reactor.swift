@@ -24,7 +24,6 @@ public final class Reactor {
     public var phase: ShutdownPhase = .running
     private var timers = TimerQueue()
     private var signals: SignalSource?
-    private var iterationCount: UInt64 = 0
 
     public init(backend: PollerBackend, clock: any ReactorClock = SystemClock()) {
         self.backend = backend
@@ -32,8 +31,6 @@ public final class Reactor {
     }
 
     public var backendName: String { backend.poller.backendName }
-    public var iterations: UInt64 { iterationCount }
-    public var liveTimers: Int { timers.count }
 
     /// Starts routing SIGTERM and SIGINT (by default) through a signalfd.
     public func watchSignals(_ numbers: [Int32] = [SIGTERM, SIGINT]) throws(SystemError) {
@@ -79,7 +76,6 @@ public final class Reactor {
     /// One iteration: flush, wait (at most `maxWaitMs`, -1 for no cap), dispatch
     /// ready descriptors, then fire due timers.
     public func runOnce<H: ReactorHandler>(_ handler: H, maxWaitMs: Int32) throws(SystemError) {
-        iterationCount &+= 1
         let busy = handler.beforeSleep(reactor: self)
         if phase == .stopped { return }  // the flush hook may finish the stop; don't sleep after it
         var timeout = busy ? 0 : (timers.timeoutMs(nowNanos: clock.monotonicNanos()) ?? -1)
