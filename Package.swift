@@ -4,7 +4,9 @@
 //   tickwire (executable)  -> FanOut, ArgumentParser, Logging
 //   FanOut                 -> GRPCServer, BinanceFeed, Indicators, TickwireProto
 //   GRPCServer             -> Reactor, CNghttp2
-//   BinanceFeed            -> Reactor, CBinanceJSON -> CSimdjson
+//   BinanceFeed            -> Reactor, TLS, WebSocket, CBinanceJSON -> CSimdjson
+//   WebSocket              -> CWslay, COpenSSL (RNG, SHA-1 for the handshake)
+//   TLS                    -> Reactor, COpenSSL
 //   Reactor                -> CTickwireShim
 //   Indicators             -> (nothing)
 //   TickwireProto          -> SwiftProtobuf (generated code, committed)
@@ -44,7 +46,9 @@ let package = Package(
 
         // Layers.
         .target(name: "Reactor", dependencies: ["CTickwireShim"]),
-        .target(name: "BinanceFeed", dependencies: ["Reactor", "CBinanceJSON"]),
+        .target(name: "TLS", dependencies: ["Reactor", "COpenSSL"]),
+        .target(name: "WebSocket", dependencies: ["CWslay", "COpenSSL"]),
+        .target(name: "BinanceFeed", dependencies: ["Reactor", "TLS", "WebSocket", "CBinanceJSON", "CTickwireShim"]),
         .target(name: "GRPCServer", dependencies: ["Reactor", "CNghttp2", "CTickwireShim"]),
         .target(name: "Indicators"),
         .target(name: "TickwireProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
@@ -62,6 +66,7 @@ let package = Package(
         // Unit tests (Swift Testing). Integration tests live in Tests/Integration (Python).
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CTickwireShim"]),
         .testTarget(name: "BinanceFeedTests", dependencies: ["BinanceFeed", "Reactor"]),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "CWslay"]),
         .testTarget(name: "GRPCServerTests", dependencies: ["GRPCServer"]),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"]),
         .testTarget(name: "FanOutTests", dependencies: ["FanOut", "TickwireProto",

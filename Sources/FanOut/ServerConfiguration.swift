@@ -9,6 +9,8 @@ public struct ServerConfiguration: Sendable {
     /// A recording to play instead of the live feed.
     public var replayPath: String?
     public var replaySpeed: ReplaySpeed = .paced(1)
+    /// The live Binance connection; nil when replaying.
+    public var liveFeed: LiveFeedSettings?
     /// Hold the replay until this many StreamPrices streams are open.
     public var replayWaitStreams = 0
     public var grpc = GRPCLimits()

@@ -12,6 +12,7 @@ extension TickwireServer {
         case .beginStopping(let deadline):
             beginStopping(deadline: deadline)
         case .finish:
+            liveFeed?.terminate()
             let open = hub.connectionCount
             hub.closeAll(reason: "server stopped")
             let elapsedMs = (reactor.clock.monotonicNanos() - drain.signalMonotonicNanos) / 1_000_000
@@ -51,6 +52,7 @@ extension TickwireServer {
         distributor.indicators.emitBatches(&distributor.registry)  // the final batch
         let remaining = distributor.registry.count
         distributor.registry.forEach { $0.finish(ShutdownNotices.unavailable) }
+        liveFeed?.close()  // WebSocket close 1000, then TLS close_notify
         health.finishWatchers(ShutdownNotices.unavailable)
         hub.stopAccepting()
         hub.sendFinalGoAway()
@@ -76,7 +78,7 @@ extension TickwireServer {
     /// close, read to EOF) rather than close under a client still writing,
     /// whose TCP reset could destroy trailers it had not yet read.
     var stopFlushComplete: Bool {
-        hub.connectionCount == 0
+        hub.connectionCount == 0 && liveFeed?.hasOpenConnections != true
     }
 
 }

@@ -21,6 +21,10 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         case goAwayFallback = 4
         /// Time for every stream's indicator batch.
         case indicatorBatch = 5
+        /// The live feed's maintenance tick (stale checks, pings, rotation).
+        case feedTick = 6
+        /// The live feed's backoff is over: connect again.
+        case feedRetry = 7
     }
 
     /// Where the replay is.
@@ -42,6 +46,8 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
     let health = HealthService()
     var hub: ConnectionHub!
     let replay: ReplayFeed?
+    /// The live Binance connection (nil when replaying).
+    var liveFeed: LiveFeed<PriceDistributor>?
     var replayState: ReplayState
     /// When the next indicator batch is due; advanced by whole intervals so
     /// the cadence does not drift with the loop's own latency.
@@ -57,7 +63,9 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
     }
     var drain = DrainLedger()
 
-    public init(configuration: ServerConfiguration, reactor: Reactor, logger: Logger) throws(SystemError) {
+    /// Throws a SystemError (the replay file, the listener) or a
+    /// TLSClientContext.ConfigurationError (the CA file).
+    public init(configuration: ServerConfiguration, reactor: Reactor, logger: Logger) throws {
         self.configuration = configuration
         self.reactor = reactor
         self.logger = logger
@@ -71,6 +79,11 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
             replay = nil
         }
         replayState = configuration.replayWaitStreams > 0 ? .waitingForStreams : .ready
+        if let settings = configuration.liveFeed, replay == nil {
+            liveFeed = try LiveFeed(settings: settings, symbols: configuration.symbols, reactor: reactor,
+                                    tags: .init(tick: TimerTag.feedTick.rawValue, retry: TimerTag.feedRetry.rawValue),
+                                    sink: distributor, observer: self)
+        }
         hub = ConnectionHub(reactor: reactor, limits: configuration.grpc, delegate: self) { [logger] level, message, metadata in
             logger.log(level: level.swiftLogLevel, "\(message)", metadata: metadata.mapValues { .string($0) })
         }
@@ -93,6 +106,13 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
                 "wait_streams": "\(configuration.replayWaitStreams)",
             ])
         }
+        if let liveFeed {
+            logger.info("feed starting", metadata: [
+                "url": "\(liveFeed.url)", "stale_timeout_ms": "\(liveFeed.settings.staleTimeoutNanos / 1_000_000)",
+                "max_connection_age_s": "\(liveFeed.settings.maxConnectionAgeNanos / 1_000_000_000)",
+            ])
+            liveFeed.start()
+        }
         nextBatchNanos = reactor.clock.monotonicNanos() + configuration.indicators.intervalNanos
         reactor.schedule(atNanos: nextBatchNanos, tag: TimerTag.indicatorBatch.rawValue)
         try reactor.run(self)
@@ -103,6 +123,13 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
             "indicator_batches_sent": "\(distributor.indicators.batchesSent)",
             "batch_rounds": "\(batchCadence.rounds)",
         ]
+        if let stats = liveFeed?.statistics {
+            metadata["feed_trades"] = "\(stats.tradesPublished)"
+            metadata["feed_gap_trades"] = "\(stats.gapTrades)"
+            metadata["feed_duplicates_dropped"] = "\(stats.duplicatesDropped)"
+            metadata["feed_skipped_frames"] = "\(stats.skippedFrames)"
+            metadata["feed_connections_opened"] = "\(stats.connectionsOpened)"
+        }
         if let cadence = batchCadence.summaryMs() {
             metadata["batch_interval_p50_ms"] = "\(cadence.p50)"
             metadata["batch_interval_p99_ms"] = "\(cadence.p99)"
@@ -117,7 +144,8 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         switch event.token.kind {
         case .listener: hub.listenerReady()
         case .connection: hub.connectionReady(event)
-        case .feed, .signal: assertionFailure("no handler for \(event.token)")
+        case .feed: liveFeed?.handle(event)
+        case .signal: assertionFailure("no handler for \(event.token)")
         }
     }
 
@@ -146,6 +174,10 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
                 nextBatchNanos = now + interval - (now - nextBatchNanos) % interval
             }
             reactor.schedule(atNanos: nextBatchNanos, tag: TimerTag.indicatorBatch.rawValue)
+        case .feedTick:
+            liveFeed?.tick()
+        case .feedRetry:
+            liveFeed?.retryDue()
         case nil:
             assertionFailure("unknown timer tag \(tag)")
         }

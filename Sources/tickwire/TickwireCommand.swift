@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import BinanceFeed
 import FanOut
 import GRPCServer
@@ -21,7 +22,8 @@ struct TickwireCommand: ParsableCommand {
         "listen", "symbols", "replay", "replay-speed", "replay-wait-streams", "log-level", "io",
         "max-connections", "max-concurrent-streams", "max-stream-backlog-bytes", "drain-timeout",
         "indicator-interval", "history", "max-period", "max-indicators", "max-subscriptions-per-stream",
-        "stop-flush-timeout",
+        "stop-flush-timeout", "binance-url", "binance-ca-file", "stream", "stale-timeout",
+        "binance-max-connection-age", "reconnect-base", "reconnect-cap",
     ]
 
     @Option(help: ArgumentHelp("gRPC listen address, HOST:PORT. Port 0 picks a free port (the log says which). [env: TICKWIRE_LISTEN]",
@@ -87,6 +89,33 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "n"))
     var maxSubscriptionsPerStream = 64
 
+    @Option(help: ArgumentHelp("Binance combined-stream endpoint (wss only). Tickwire appends ?streams=<symbol>@trade/… itself. Ignored with --replay. [env: TICKWIRE_BINANCE_URL]",
+                               valueName: "url"))
+    var binanceURL = "wss://stream.binance.com:9443/stream"
+
+    @Option(help: ArgumentHelp("A PEM file of CA certificates trusted for the Binance connection in addition to the system store. Verification is never turned off. [env: TICKWIRE_BINANCE_CA_FILE]",
+                               valueName: "path"))
+    var binanceCAFile: String?
+
+    @Option(help: ArgumentHelp("Which Binance stream carries the trades: trade (every trade) or aggTrade. [env: TICKWIRE_STREAM]",
+                               valueName: "trade|aggTrade"))
+    var stream = "trade"
+
+    @Option(help: ArgumentHelp("Replace the Binance connection when no frame at all (data, ping or pong) arrived for this long. Tickwire pings every third of it, at most every 5s. [env: TICKWIRE_STALE_TIMEOUT]",
+                               valueName: "duration"))
+    var staleTimeout = "15s"
+
+    @Option(help: ArgumentHelp("Open a second Binance connection and switch to it (losing and repeating no trade) when the current one gets this old; Binance ends connections at 24h. [env: TICKWIRE_BINANCE_MAX_CONNECTION_AGE]",
+                               valueName: "duration"))
+    var binanceMaxConnectionAge = "23h50m"
+
+    @Option(help: ArgumentHelp("Reconnect backoff: retry n waits a random time between c/2 and c, c = min(cap, base*2^n). Reset after 30s of healthy streaming. [env: TICKWIRE_RECONNECT_BASE]",
+                               valueName: "duration"))
+    var reconnectBase = "1s"
+
+    @Option(help: ArgumentHelp("Longest wait between reconnect attempts. [env: TICKWIRE_RECONNECT_CAP]", valueName: "duration"))
+    var reconnectCap = "30s"
+
     func validate() throws {
         _ = try makeConfiguration()
         guard Logger.Level(rawValue: logLevel.lowercased()) != nil else {
@@ -137,7 +166,35 @@ struct TickwireCommand: ParsableCommand {
         configuration.indicators.maxPeriod = maxPeriod
         configuration.indicators.maxIndicators = maxIndicators
         configuration.indicators.maxSubscriptionsPerStream = maxSubscriptionsPerStream
+        if replay == nil { configuration.liveFeed = try makeLiveFeedSettings() }
         return configuration
+    }
+
+    func makeLiveFeedSettings() throws -> LiveFeedSettings {
+        let endpoint: BinanceEndpoint
+        do { endpoint = try BinanceEndpoint(url: binanceURL) } catch { throw ValidationError("--binance-url: \(error)") }
+        guard let kind = TradeStreamKind.allCases.first(where: { $0.rawValue.lowercased() == stream.lowercased() }) else {
+            throw ValidationError("--stream '\(stream)' must be trade or aggTrade")
+        }
+        func duration(_ flag: String, _ text: String, atLeast minimum: Int64, _ example: String) throws -> Int64 {
+            guard let parsed = GoDuration(parsing: text), parsed.nanoseconds >= minimum else {
+                throw ValidationError("--\(flag) '\(text)' must be a duration of at least \(minimum / 1_000_000)ms, such as \(example)")
+            }
+            return parsed.nanoseconds
+        }
+        if let binanceCAFile, access(binanceCAFile, R_OK) != 0 {
+            throw ValidationError("--binance-ca-file '\(binanceCAFile)' cannot be read")
+        }
+        var settings = LiveFeedSettings(endpoint: endpoint, stream: kind, extraCAFile: binanceCAFile)
+        settings.staleTimeoutNanos = try duration("stale-timeout", staleTimeout, atLeast: 500_000_000, "15s")
+        settings.maxConnectionAgeNanos = try duration("binance-max-connection-age", binanceMaxConnectionAge,
+                                                      atLeast: 1_000_000_000, "23h50m")
+        settings.backoffBaseNanos = try duration("reconnect-base", reconnectBase, atLeast: 100_000_000, "1s")
+        settings.backoffCapNanos = try duration("reconnect-cap", reconnectCap, atLeast: 100_000_000, "30s")
+        guard settings.backoffCapNanos >= settings.backoffBaseNanos else {
+            throw ValidationError("--reconnect-cap (\(reconnectCap)) must be at least --reconnect-base (\(reconnectBase))")
+        }
+        return settings
     }
 
     func run() throws {
@@ -149,9 +206,6 @@ struct TickwireCommand: ParsableCommand {
         }
         let logger = Logger(label: "tickwire")
         let configuration = try makeConfiguration()
-        if configuration.replayPath == nil {
-            logger.warning("no feed: the live Binance client is not part of this build; pass --replay FILE to stream a recording")
-        }
         do {
             let reactor = Reactor(backend: .epoll(try EpollPoller()))
             let server = try TickwireServer(configuration: configuration, reactor: reactor, logger: logger)

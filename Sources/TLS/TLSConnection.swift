@@ -1,0 +1,143 @@
+import COpenSSL
+import Glibc
+
+/// One TLS client session over a non-blocking socket the caller owns and the
+/// reactor watches. Every call returns at once; "would block" comes back as
+/// which readiness the caller must wait for. The socket stays the caller's:
+/// it closes it after `shutdown()`.
+public final class TLSConnection {
+    /// What one call did.
+    public enum Step: Equatable {
+        case transferred(Int)
+        /// Wait for the socket to be readable, then call again.
+        case wantRead
+        /// Wait for the socket to be writable, then call again.
+        case wantWrite
+        /// The peer ended the session in order (close_notify, or EOF).
+        case closed
+        case failed(String)
+    }
+
+    private let ssl: OpaquePointer
+    public let host: String
+    /// The last read could not finish until the socket accepts a write
+    /// (TLS 1.3 key updates and session tickets can do this): the caller
+    /// must add write interest and retry the read when writable.
+    public private(set) var readWantsWritable = false
+    /// The mirror case: a write that needs the socket readable first.
+    public private(set) var writeWantsReadable = false
+    public private(set) var handshakeComplete = false
+
+    /// - Parameters:
+    ///   - host: the URL's host. A hostname is sent as SNI and checked against
+    ///     the certificate's names; an IP literal is sent without SNI (RFC 6066
+    ///     forbids it) and checked against the certificate's IP addresses.
+    public init(context: TLSClientContext, fd: Int32, host: String) throws(TLSClientContext.ConfigurationError) {
+        guard let ssl = SSL_new(context.raw) else {
+            throw TLSClientContext.ConfigurationError(description: "SSL_new failed: \(TLSErrorQueue.drain())")
+        }
+        self.ssl = ssl
+        self.host = host
+        let parameters = SSL_get0_param(ssl)
+        let configured: Bool
+        if Self.isIPLiteral(host) {
+            configured = X509_VERIFY_PARAM_set1_ip_asc(parameters, host) == 1
+        } else {
+            configured = tw_ssl_set_sni(ssl, host) == 1 && X509_VERIFY_PARAM_set1_host(parameters, host, 0) == 1
+        }
+        guard configured, SSL_set_fd(ssl, fd) == 1 else {
+            let reason = TLSErrorQueue.drain()
+            SSL_free(ssl)
+            throw TLSClientContext.ConfigurationError(description: "cannot set up TLS for \(host): \(reason)")
+        }
+        SSL_set_connect_state(ssl)
+    }
+
+    deinit {
+        SSL_free(ssl)
+    }
+
+    /// Advances the handshake; `.transferred(0)` once it is complete.
+    public func handshake() -> Step {
+        ERR_clear_error()
+        let result = SSL_do_handshake(ssl)
+        if result == 1 {
+            handshakeComplete = true
+            return .transferred(0)
+        }
+        switch classify(result) {
+        case .closed: return .failed("the server closed the connection during the TLS handshake")
+        case let step: return step
+        }
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) -> Step {
+        ERR_clear_error()
+        let count = SSL_read(ssl, buffer.baseAddress, Int32(min(buffer.count, Int(Int32.max))))
+        if count > 0 {
+            readWantsWritable = false
+            return .transferred(Int(count))
+        }
+        let step = classify(count)
+        readWantsWritable = step == .wantWrite
+        return step
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) -> Step {
+        guard bytes.count > 0 else { return .transferred(0) }
+        ERR_clear_error()
+        let count = SSL_write(ssl, bytes.baseAddress, Int32(min(bytes.count, Int(Int32.max))))
+        if count > 0 {
+            writeWantsReadable = false
+            return .transferred(Int(count))
+        }
+        let step = classify(count)
+        writeWantsReadable = step == .wantRead
+        return step
+    }
+
+    /// Sends close_notify once, without waiting for the peer's: the socket is
+    /// closed right after, and a reply would have nowhere to go.
+    public func shutdown() {
+        guard handshakeComplete else { return }
+        ERR_clear_error()
+        _ = SSL_shutdown(ssl)
+        ERR_clear_error()
+    }
+
+    /// "TLSv1.3" and the like, once the handshake is done.
+    public var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
+
+    private func classify(_ result: Int32) -> Step {
+        let error = SSL_get_error(ssl, result)
+        switch error {
+        case SSL_ERROR_WANT_READ:
+            return .wantRead
+        case SSL_ERROR_WANT_WRITE:
+            return .wantWrite
+        case SSL_ERROR_ZERO_RETURN:
+            return .closed
+        case SSL_ERROR_SYSCALL:
+            let errno = Glibc.errno
+            let queued = ERR_peek_error()
+            if queued != 0 { return .failed(TLSErrorQueue.drain()) }
+            // OpenSSL 3 reports a bare TCP EOF as SSL_ERROR_SSL "unexpected eof";
+            // errno 0 here is the same event from older paths.
+            if errno == 0 { return .failed("connection closed without TLS close_notify") }
+            return .failed(String(cString: strerror(errno)))
+        default:
+            let verify = SSL_get_verify_result(ssl)
+            if verify != X509_V_OK {
+                _ = TLSErrorQueue.drain()
+                return .failed("certificate verify failed: \(String(cString: X509_verify_cert_error_string(verify)))")
+            }
+            return .failed(TLSErrorQueue.drain())
+        }
+    }
+
+    private static func isIPLiteral(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+}
