@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Reactor", dependencies: ["CTickwireShim"]),
         .target(name: "TLS", dependencies: ["Reactor", "COpenSSL"]),
         .target(name: "WebSocket", dependencies: ["CWslay", "COpenSSL"]),
-        .target(name: "BinanceFeed", dependencies: ["Reactor", "TLS", "WebSocket", "CBinanceJSON", "CTickwireShim"]),
+        .target(name: "BinanceFeed", dependencies: ["Reactor", "TLS", "WebSocket", "CBinanceJSON"]),
         .target(name: "GRPCServer", dependencies: ["Reactor", "CNghttp2", "CTickwireShim"]),
         .target(name: "Indicators"),
         .target(name: "TickwireProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),

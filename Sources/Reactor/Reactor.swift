@@ -1,4 +1,5 @@
 import Glibc
+import CTickwireShim
 
 /// What the reactor calls back into. One concrete type implements it (the
 /// server), and `run` is generic over it, so dispatch is static, not dynamic.
@@ -32,9 +33,12 @@ public final class Reactor {
 
     public var backendName: String { backend.poller.backendName }
 
-    /// Starts routing SIGTERM and SIGINT (by default) through a signalfd.
+    /// Starts routing SIGTERM and SIGINT (by default) through a signalfd, and
+    /// ignores SIGPIPE: OpenSSL writes with write(2), and a peer's reset must
+    /// come back as EPIPE on that one socket, not kill the process.
     public func watchSignals(_ numbers: [Int32] = [SIGTERM, SIGINT]) throws(SystemError) {
         precondition(signals == nil, "signals are already watched")
+        tw_ignore_sigpipe()
         let source = try SignalSource(signals: numbers)
         try backend.poller.register(fd: source.fd, token: EventToken(kind: .signal), interest: .read)
         signals = source
