@@ -37,8 +37,9 @@ final class BinanceConnection: WebSocketSessionDelegate {
     private(set) var lastFrameNanos: Int64
     private(set) var lastPingNanos: Int64 = 0
     private(set) var closingSinceNanos: Int64 = 0
-    /// Wall-clock time of the read that carried the frames now being handled.
-    private(set) var ingestUnixNanos: Int64 = 0
+    /// Wall-clock time of the read that completed the message now being handled.
+    var ingestUnixNanos: Int64 { stream?.lastReadUnixNanos ?? 0 }
+    private var stream: TLSByteStream?
     private(set) var phase: Phase
 
     private let fd: Int32
@@ -99,7 +100,6 @@ final class BinanceConnection: WebSocketSessionDelegate {
 
     func ready(_ readiness: Readiness) {
         readStartNanos = reactor.clock.monotonicNanos()
-        ingestUnixNanos = reactor.clock.wallUnixNanos()
         switch phase {
         case .connecting:
             if let error = TCPConnector.connectError(fd: fd) {
@@ -175,7 +175,9 @@ final class BinanceConnection: WebSocketSessionDelegate {
     }
 
     private func open(leftover: [UInt8]) {
-        let session = WebSocketSession(transport: TLSByteStream(tls), leftover: leftover, delegate: self)
+        let stream = TLSByteStream(tls, clock: reactor.clock)
+        self.stream = stream
+        let session = WebSocketSession(transport: stream, leftover: leftover, delegate: self)
         phase = .open(session)
         openedAtNanos = reactor.clock.monotonicNanos()
         lastFrameNanos = openedAtNanos

@@ -302,8 +302,10 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
         case .connecting(let c) where c === connection:
             state = .streaming(connection)
         case .rotating(_, let candidate, _) where candidate === connection:
-            // Nothing delivered yet means nothing can be lost or repeated.
-            if sequencer.isEmpty { switchPending = true }
+            // Wait for a trade on both (holdCandidate), even when nothing was
+            // delivered yet: current may have trades in flight. A quiet market
+            // switches at the overlap timeout instead, losing nothing.
+            break
         default:
             break
         }
@@ -323,8 +325,8 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
             switch role {
             case .current:
                 deliver(trade)
-                if case .rotating = state, let first = candidateFirstID[trade.symbolIndex],
-                   sequencer.connects(symbolIndex: trade.symbolIndex, tradeID: first) {
+                // Current just delivered a trade the candidate also holds: see holdCandidate.
+                if case .rotating = state, let first = candidateFirstID[trade.symbolIndex], trade.tradeID >= first {
                     switchPending = true
                 }
             case .candidate:
@@ -411,13 +413,18 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
         sink.publish(trade)
     }
 
-    /// A candidate's trade during a rotation: held until the switch. Once one
-    /// of them continues what current delivered, the two streams overlap and
-    /// the switch loses nothing.
+    /// A candidate's trade during a rotation: held until the switch.
+    ///
+    /// The switch is safe once one trade has been seen on both connections.
+    /// Both streams are in Binance's order, and the candidate holds everything
+    /// from its first trade on; a trade on both means current has already
+    /// delivered everything before the candidate's first trade, of every
+    /// symbol. (Per-symbol continuity alone is not enough: current may still
+    /// carry other symbols' trades from before the candidate started.)
     private func holdCandidate(_ trade: Trade) {
         if candidateFirstID[trade.symbolIndex] == nil { candidateFirstID[trade.symbolIndex] = trade.tradeID }
         candidateTrades.append(trade)
-        if sequencer.connects(symbolIndex: trade.symbolIndex, tradeID: candidateFirstID[trade.symbolIndex]!)
+        if sequencer.hasDelivered(symbolIndex: trade.symbolIndex, tradeID: trade.tradeID)
             || candidateTrades.count >= Self.candidateBufferLimit {
             switchPending = true
         }

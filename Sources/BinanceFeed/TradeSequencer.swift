@@ -40,13 +40,9 @@ public struct TradeSequencer: Sendable {
         return .afterGap(missing: missing, lastID: last)
     }
 
-    /// True when `tradeID` continues what was delivered without a hole:
-    /// a connection that delivers it overlaps the one that delivered `last`.
-    public func connects(symbolIndex: Int, tradeID: Int64) -> Bool {
+    /// True when this trade (or a later one of its symbol) was delivered.
+    public func hasDelivered(symbolIndex: Int, tradeID: Int64) -> Bool {
         guard let last = lastID[symbolIndex] else { return false }
-        return tradeID <= last + 1
+        return tradeID <= last
     }
-
-    /// No trade of any symbol has been delivered yet.
-    public var isEmpty: Bool { lastID.allSatisfy { $0 == nil } }
 }

@@ -76,9 +76,7 @@ import Testing
 @Suite struct TradeSequencerTests {
     @Test func firstNextDuplicateAndGap() {
         var sequencer = TradeSequencer(symbolCount: 2)
-        #expect(sequencer.isEmpty)
         #expect(sequencer.admit(symbolIndex: 0, tradeID: 100) == .first)
-        #expect(!sequencer.isEmpty)
         #expect(sequencer.admit(symbolIndex: 0, tradeID: 101) == .next)
         #expect(sequencer.admit(symbolIndex: 0, tradeID: 101) == .duplicate)
         #expect(sequencer.admit(symbolIndex: 0, tradeID: 50) == .duplicate)
@@ -88,12 +86,12 @@ import Testing
         #expect(sequencer.missingTrades == 3)
     }
 
-    @Test func overlapMeansNoHole() {
+    @Test func deliveredMeansThisIDOrAnEarlierOne() {
         var sequencer = TradeSequencer(symbolCount: 1)
-        #expect(!sequencer.connects(symbolIndex: 0, tradeID: 1))  // nothing delivered: nothing proven
+        #expect(!sequencer.hasDelivered(symbolIndex: 0, tradeID: 1))  // nothing delivered yet
         _ = sequencer.admit(symbolIndex: 0, tradeID: 10)
-        #expect(sequencer.connects(symbolIndex: 0, tradeID: 9))
-        #expect(sequencer.connects(symbolIndex: 0, tradeID: 11))
-        #expect(!sequencer.connects(symbolIndex: 0, tradeID: 12))
+        #expect(sequencer.hasDelivered(symbolIndex: 0, tradeID: 9))
+        #expect(sequencer.hasDelivered(symbolIndex: 0, tradeID: 10))
+        #expect(!sequencer.hasDelivered(symbolIndex: 0, tradeID: 11))
     }
 }

@@ -492,3 +492,87 @@ def wait_until(predicate, timeout_s: float, interval_s: float = 0.05) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval_s)
+
+
+# --------------------------------------------------------------------------
+# Live feed (no --replay): argv and log lines
+# --------------------------------------------------------------------------
+
+FEED_CONNECTING_RE = re.compile(r"\bfeed connecting\s*$")
+FEED_CONNECTED_RE = re.compile(r"\bfeed connected\s*$")
+FEED_CONNECTION_FAILED_RE = re.compile(r"\bfeed connection failed\s*$")
+FEED_CONNECTION_LOST_RE = re.compile(r"\bfeed connection lost\s*$")
+FEED_STALE_RE = re.compile(r"\bfeed stale\s*$")
+FEED_GAP_RE = re.compile(r"\bfeed gap\s*$")
+FEED_ROTATION_STARTED_RE = re.compile(r"\bfeed rotation started\s*$")
+FEED_ROTATION_COMPLETE_RE = re.compile(r"\bfeed rotation complete\s*$")
+FEED_FRAME_SKIPPED_RE = re.compile(r"\bfeed frame skipped\s*$")
+STOPPED_RE = re.compile(r"\]\s+stopped\s*$")
+
+
+def live_feed_argv(binance_url: str, ca_file: Path | str | None = None,
+                   stale_timeout: str | None = None, max_connection_age: str | None = None,
+                   reconnect_base: str | None = None, reconnect_cap: str | None = None,
+                   stream: str | None = None, log_level: str | None = None,
+                   listen: str = "127.0.0.1:0", symbols: str = SYMBOLS,
+                   extra: Sequence[str] = ()) -> list[str]:
+    """argv for tickwire on its live Binance feed (no --replay), pointed at `binance_url`."""
+    feed = ["--binance-url", binance_url]
+    if ca_file is not None:
+        feed += ["--binance-ca-file", str(ca_file)]
+    for flag, value in (("--stale-timeout", stale_timeout),
+                        ("--binance-max-connection-age", max_connection_age),
+                        ("--reconnect-base", reconnect_base), ("--reconnect-cap", reconnect_cap),
+                        ("--stream", stream)):
+        if value is not None:
+            feed += [flag, value]
+    return server_argv(None, log_level=log_level, listen=listen, symbols=symbols,
+                       extra=feed + list(extra))
+
+
+def metadata_str(line: str, key: str) -> str:
+    """The value of `key=…` in a log line, up to the next ` other_key=` or the
+    ` [Module]` before the message (values may contain spaces: swift-log's
+    StreamLogHandler does not quote them). AssertionError when absent."""
+    match = re.search(rf"(?:^|\s){re.escape(key)}=(.*?)(?=\s[a-z_][a-z0-9_]*=|\s\[[A-Za-z0-9_]+\]\s)", line)
+    assert match, f"log line has no {key}=…: {line!r}"
+    return match.group(1)
+
+
+# A symbol no test serves: an indicator request for it draws NOT_FOUND.
+BARRIER_SYMBOL = "dogeusdt"
+BARRIER_REQUEST_ID = "barrier"
+
+
+def open_registered_stream(chan, make_collector=StreamCollector, name: str = "stream",
+                           deadline_s: float = 120.0, timeout_s: float = 10.0) -> StreamCollector:
+    """A started StreamPrices collector that the server has registered, so every
+    trade published from now on reaches it (for a live feed, which has no
+    --replay-wait-streams). Its first request asks for an indicator on a symbol
+    the server does not serve; the SubscriptionStatus that answers it can only
+    come from a registered stream. The stream's send side then stays open.
+
+    `make_collector(chan, name=…, requests=…, deadline_s=…)`: StreamCollector or
+    the conftest `collectors` factory (which cancels at teardown)."""
+    pb, _ = stubs()
+    barrier = pb.IndicatorRequest(action=pb.IndicatorRequest.ACTION_SUBSCRIBE, symbol=BARRIER_SYMBOL,
+                                  type=pb.INDICATOR_TYPE_SMA, period=14, request_id=BARRIER_REQUEST_ID)
+    holder: dict[str, StreamCollector] = {}
+
+    def requests():
+        yield barrier
+        holder["collector"].release.wait(deadline_s)
+
+    collector = make_collector(chan, name=name, requests=requests(), deadline_s=deadline_s)
+    holder["collector"] = collector
+    collector.start()
+
+    def barrier_status():
+        for response in collector.non_prices():
+            if response.WhichOneof("payload") == "status" and response.status.request_id == BARRIER_REQUEST_ID:
+                return response.status
+        return None
+    assert wait_until(lambda: barrier_status() is not None, timeout_s), (
+        f"{name}: no SubscriptionStatus for the barrier request within {timeout_s}s; "
+        f"{collector.describe_end()}")
+    return collector
