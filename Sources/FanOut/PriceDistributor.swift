@@ -16,11 +16,16 @@ public final class PriceDistributor: TradeSink {
     private var overflowed: [GRPCStream] = []
 
     let indicators: IndicatorService
+    /// Streams that asked to end after some number of prices (or some time).
+    let bounds: StreamBounds
+    /// Streams whose price budget ran out during the current publish.
+    private var spent: [GRPCStream] = []
 
-    init(symbols: SymbolTable, streamCapacity: Int, indicators: IndicatorService) {
+    init(symbols: SymbolTable, streamCapacity: Int, indicators: IndicatorService, bounds: StreamBounds) {
         encoder = PriceUpdateEncoder(symbols: symbols)
         registry = StreamRegistry(capacity: streamCapacity)
         self.indicators = indicators
+        self.bounds = bounds
     }
 
     public func publish(_ trade: Trade) {
@@ -42,5 +47,18 @@ public final class PriceDistributor: TradeSink {
             slowStreamsDropped += 1
         }
         overflowed.removeAll(keepingCapacity: true)
+        if bounds.hasBudgets {
+            bounds.pricePublished(spent: &spent)
+            for stream in spent { endBounded(stream) }
+            spent.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// A stream reached the bound its client asked for: it leaves the
+    /// registry and ends with OK once what is queued has gone out.
+    func endBounded(_ stream: GRPCStream) {
+        if let subscriptions = registry.remove(stream) { indicators.release(subscriptions) }
+        bounds.forget(stream)
+        stream.finish(.ok)
     }
 }

@@ -25,6 +25,8 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         case feedTick = 6
         /// The live feed's backoff is over: connect again.
         case feedRetry = 7
+        /// The earliest client-asked stream deadline (StreamBounds) is due.
+        case streamBound = 8
     }
 
     /// Where the replay is.
@@ -44,6 +46,7 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
     let logger: Logger
     let distributor: PriceDistributor
     let health = HealthService()
+    let reflection = ReflectionService()
     var hub: ConnectionHub!
     let replay: ReplayFeed?
     /// The live Binance connection (nil when replaying).
@@ -72,7 +75,8 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         distributor = PriceDistributor(symbols: configuration.symbols,
                                        streamCapacity: configuration.grpc.maxConnections,
                                        indicators: IndicatorService(symbols: configuration.symbols,
-                                                                    settings: configuration.indicators))
+                                                                    settings: configuration.indicators),
+                                       bounds: StreamBounds(timerTag: TimerTag.streamBound.rawValue))
         if let path = configuration.replayPath {
             replay = try ReplayFeed(path: path, symbols: configuration.symbols, speed: configuration.replaySpeed)
         } else {
@@ -178,6 +182,10 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
             liveFeed?.tick()
         case .feedRetry:
             liveFeed?.retryDue()
+        case .streamBound:
+            var expired: [GRPCStream] = []
+            distributor.bounds.timerFired(reactor: reactor, expired: &expired)
+            for stream in expired { distributor.endBounded(stream) }
         case nil:
             assertionFailure("unknown timer tag \(tag)")
         }
@@ -211,7 +219,13 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         }
         stream.handlerTag = method.rawValue
         if method == .streamPrices {
+            let bound: StreamBound
+            switch StreamBound.parse(duration: stream.requestedDuration, messages: stream.requestedMessages) {
+            case .success(let parsed): bound = parsed
+            case .failure(let invalid): return .reject(GRPCStatus(.invalidArgument, invalid.message))
+            }
             distributor.registry.add(stream)
+            if !bound.isUnbounded { distributor.bounds.track(stream, bound, reactor: reactor) }
             if replayState == .waitingForStreams && distributor.registry.count >= configuration.replayWaitStreams {
                 replayState = .ready
                 logger.info("replay starting", metadata: ["streams": "\(distributor.registry.count)"])
@@ -225,6 +239,7 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         case .streamPrices: indicatorRequest(stream, message)
         case .healthCheck: health.check(stream, request: message)
         case .healthWatch: health.watch(stream, request: message)
+        case .reflectionV1, .reflectionV1Alpha: reflection.request(stream, message)
         case nil: break
         }
     }
@@ -233,6 +248,11 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         // StreamPrices keeps sending after the client half-closes: a client
         // that only listens may close its side at once. Health calls are
         // answered on their message, so there is nothing to do for them either.
+        // Reflection has answered every request by now, so its call ends.
+        switch RPCMethod(rawValue: stream.handlerTag) {
+        case .reflectionV1, .reflectionV1Alpha: reflection.requestsEnded(stream)
+        case .streamPrices, .healthCheck, .healthWatch, nil: break
+        }
     }
 
     public func rpcClosed(_ stream: GRPCStream) {
@@ -241,9 +261,10 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
             if let subscriptions = distributor.registry.remove(stream) {
                 distributor.indicators.release(subscriptions)
             }
+            distributor.bounds.forget(stream)
             if reactor.phase.isDraining { drain.streamsEndedByClients += 1 }
         case .healthWatch: health.streamClosed(stream)
-        case .healthCheck, nil: break
+        case .healthCheck, .reflectionV1, .reflectionV1Alpha, nil: break
         }
     }
 

@@ -28,6 +28,10 @@ public final class GRPCStream {
     public var handlerTag = 0
     /// Free for the delegate: this stream's index in its registry, or -1.
     public var registryIndex = -1
+    /// The `tickwire-stream-duration` metadata value, if the client sent one.
+    public var requestedDuration: String? { headers.streamDuration }
+    /// The `tickwire-stream-messages` metadata value, if the client sent one.
+    public var requestedMessages: String? { headers.streamMessages }
     /// The client sent END_STREAM.
     public internal(set) var inboundClosed = false
 

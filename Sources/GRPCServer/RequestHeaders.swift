@@ -6,6 +6,11 @@ struct RequestHeaders {
     var contentType = ""
     var grpcTimeout = ""
     var userAgent = ""
+    /// The two metadata fields a client uses to bound its own stream (read
+    /// by FanOut's StreamBound). Only these are kept, raw, so that other
+    /// metadata costs nothing; nil when not sent.
+    var streamDuration: String?
+    var streamMessages: String?
 
     /// Why a request cannot be a gRPC call, as the HTTP status and gRPC
     /// status to answer with. Plain HTTP clients get a non-200 so they cannot
@@ -38,6 +43,8 @@ struct RequestHeaders {
         case 10 where equals(name, "user-agent"): userAgent = String(decoding: value, as: UTF8.self)
         case 12 where equals(name, "content-type"): contentType = String(decoding: value, as: UTF8.self)
         case 12 where equals(name, "grpc-timeout"): grpcTimeout = String(decoding: value, as: UTF8.self)
+        case 24 where equals(name, "tickwire-stream-duration"): streamDuration = String(decoding: value, as: UTF8.self)
+        case 24 where equals(name, "tickwire-stream-messages"): streamMessages = String(decoding: value, as: UTF8.self)
         default: break  // te and everything else: nghttp2 already enforces what HTTP/2 requires.
         }
     }
