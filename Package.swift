@@ -2,8 +2,9 @@
 // Tickwire: one target per layer, so that the import graph shows the architecture.
 //
 //   tickwire (executable)  -> FanOut, ArgumentParser, Logging
-//   FanOut                 -> GRPCServer, BinanceFeed, Indicators, TickwireProto
-//   GRPCServer             -> Reactor, CNghttp2
+//   FanOut                 -> GRPCServer, BinanceFeed, Indicators, TickwireProto, MetricsHTTP, Prometheus
+//   MetricsHTTP            -> Reactor (the /metrics HTTP/1.1 endpoint; knows nothing of Prometheus)
+//   GRPCServer             -> Reactor, TLS, CNghttp2
 //   BinanceFeed            -> Reactor, TLS, WebSocket, CBinanceJSON -> CSimdjson
 //   WebSocket              -> CWslay, COpenSSL (RNG, SHA-1 for the handshake)
 //   TLS                    -> Reactor, COpenSSL
@@ -22,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        // The registry and text exposition only; pulls in swift-metrics (CoreMetrics) and swift-atomics.
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C edges: system libraries and the one small shim.
@@ -49,13 +52,15 @@ let package = Package(
         .target(name: "TLS", dependencies: ["Reactor", "COpenSSL"]),
         .target(name: "WebSocket", dependencies: ["CWslay", "COpenSSL"]),
         .target(name: "BinanceFeed", dependencies: ["Reactor", "TLS", "WebSocket", "CBinanceJSON"]),
-        .target(name: "GRPCServer", dependencies: ["Reactor", "CNghttp2", "CTickwireShim"]),
+        .target(name: "GRPCServer", dependencies: ["Reactor", "TLS", "CNghttp2", "CTickwireShim"]),
         .target(name: "Indicators"),
+        .target(name: "MetricsHTTP", dependencies: ["Reactor"]),
         .target(name: "TickwireProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "FanOut", dependencies: [
-            "GRPCServer", "BinanceFeed", "Indicators", "TickwireProto", "Reactor",
+            "GRPCServer", "BinanceFeed", "Indicators", "TickwireProto", "Reactor", "TLS", "MetricsHTTP",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "tickwire", dependencies: [
             "FanOut", "Reactor", "BinanceFeed", "GRPCServer",
@@ -69,6 +74,7 @@ let package = Package(
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "CWslay"]),
         .testTarget(name: "GRPCServerTests", dependencies: ["GRPCServer"]),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"]),
+        .testTarget(name: "MetricsHTTPTests", dependencies: ["MetricsHTTP"]),
         .testTarget(name: "FanOutTests", dependencies: ["FanOut", "TickwireProto",
                                                         .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
     ]

@@ -312,6 +312,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     }
 
     func connection(_ connection: BinanceConnection, didReceiveText message: UnsafeRawBufferPointer) {
+        statistics.messagesReceived += 1
         guard message.count <= Self.maxMessageBytes else {
             reportSkip(.malformed, connection: connection)
             return
@@ -349,6 +350,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     }
 
     func connectionDidReceiveBinary(_ connection: BinanceConnection) {
+        statistics.messagesReceived += 1
         reportSkip(.binary, connection: connection)
     }
 
@@ -432,6 +434,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
 
     private func reportSkip(_ reason: FeedEvent.SkipReason, connection: BinanceConnection) {
         statistics.skippedFrames += 1
+        statistics.skippedFramesByReason[reason, default: 0] += 1
         let now = reactor.clock.monotonicNanos()
         var report = skipReports[reason] ?? (lastNanos: now - 2_000_000_000, suppressed: 0)
         if now - report.lastNanos >= 1_000_000_000 {

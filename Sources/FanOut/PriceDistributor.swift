@@ -12,6 +12,10 @@ public final class PriceDistributor: TradeSink {
     public private(set) var messagesQueued = 0
     /// Streams reset because they could not keep up (their backlog overflowed).
     public private(set) var slowStreamsDropped = 0
+    /// Bytes of those messages (gRPC prefix included), all streams counted.
+    public private(set) var bytesQueued = 0
+    /// Trades not yet flushed, by ingest time, for the latency histogram.
+    var ingestTimes = IngestTimeLog(capacity: 0)
     /// Streams that overflowed during the current walk, removed after it.
     private var overflowed: [GRPCStream] = []
 
@@ -34,12 +38,17 @@ public final class PriceDistributor: TradeSink {
         defer { indicators.ingest(trade) }
         guard registry.count > 0 else { return }
         let message = encoder.encode(trade)
+        let queuedBefore = messagesQueued
         registry.forEach { stream in
             switch stream.send(message) {
             case .queued: messagesQueued += 1
             case .overflowed: overflowed.append(stream)
             case .notOpen: break
             }
+        }
+        if messagesQueued > queuedBefore {
+            bytesQueued += (messagesQueued - queuedBefore) * message.count
+            ingestTimes.record(trade.ingestUnixNanos)  // once per trade, however many streams
         }
         // Removal waits until the walk is over: the registry must not change under it.
         for stream in overflowed {

@@ -5,12 +5,16 @@ import Reactor
 /// Everything the server needs to know, validated before anything starts.
 public struct ServerConfiguration: Sendable {
     public var listen = ListenAddress(host: "0.0.0.0", port: 50051)
+    /// Where Prometheus scrapes `/metrics` (--metrics-listen); nil turns the endpoint off.
+    public var metricsListen: ListenAddress? = ListenAddress(host: "0.0.0.0", port: 9090)
     public var symbols: SymbolTable
     /// A recording to play instead of the live feed.
     public var replayPath: String?
     public var replaySpeed: ReplaySpeed = .paced(1)
     /// The live Binance connection; nil when replaying.
     public var liveFeed: LiveFeedSettings?
+    /// TLS on the gRPC listener; nil serves h2c.
+    public var grpcTLS: GRPCTLSSettings?
     /// Hold the replay until this many StreamPrices streams are open.
     public var replayWaitStreams = 0
     public var grpc = GRPCLimits()
@@ -34,5 +38,18 @@ public struct ServerConfiguration: Sendable {
 
     public init(symbols: SymbolTable) {
         self.symbols = symbols
+    }
+}
+
+/// `--tls-cert`, `--tls-key` and, for mutual TLS, `--tls-client-ca`.
+public struct GRPCTLSSettings: Sendable {
+    public var certificateChainFile: String
+    public var privateKeyFile: String
+    public var clientCAFile: String?
+
+    public init(certificateChainFile: String, privateKeyFile: String, clientCAFile: String? = nil) {
+        self.certificateChainFile = certificateChainFile
+        self.privateKeyFile = privateKeyFile
+        self.clientCAFile = clientCAFile
     }
 }

@@ -6,6 +6,7 @@ import Logging
 /// the integration tests') contract: change them deliberately.
 extension TickwireServer: FeedEventObserver {
     public func feedEvent(_ event: FeedEvent) {
+        feedCounts.record(event)
         switch event {
         case let .connecting(connection, url, failures, purpose):
             logger.info("feed connecting", metadata: [

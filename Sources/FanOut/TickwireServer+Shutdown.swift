@@ -13,6 +13,7 @@ extension TickwireServer {
             beginStopping(deadline: deadline)
         case .finish:
             liveFeed?.terminate()
+            metrics?.close()
             let open = hub.connectionCount
             hub.closeAll(reason: "server stopped")
             let elapsedMs = (reactor.clock.monotonicNanos() - drain.signalMonotonicNanos) / 1_000_000

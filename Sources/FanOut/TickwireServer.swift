@@ -1,9 +1,11 @@
 import BinanceFeed
 import GRPCServer
 import Logging
+import MetricsHTTP
 import Reactor
 import SwiftProtobuf
 import TickwireProto
+import TLS
 
 /// The composition root of the running server: it owns the reactor's handler
 /// role, the connection hub, the price distributor, the health service and the
@@ -27,6 +29,8 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         case feedRetry = 7
         /// The earliest client-asked stream deadline (StreamBounds) is due.
         case streamBound = 8
+        /// A /metrics connection may have outlived its deadline.
+        case metricsDeadline = 9
     }
 
     /// Where the replay is.
@@ -52,6 +56,13 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
     /// The live Binance connection (nil when replaying).
     var liveFeed: LiveFeed<PriceDistributor>?
     var replayState: ReplayState
+    /// The /metrics endpoint and its registry (nil with --metrics-listen off).
+    var metrics: MetricsEndpoint?
+    var collector: MetricsCollector?
+    /// Feed counters that come from events (reconnect reasons, gaps per symbol).
+    var feedCounts: FeedEventCounts
+    /// Accepted gRPC calls not yet closed, every method.
+    var openCalls = 0
     /// When the next indicator batch is due; advanced by whole intervals so
     /// the cadence does not drift with the loop's own latency.
     private var nextBatchNanos: Int64 = 0
@@ -83,12 +94,22 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
             replay = nil
         }
         replayState = configuration.replayWaitStreams > 0 ? .waitingForStreams : .ready
+        feedCounts = FeedEventCounts(symbols: configuration.symbols)
+        if configuration.metricsListen != nil {
+            metrics = MetricsEndpoint(reactor: reactor, timerTag: TimerTag.metricsDeadline.rawValue)
+            collector = MetricsCollector(symbols: configuration.symbols)
+            distributor.ingestTimes = IngestTimeLog(capacity: 1 << 16)
+        }
         if let settings = configuration.liveFeed, replay == nil {
             liveFeed = try LiveFeed(settings: settings, symbols: configuration.symbols, reactor: reactor,
                                     tags: .init(tick: TimerTag.feedTick.rawValue, retry: TimerTag.feedRetry.rawValue),
                                     sink: distributor, observer: self)
         }
-        hub = ConnectionHub(reactor: reactor, limits: configuration.grpc, delegate: self) { [logger] level, message, metadata in
+        let tls = try configuration.grpcTLS.map { settings in
+            try TLSServerContext(certificateChainFile: settings.certificateChainFile,
+                                 privateKeyFile: settings.privateKeyFile, clientCAFile: settings.clientCAFile)
+        }
+        hub = ConnectionHub(reactor: reactor, limits: configuration.grpc, delegate: self, tls: tls) { [logger] level, message, metadata in
             logger.log(level: level.swiftLogLevel, "\(message)", metadata: metadata.mapValues { .string($0) })
         }
     }
@@ -99,11 +120,23 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
     /// Listens, plays, and serves until a signal stops the server.
     public func run() throws(SystemError) {
         try hub.listen(on: configuration.listen)
-        try reactor.watchSignals()
+        do {
+            try startMetrics()
+            try reactor.watchSignals()
+        } catch {
+            metrics?.close()
+            hub.stopAccepting()
+            throw error
+        }
         logger.info("listening", metadata: [
             "address": "\(hub.boundAddress!)", "io": "\(reactor.backendName)",
+            "tls": configuration.grpcTLS == nil ? "off" : "on",
+            "mtls": configuration.grpcTLS?.clientCAFile == nil ? "off" : "on",
             "symbols": "\(configuration.symbols.upperCased.joined(separator: ","))",
         ])
+        if let address = metrics?.boundAddress {
+            logger.info("metrics listening", metadata: ["address": "\(address)"])
+        }
         if let replay {
             logger.info("replay loaded", metadata: [
                 "file": "\(replay.path)", "bytes": "\(replay.byteCount)", "speed": "\(replay.speed)",
@@ -149,6 +182,8 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
         case .listener: hub.listenerReady()
         case .connection: hub.connectionReady(event)
         case .feed: liveFeed?.handle(event)
+        case .metricsListener: metrics?.listenerReady()
+        case .metricsConnection: metrics?.connectionReady(event, exposition: self)
         case .signal: assertionFailure("no handler for \(event.token)")
         }
     }
@@ -186,6 +221,8 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
             var expired: [GRPCStream] = []
             distributor.bounds.timerFired(reactor: reactor, expired: &expired)
             for stream in expired { distributor.endBounded(stream) }
+        case .metricsDeadline:
+            metrics?.timerFired()
         case nil:
             assertionFailure("unknown timer tag \(tag)")
         }
@@ -200,6 +237,7 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
     public func beforeSleep(reactor: Reactor) -> Bool {
         let busy = driveReplay()
         hub.flushPending()
+        observeFlushedTrades()
         checkDrainComplete()
         if reactor.phase.isStopping, stopFlushComplete {
             apply(reactor.phase.flushEnded())
@@ -222,7 +260,9 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
             let bound: StreamBound
             switch StreamBound.parse(duration: stream.requestedDuration, messages: stream.requestedMessages) {
             case .success(let parsed): bound = parsed
-            case .failure(let invalid): return .reject(GRPCStatus(.invalidArgument, invalid.message))
+            case .failure(let invalid):
+                stream.handlerTag = 0  // rejected: no handler, and not counted as open
+                return .reject(GRPCStatus(.invalidArgument, invalid.message))
             }
             distributor.registry.add(stream)
             if !bound.isUnbounded { distributor.bounds.track(stream, bound, reactor: reactor) }
@@ -231,6 +271,7 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
                 logger.info("replay starting", metadata: ["streams": "\(distributor.registry.count)"])
             }
         }
+        openCalls += 1
         return .accept
     }
 
@@ -256,6 +297,7 @@ public final class TickwireServer: ReactorHandler, GRPCServerDelegate {
     }
 
     public func rpcClosed(_ stream: GRPCStream) {
+        if stream.handlerTag != 0 { openCalls -= 1 }
         switch RPCMethod(rawValue: stream.handlerTag) {
         case .streamPrices:
             if let subscriptions = distributor.registry.remove(stream) {

@@ -1,5 +1,6 @@
 import Glibc
 import Reactor
+import TLS
 
 /// Owns the gRPC listener and every accepted connection: accepts, reads,
 /// flushes once per reactor iteration, and closes. Connections live in slots
@@ -20,6 +21,8 @@ public final class ConnectionHub {
     private var pendingFlush: [HTTP2Connection] = []
     private let readBuffer: UnsafeMutableRawBufferPointer
     private let logSink: LogSink
+    /// Set when the listener serves TLS (`--tls-cert`); nil for h2c.
+    private let tlsContext: TLSServerContext?
 
     public private(set) var connectionCount = 0
     /// When stopping: a connection whose session has ended is half-closed and
@@ -27,9 +30,12 @@ public final class ConnectionHub {
     public var lingerOnSessionEnd = false
     public var boundAddress: ListenAddress? { listener?.boundAddress }
     public var isAccepting: Bool { listener != nil }
+    public var servesTLS: Bool { tlsContext != nil }
 
-    public init(reactor: Reactor, limits: GRPCLimits, delegate: any GRPCServerDelegate, log: @escaping LogSink) {
+    public init(reactor: Reactor, limits: GRPCLimits, delegate: any GRPCServerDelegate,
+                tls: TLSServerContext? = nil, log: @escaping LogSink) {
         self.reactor = reactor
+        self.tlsContext = tls
         self.limits = limits
         self.delegate = delegate
         self.logSink = log
@@ -84,6 +90,11 @@ public final class ConnectionHub {
 
     public func connectionReady(_ event: ReadyEvent) {
         guard let connection = lookup(event.token) else { return }
+        if !connection.transportReady {
+            advanceHandshake(connection)
+            if case .closing(let reason) = connection.phase { close(connection, reason: reason) }
+            guard connection.transportReady else { return }
+        }
         if event.readiness.contains(.writable) { flush(connection) }
         if event.readiness.contains(.readable) || event.readiness.contains(.hangup) { read(connection) }
         if case .closing(let reason) = connection.phase { close(connection, reason: reason) }
@@ -150,7 +161,15 @@ public final class ConnectionHub {
         generations[Int(slot)] = (generations[Int(slot)] &+ 1) & 0xFF_FFFF
         let token = EventToken(kind: .connection, slot: slot, generation: generations[Int(slot)])
         do {
-            let connection = try HTTP2Connection(fd: fd, token: token, limits: limits, hub: self)
+            let tls: TLSConnection?
+            do {
+                tls = try tlsContext.map { context throws(TLSClientContext.ConfigurationError) in
+                    try TLSConnection(serverContext: context, fd: fd)
+                }
+            } catch {
+                throw SystemError(call: "TLS setup: \(error)", errno: ENOMEM)
+            }
+            let connection = try HTTP2Connection(fd: fd, token: token, limits: limits, hub: self, tls: tls)
             try reactor.register(fd: fd, token: token, interest: .read)
             slots[Int(slot)] = connection
             connectionCount += 1
@@ -174,18 +193,45 @@ public final class ConnectionHub {
             discardUntilEndOfStream(connection, reason: reason)
             return
         }
-        guard connection.phase == .open else { return }
-        do {
-            switch try SocketIO.read(fd: connection.fd, into: readBuffer) {
+        // One socket read per event for h2c (level-triggered epoll comes
+        // back for the rest). TLS reads at most one record per call, so it
+        // reads on until the session would block, bounded for fairness.
+        let reads = connection.tls == nil ? 1 : 64
+        for _ in 0..<reads where connection.phase == .open {
+            switch connection.readInput(into: readBuffer) {
             case .wouldBlock:
                 return
             case .endOfStream:
                 connection.markClosing("peer closed the connection")
             case .bytes(let count):
                 _ = connection.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
+            case .failed(let reason):
+                connection.markClosing(reason)
             }
-        } catch {
-            connection.markClosing("read: \(error)")
+        }
+    }
+
+    /// Drives a TLS handshake with whatever readiness arrived; on completion
+    /// the SETTINGS submitted at accept time get flushed.
+    private func advanceHandshake(_ connection: HTTP2Connection) {
+        guard let tls = connection.tls, connection.phase == .open else { return }
+        switch tls.handshake() {
+        case .transferred:
+            watchWritable(connection, false)
+            scheduleFlush(connection)
+            log(.debug, "TLS handshake complete", [
+                "slot": "\(connection.token.slot)", "version": tls.protocolVersion,
+                "alpn": tls.negotiatedProtocol ?? "none",
+            ])
+        case .wantRead:
+            watchWritable(connection, false)
+        case .wantWrite:
+            watchWritable(connection, true)
+        case .closed:
+            connection.markClosing("TLS handshake: the client closed the connection")
+        case .failed(let reason):
+            log(.info, "TLS handshake failed", ["slot": "\(connection.token.slot)", "reason": reason])
+            connection.markClosing("TLS handshake failed: \(reason)")
         }
     }
 
@@ -218,6 +264,7 @@ public final class ConnectionHub {
     }
 
     private func startLingering(_ connection: HTTP2Connection, reason: String) {
+        connection.tls?.shutdown()  // close_notify before the FIN
         _ = shutdown(connection.fd, Int32(SHUT_WR))
         connection.phase = .lingering(reason)
         watchWritable(connection, false)
@@ -238,6 +285,7 @@ public final class ConnectionHub {
         guard connection.phase != .closed else { return }
         let slot = Int(connection.token.slot)
         precondition(slots[slot] === connection, "closing a connection that does not own its slot")
+        if case .lingering = connection.phase {} else { connection.tls?.shutdown() }  // lingering sent it already
         connection.releaseSession()
         try? reactor.unregister(fd: connection.fd)
         closeDescriptor(connection.fd)

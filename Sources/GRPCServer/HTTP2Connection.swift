@@ -1,9 +1,10 @@
 import CNghttp2
 import Reactor
+import TLS
 
-/// One accepted h2c connection: an nghttp2 server session fed from the
-/// socket and drained into a bounded output buffer. nghttp2 never touches the
-/// socket; the hub does all reads and writes.
+/// One accepted HTTP/2 connection, h2c or over TLS: an nghttp2 server session
+/// fed from the socket and drained into a bounded output buffer. nghttp2
+/// never touches the socket; the hub does all reads and writes.
 public final class HTTP2Connection {
     /// Where the connection is in its life.
     enum Phase: Equatable {
@@ -20,6 +21,10 @@ public final class HTTP2Connection {
 
     public let fd: Int32
     public let token: EventToken
+    /// The TLS session when the listener serves TLS; nil for h2c.
+    let tls: TLSConnection?
+    /// Bytes may flow: always for h2c, after the handshake for TLS.
+    var transportReady: Bool { tls?.handshakeComplete ?? true }
     let limits: GRPCLimits
     unowned let hub: ConnectionHub
     var phase: Phase = .open
@@ -48,9 +53,10 @@ public final class HTTP2Connection {
 
     public var openStreamCount: Int { streams.count }
 
-    init(fd: Int32, token: EventToken, limits: GRPCLimits, hub: ConnectionHub) throws(SystemError) {
+    init(fd: Int32, token: EventToken, limits: GRPCLimits, hub: ConnectionHub, tls: TLSConnection?) throws(SystemError) {
         self.fd = fd
         self.token = token
+        self.tls = tls
         self.limits = limits
         self.hub = hub
         session = try NGHTTP2Session.makeServer(for: self)
@@ -94,6 +100,7 @@ public final class HTTP2Connection {
     /// both are empty or the socket is full.
     func flush() -> FlushOutcome {
         guard let session else { return .finished }
+        guard transportReady else { return .drained }  // SETTINGS wait for the TLS handshake
         while true {
             while output.count < limits.connectionOutputHighWaterBytes {
                 var chunk: UnsafePointer<UInt8>?
@@ -103,12 +110,14 @@ public final class HTTP2Connection {
                 output.append(UnsafeRawBufferPointer(start: chunk, count: length))
             }
             if output.isEmpty { break }
-            do {
-                let sent = try SocketIO.send(fd: fd, bytes: output.unsent)
-                output.consume(sent)
+            switch writeOutput() {
+            case .sent(let count):
+                output.consume(count)
                 if !output.isEmpty { return .blocked }
-            } catch {
-                return .failed("write: \(error)")
+            case .blocked:
+                return .blocked
+            case .failed(let reason):
+                return .failed(reason)
             }
         }
         if nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0 {

@@ -9,6 +9,10 @@ public enum EventSourceKind: UInt8, Sendable {
     case feed = 3
     /// The signalfd for SIGTERM/SIGINT.
     case signal = 4
+    /// The Prometheus /metrics listening socket.
+    case metricsListener = 5
+    /// One accepted /metrics HTTP/1.1 connection.
+    case metricsConnection = 6
 }
 
 /// The 64-bit user datum stored with each epoll registration: kind, a slot

@@ -23,6 +23,8 @@ public final class Reactor {
     public let backend: PollerBackend
     public let clock: any ReactorClock
     public var phase: ShutdownPhase = .running
+    /// Iterations and time spent working, for the metrics endpoint.
+    public private(set) var loopStatistics = LoopStatistics()
     private var timers = TimerQueue()
     private var signals: SignalSource?
 
@@ -82,10 +84,14 @@ public final class Reactor {
     public func runOnce<H: ReactorHandler>(_ handler: H, maxWaitMs: Int32) throws(SystemError) {
         let busy = handler.beforeSleep(reactor: self)
         if phase == .stopped { return }  // the flush hook may finish the stop; don't sleep after it
-        var timeout = busy ? 0 : (timers.timeoutMs(nowNanos: clock.monotonicNanos()) ?? -1)
+        let sleepStart = clock.monotonicNanos()
+        var timeout = busy ? 0 : (timers.timeoutMs(nowNanos: sleepStart) ?? -1)
         if maxWaitMs >= 0 && (timeout < 0 || timeout > maxWaitMs) { timeout = maxWaitMs }
+        loopStatistics.sleepStarted(atNanos: sleepStart)
 
+        var wokeAt: Int64 = 0  // the first event's arrival: dispatching it is work, not sleep
         try backend.poll(timeoutMs: timeout) { event in
+            if wokeAt == 0 { wokeAt = clock.monotonicNanos() }
             if event.token.kind == .signal {
                 deliverSignals(to: handler)
             } else {
@@ -94,6 +100,7 @@ public final class Reactor {
         }
 
         let now = clock.monotonicNanos()
+        loopStatistics.woke(atNanos: wokeAt == 0 ? now : wokeAt)
         while phase != .stopped, let expiry = timers.popExpired(nowNanos: now) {
             handler.timerFired(tag: expiry.tag, reactor: self)
         }

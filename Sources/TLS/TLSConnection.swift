@@ -1,8 +1,8 @@
 import COpenSSL
 import Glibc
 
-/// One TLS client session over a non-blocking socket the caller owns and the
-/// reactor watches. Every call returns at once; "would block" comes back as
+/// One TLS session (client or server side) over a non-blocking socket the
+/// caller owns and the reactor watches. Every call returns at once; "would block" comes back as
 /// which readiness the caller must wait for. The socket stays the caller's:
 /// it closes it after `shutdown()`.
 public final class TLSConnection {
@@ -53,6 +53,21 @@ public final class TLSConnection {
         SSL_set_connect_state(ssl)
     }
 
+    /// The server side of a connection accepted on the gRPC listener.
+    public init(serverContext: TLSServerContext, fd: Int32) throws(TLSClientContext.ConfigurationError) {
+        guard let ssl = SSL_new(serverContext.raw) else {
+            throw TLSClientContext.ConfigurationError(description: "SSL_new failed: \(TLSErrorQueue.drain())")
+        }
+        guard SSL_set_fd(ssl, fd) == 1 else {
+            let reason = TLSErrorQueue.drain()
+            SSL_free(ssl)
+            throw TLSClientContext.ConfigurationError(description: "SSL_set_fd failed: \(reason)")
+        }
+        self.ssl = ssl
+        self.host = ""
+        SSL_set_accept_state(ssl)
+    }
+
     deinit {
         SSL_free(ssl)
     }
@@ -66,7 +81,7 @@ public final class TLSConnection {
             return .transferred(0)
         }
         switch classify(result) {
-        case .closed: return .failed("the server closed the connection during the TLS handshake")
+        case .closed: return .failed("the peer closed the connection during the TLS handshake")
         case let step: return step
         }
     }
@@ -103,6 +118,15 @@ public final class TLSConnection {
         ERR_clear_error()
         _ = SSL_shutdown(ssl)
         ERR_clear_error()
+    }
+
+    /// The ALPN protocol agreed in the handshake ("h2"), if any.
+    public var negotiatedProtocol: String? {
+        var data: UnsafePointer<UInt8>?
+        var length: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &data, &length)
+        guard let data, length > 0 else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
     }
 
     /// "TLSv1.3" and the like, once the handshake is done.

@@ -19,16 +19,20 @@ struct TickwireCommand: ParsableCommand {
 
     /// The long options, for EnvironmentDefaults. Keep in step with the @Options below.
     static let environmentOptions = [
-        "listen", "symbols", "replay", "replay-speed", "replay-wait-streams", "log-level", "io",
+        "listen", "metrics-listen", "symbols", "replay", "replay-speed", "replay-wait-streams", "log-level", "io",
         "max-connections", "max-concurrent-streams", "max-stream-backlog-bytes", "drain-timeout",
         "indicator-interval", "history", "max-period", "max-indicators", "max-subscriptions-per-stream",
         "stop-flush-timeout", "binance-url", "binance-ca-file", "stream", "stale-timeout",
-        "binance-max-connection-age", "reconnect-base", "reconnect-cap",
+        "binance-max-connection-age", "reconnect-base", "reconnect-cap", "tls-cert", "tls-key", "tls-client-ca",
     ]
 
     @Option(help: ArgumentHelp("gRPC listen address, HOST:PORT. Port 0 picks a free port (the log says which). [env: TICKWIRE_LISTEN]",
                                valueName: "host:port"))
     var listen = "0.0.0.0:50051"
+
+    @Option(help: ArgumentHelp("Prometheus /metrics address, HOST:PORT, served on the same loop; 'off' disables it. Port 0 picks a free port (the log says which). [env: TICKWIRE_METRICS_LISTEN]",
+                               valueName: "host:port|off"))
+    var metricsListen = "0.0.0.0:9090"
 
     @Option(help: ArgumentHelp("Comma-separated symbols to serve, any case. [env: TICKWIRE_SYMBOLS]", valueName: "list"))
     var symbols = "btcusdt,ethusdt"
@@ -89,6 +93,17 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "n"))
     var maxSubscriptionsPerStream = 64
 
+    @Option(help: ArgumentHelp("Serve gRPC over TLS (ALPN h2) with this PEM certificate chain; needs --tls-key. Without it the listener speaks plaintext h2c. [env: TICKWIRE_TLS_CERT]",
+                               valueName: "path"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("The PEM private key for --tls-cert. [env: TICKWIRE_TLS_KEY]", valueName: "path"))
+    var tlsKey: String?
+
+    @Option(help: ArgumentHelp("Mutual TLS: require a client certificate issued by a CA in this PEM file. Needs --tls-cert and --tls-key. [env: TICKWIRE_TLS_CLIENT_CA]",
+                               valueName: "path"))
+    var tlsClientCA: String?
+
     @Option(help: ArgumentHelp("Binance combined-stream endpoint (wss only). Tickwire appends ?streams=<symbol>@trade/… itself. Ignored with --replay. [env: TICKWIRE_BINANCE_URL]",
                                valueName: "url"))
     var binanceURL = "wss://stream.binance.com:9443/stream"
@@ -131,6 +146,13 @@ struct TickwireCommand: ParsableCommand {
         do { table = try SymbolTable(list: symbols) } catch { throw ValidationError("--symbols: \(error)") }
         var configuration = ServerConfiguration(symbols: table)
         do { configuration.listen = try ListenAddress(parsing: listen) } catch { throw ValidationError("--listen: \(error)") }
+        if metricsListen.lowercased() == "off" {
+            configuration.metricsListen = nil
+        } else {
+            do { configuration.metricsListen = try ListenAddress(parsing: metricsListen) } catch {
+                throw ValidationError("--metrics-listen: \(error) (or 'off')")
+            }
+        }
         configuration.replayPath = replay
         guard let speed = ReplaySpeed(parsing: replaySpeed) else {
             throw ValidationError("--replay-speed '\(replaySpeed)' must be a positive number (a multiple of the recorded pace) or 'max'")
@@ -167,7 +189,24 @@ struct TickwireCommand: ParsableCommand {
         configuration.indicators.maxIndicators = maxIndicators
         configuration.indicators.maxSubscriptionsPerStream = maxSubscriptionsPerStream
         if replay == nil { configuration.liveFeed = try makeLiveFeedSettings() }
+        configuration.grpcTLS = try makeTLSSettings()
         return configuration
+    }
+
+    func makeTLSSettings() throws -> GRPCTLSSettings? {
+        guard tlsCert != nil || tlsKey != nil || tlsClientCA != nil else { return nil }
+        guard let tlsCert, let tlsKey else {
+            if tlsClientCA != nil, tlsCert == nil, tlsKey == nil {
+                throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key")
+            }
+            throw ValidationError("--tls-cert and --tls-key go together: give both")
+        }
+        for (flag, path) in [("--tls-cert", tlsCert), ("--tls-key", tlsKey), ("--tls-client-ca", tlsClientCA)] {
+            if let path, access(path, R_OK) != 0 {
+                throw ValidationError("\(flag) '\(path)' cannot be read")
+            }
+        }
+        return GRPCTLSSettings(certificateChainFile: tlsCert, privateKeyFile: tlsKey, clientCAFile: tlsClientCA)
     }
 
     func makeLiveFeedSettings() throws -> LiveFeedSettings {
@@ -208,6 +247,8 @@ struct TickwireCommand: ParsableCommand {
         let configuration = try makeConfiguration()
         do {
             let reactor = Reactor(backend: .epoll(try EpollPoller()))
+            // Closing is idempotent; run() closes it too on a clean exit.
+            defer { reactor.close() }
             let server = try TickwireServer(configuration: configuration, reactor: reactor, logger: logger)
             try server.run()
         } catch {

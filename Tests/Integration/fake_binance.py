@@ -107,8 +107,9 @@ def make_ca(directory: Path, name: str = "ca", common_name: str = "Tickwire Test
 
 def issue_server_cert(ca: CertificateAuthority, directory: Path, name: str = "server",
                       sans: Sequence[str] = ("DNS:localhost", "IP:127.0.0.1"),
-                      common_name: str | None = None) -> ServerCertificate:
-    """A server key and a certificate signed by `ca` for the given subjectAltNames."""
+                      common_name: str | None = None, usage: str = "serverAuth") -> ServerCertificate:
+    """A key and a certificate signed by `ca` for the given subjectAltNames;
+    `usage` is its extendedKeyUsage (clientAuth for an mTLS client)."""
     directory.mkdir(parents=True, exist_ok=True)
     key, csr, cert = directory / f"{name}.key", directory / f"{name}.csr", directory / f"{name}.pem"
     req_config, ext_config = directory / f"{name}-req.cnf", directory / f"{name}-ext.cnf"
@@ -116,7 +117,7 @@ def issue_server_cert(ca: CertificateAuthority, directory: Path, name: str = "se
     req_config.write_text(f"[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = {cn}\n")
     ext_config.write_text(
         "[v3_server]\nbasicConstraints = critical,CA:FALSE\n"
-        "keyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\n"
+        f"keyUsage = critical,digitalSignature\nextendedKeyUsage = {usage}\n"
         "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"
         f"subjectAltName = {','.join(sans)}\n")
     _new_key(key)

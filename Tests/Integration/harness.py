@@ -177,7 +177,8 @@ def first_difference(got: Sequence[Trade], want: Sequence[Trade]) -> str:
 # Server process and its log
 # --------------------------------------------------------------------------
 
-LISTENING_RE = re.compile(r"\baddress=(?P<host>\[?[0-9a-fA-F.:]+?\]?):(?P<port>\d+)\b.*\blistening\s*$")
+LISTENING_RE = re.compile(r"\baddress=(?P<host>\[?[0-9a-fA-F.:]+?\]?):(?P<port>\d+)\b.*(?<!metrics )\blistening\s*$")
+METRICS_LISTENING_RE = re.compile(r"\baddress=(?P<host>\[?[0-9a-fA-F.:]+?\]?):(?P<port>\d+)\b.*\bmetrics listening\s*$")
 CONNECTION_CLOSED_RE = re.compile(r"\bconnection closed\s*$")
 REPLAY_FINISHED_RE = re.compile(r"\breplay finished\s*$")
 
@@ -278,6 +279,7 @@ class TickwireServer:
                                      env=env, start_new_session=True)
         self.log = LogWatcher(self.proc.stderr, log_path)
         self.port: int | None = None
+        self.metrics_port: int | None = None
         self.returncode: int | None = None
 
     @property
@@ -295,6 +297,13 @@ class TickwireServer:
         self.port = int(LISTENING_RE.search(line).group("port"))
         assert 0 < self.port < 65536, line
         return self.port
+
+    def wait_metrics_listening(self, timeout_s: float = STARTUP_TIMEOUT_S) -> int:
+        """The /metrics port from the `metrics listening address=HOST:PORT` line."""
+        _, line = self.log.wait_for(METRICS_LISTENING_RE, timeout_s)
+        self.metrics_port = int(METRICS_LISTENING_RE.search(line).group("port"))
+        assert 0 < self.metrics_port < 65536, line
+        return self.metrics_port
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -350,10 +359,19 @@ def read_status_kib(pid: int, field: str) -> int | None:
     return None
 
 
+# Every test server's /metrics goes on a free loopback port: the default
+# 0.0.0.0:9090 would collide between servers running at once.
+DEFAULT_METRICS_LISTEN = "127.0.0.1:0"
+
+
 def server_argv(replay: Path | str | None, speed: str = "max", wait_streams: int = 0,
                 log_level: str | None = None, listen: str = "127.0.0.1:0",
-                symbols: str = SYMBOLS, extra: Sequence[str] = ()) -> list[str]:
+                symbols: str = SYMBOLS, extra: Sequence[str] = (),
+                metrics_listen: str | None = DEFAULT_METRICS_LISTEN) -> list[str]:
+    """argv for tickwire; `metrics_listen=None` leaves --metrics-listen out (the server's default)."""
     argv = [str(tickwire_binary()), "--listen", listen, "--symbols", symbols]
+    if metrics_listen is not None:
+        argv += ["--metrics-listen", metrics_listen]
     if replay is not None:
         argv += ["--replay", str(replay), "--replay-speed", str(speed),
                  "--replay-wait-streams", str(wait_streams)]
@@ -515,7 +533,8 @@ def live_feed_argv(binance_url: str, ca_file: Path | str | None = None,
                    reconnect_base: str | None = None, reconnect_cap: str | None = None,
                    stream: str | None = None, log_level: str | None = None,
                    listen: str = "127.0.0.1:0", symbols: str = SYMBOLS,
-                   extra: Sequence[str] = ()) -> list[str]:
+                   extra: Sequence[str] = (),
+                   metrics_listen: str | None = DEFAULT_METRICS_LISTEN) -> list[str]:
     """argv for tickwire on its live Binance feed (no --replay), pointed at `binance_url`."""
     feed = ["--binance-url", binance_url]
     if ca_file is not None:
@@ -527,7 +546,7 @@ def live_feed_argv(binance_url: str, ca_file: Path | str | None = None,
         if value is not None:
             feed += [flag, value]
     return server_argv(None, log_level=log_level, listen=listen, symbols=symbols,
-                       extra=feed + list(extra))
+                       extra=feed + list(extra), metrics_listen=metrics_listen)
 
 
 def metadata_str(line: str, key: str) -> str:

@@ -680,11 +680,13 @@ def test_server_shutdown_event_starts_a_rotation_at_once(pki, fakes, start_serve
 
 def test_rotation_waits_for_a_lagging_old_connection(pki, fakes, start_server, grpc_channels, collectors,
                                                      recorded_frames):
-    """Make-before-break when the old connection is behind: right after the
-    serverShutdown event the old connection lags 500 ms (its trades queue up at
-    the fake), while the candidate starts at the live position. Trades published
-    between the lag's start and the candidate's open exist only on the old
-    connection, so switching on the candidate's first trade would lose them."""
+    """Make-before-break when the old connection is behind. After the
+    serverShutdown event the old connection lags 3.5 s (its trades queue up at
+    the fake) from before the candidate can exist, and the first candidate
+    attempt is refused, so the candidate that streams opens after the 0.5-1 s
+    backoff at the live position, hundreds of trades later. Those trades exist
+    only on the lagging old connection: switching on the candidate's first
+    trade (or on mere per-symbol continuity) would lose them."""
     fake = fakes(pki.server, recorded_frames, rate=300)
     server = start_live(start_server, fake, pki.ca)
     fake.wait_open(1, CONNECT_TIMEOUT_S)
@@ -694,14 +696,18 @@ def test_rotation_waits_for_a_lagging_old_connection(pki, fakes, start_server, g
     wait_prices(client, 200, DELIVERY_TIMEOUT_S, server, fake)
     since = server.log.count()
 
-    fake.send_server_shutdown(1, close_after_s=4.0)
+    fake.refuse_next(1, status=503)
+    fake.send_server_shutdown(1, close_after_s=6.0)
     fake.wait_sent(1, 2.0)
-    fake.hold(1, 0.5)
+    fake.hold(1, 3.5)
     held_from = fake.position()
-    candidate = fake.wait_open(2, SERVER_SHUTDOWN_NEW_CONNECTION_BOUND_S + 1.0)
+    candidate = fake.wait_open(3, 2 * CONNECT_TIMEOUT_S)
     only_on_old = fake.position() - held_from
+    assert only_on_old >= 50, (
+        f"only {only_on_old} trades were published to the lagging connection alone: "
+        f"the test would not tell a premature switch from a correct one{context(server, fake)}")
     _, complete = server.log.wait_for(FEED_ROTATION_COMPLETE_RE, LOG_TIMEOUT_S, since)
-    assert (metadata_int(complete, "from"), metadata_int(complete, "to")) == (1, 2), complete
+    assert (metadata_int(complete, "from"), metadata_int(complete, "to")) == (1, 3), complete
     time.sleep(1.0)
     fake.pause()
     published = fake.published_frames()

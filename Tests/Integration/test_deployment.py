@@ -639,6 +639,8 @@ def serve_and_stop(start_server, binary, args: list[str], env: dict[str, str], h
     port, checks what the kubelet's gRPC probe checks, then SIGTERM → exit 0."""
     values = flag_values(args, help_)
     values["listen"] = "127.0.0.1:0"
+    if "metrics-listen" in help_.flags:
+        values["metrics-listen"] = harness.DEFAULT_METRICS_LISTEN  # 9090 would collide between test servers
     values["binance-url"] = "wss://127.0.0.1:9/stream"  # refused: the feed retries, gRPC serves
     grace = duration_s(values.get("drain-timeout", help_.defaults["drain-timeout"])) + \
         duration_s(values.get("stop-flush-timeout", help_.defaults["stop-flush-timeout"])) + SHUTDOWN_MARGIN_S

@@ -152,6 +152,7 @@ def test_every_flag_reads_its_environment_variable(start_server, grpc_channels, 
                                                    expected_trades, binary):
     env = {
         "TICKWIRE_LISTEN": "127.0.0.1:0",
+        "TICKWIRE_METRICS_LISTEN": harness.DEFAULT_METRICS_LISTEN,
         "TICKWIRE_SYMBOLS": harness.SYMBOLS,
         "TICKWIRE_REPLAY": str(harness.TRADES_FIXTURE),
         "TICKWIRE_REPLAY_SPEED": "max",

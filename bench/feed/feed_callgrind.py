@@ -53,7 +53,8 @@ def run_once(binary: Path, count: int, pki, directory: Path) -> Path:
     out = directory / f"callgrind.{count}.out"
     with fake_binance.FakeBinance(frames, pki.server, rate=RATE, paused=True) as fake:
         wrapper = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no"]
-        argv = [str(binary), "--listen", "127.0.0.1:0", "--symbols", harness.SYMBOLS,
+        argv = [str(binary), "--listen", "127.0.0.1:0", "--metrics-listen", harness.DEFAULT_METRICS_LISTEN,
+                "--symbols", harness.SYMBOLS,
                 "--binance-url", fake.url(), "--binance-ca-file", str(pki.ca.cert),
                 "--log-level", "info", "--stale-timeout", "60s"]
         server = harness.TickwireServer(argv, harness.server_env(), directory / f"server.{count}.log",

@@ -1,0 +1,59 @@
+import BinanceFeed
+import Indicators
+import Reactor
+
+/// Every value the metrics endpoint exposes, read from the plain counters of
+/// each layer at scrape time. The collector sees only this, so it depends on
+/// no server internals and can be tested with made-up numbers.
+struct MetricsSnapshot {
+    /// nil when replaying: no Binance connection exists.
+    var feedState: FeedConnectionState?
+    var feedConnectionsOpened = 0
+    var feedReconnects: [FeedEventCounts.ReconnectReason: Int] = [:]
+    /// Frames received from the source (WebSocket messages, or replayed lines).
+    var feedMessagesReceived = 0
+    var feedFramesSkipped: [FeedEvent.SkipReason: Int] = [:]
+    /// Per symbol, indexed as in the SymbolTable.
+    var feedMissingTrades: [Int64] = []
+    var feedDuplicatesDropped = 0
+
+    var tradesPublished = 0
+    var grpcConnections = 0
+    var grpcStreams = 0
+    var priceStreams = 0
+    var subscriptions: [IndicatorKind: Int] = [:]
+    var indicatorBatches = 0
+    var priceMessages = 0
+    var priceBytes = 0
+    /// Always 0 until conflation exists; exposed so dashboards can be built now.
+    var conflatedTrades = 0
+    var slowConsumerDisconnects = 0
+
+    var phase = ShutdownPhase.running
+    var loop = LoopStatistics()
+}
+
+extension ShutdownPhase {
+    /// The `phase` label of the shutdown gauge.
+    var metricLabel: String {
+        switch self {
+        case .running: return "running"
+        case .draining: return "draining"
+        case .stopping: return "stopping"
+        case .stopped: return "stopped"
+        }
+    }
+
+    static let metricLabels = ["running", "draining", "stopping", "stopped"]
+}
+
+extension IndicatorKind {
+    /// The `type` label of the subscriptions gauge.
+    var metricLabel: String {
+        switch self {
+        case .sma: return "sma"
+        case .ema: return "ema"
+        case .rsi: return "rsi"
+        }
+    }
+}

@@ -1,0 +1,221 @@
+import Glibc
+import Reactor
+
+/// The `/metrics` listener and its few connections, on the server's own
+/// reactor. Every connection serves one request and closes; a bounded number
+/// may be open at once, and each has a deadline, so a stuck or slow scraper
+/// cannot hold descriptors or memory. Everything is allocated at startup.
+public final class MetricsEndpoint {
+    public struct Limits: Sendable {
+        /// Scrape connections open at once; more are closed on accept.
+        public var maxConnections = 16
+        /// From accept to the last byte of the response.
+        public var requestTimeoutNanos: Int64 = 5_000_000_000
+        /// After the response: how long to wait for the scraper's EOF.
+        public var lingerNanos: Int64 = 1_000_000_000
+
+        public init() {}
+    }
+
+    public let limits: Limits
+    private let reactor: Reactor
+    private let timerTag: UInt64
+    private var listener: TCPListener?
+    private var slots: [ScrapeConnection?]
+    private var generations: [UInt32]
+    private var freeSlots: [UInt32]
+    /// One region, `maxHeaderBytes` per slot: a request never outgrows it.
+    private let inbound: UnsafeMutableRawBufferPointer
+    /// Lingering reads go here; their bytes are thrown away.
+    private let discard: UnsafeMutableRawBufferPointer
+
+    public private(set) var connectionCount = 0
+    /// Responses by outcome, for the endpoint's own metrics.
+    public private(set) var scrapesServed = 0
+    public private(set) var requestsRejected = 0
+    /// Accepted while every slot was busy, and closed at once.
+    public private(set) var connectionsRefused = 0
+
+    public var boundAddress: ListenAddress? { listener?.boundAddress }
+
+    /// `timerTag` comes back through the owner's `timerFired`, which calls `timerFired()` here.
+    public init(reactor: Reactor, limits: Limits = Limits(), timerTag: UInt64) {
+        precondition(limits.maxConnections > 0, "the metrics endpoint needs at least one connection slot")
+        self.reactor = reactor
+        self.limits = limits
+        self.timerTag = timerTag
+        slots = Array(repeating: nil, count: limits.maxConnections)
+        generations = Array(repeating: 0, count: limits.maxConnections)
+        freeSlots = (0..<UInt32(limits.maxConnections)).reversed()
+        inbound = .allocate(byteCount: limits.maxConnections * ScrapeRequest.maxHeaderBytes, alignment: 16)
+        discard = .allocate(byteCount: 4096, alignment: 16)
+    }
+
+    deinit {
+        precondition(connectionCount == 0 && listener == nil, "MetricsEndpoint released with open sockets")
+        inbound.deallocate()
+        discard.deallocate()
+    }
+
+    public func listen(on address: ListenAddress) throws(SystemError) {
+        let listener = try TCPListener(address: address, backlog: 64)
+        do {
+            try reactor.register(fd: listener.fd, token: EventToken(kind: .metricsListener), interest: .read)
+        } catch {
+            listener.close()
+            throw error
+        }
+        self.listener = listener
+    }
+
+    /// Closes the listener and every connection (the server is stopping).
+    public func close() {
+        if let listener {
+            try? reactor.unregister(fd: listener.fd)
+            listener.close()
+            self.listener = nil
+        }
+        for case let connection? in slots { close(connection) }
+    }
+
+    // MARK: Events
+
+    public func listenerReady() {
+        guard let listener else { return }
+        for _ in 0..<limits.maxConnections {
+            guard let fd = try? listener.accept() else { return }
+            adopt(fd)
+        }
+    }
+
+    public func connectionReady<E: MetricsExposition>(_ event: ReadyEvent, exposition: E) {
+        let slot = Int(event.token.slot)
+        guard slot < slots.count, let connection = slots[slot], connection.token == event.token else { return }
+        do {
+            switch connection.phase {
+            case .reading: try read(connection, exposition: exposition)
+            case .writing: try write(connection)
+            case .lingering: try linger(connection)
+            case .closed: break
+            }
+        } catch {
+            close(connection)
+        }
+    }
+
+    /// Closes every connection past its deadline.
+    public func timerFired() {
+        let now = reactor.clock.monotonicNanos()
+        for case let connection? in slots where connection.deadlineNanos <= now { close(connection) }
+    }
+
+    // MARK: One request
+
+    private func adopt(_ fd: Int32) {
+        guard let slot = freeSlots.popLast() else {
+            connectionsRefused += 1
+            closeDescriptor(fd)
+            return
+        }
+        generations[Int(slot)] = (generations[Int(slot)] &+ 1) & 0xFF_FFFF
+        let token = EventToken(kind: .metricsConnection, slot: slot, generation: generations[Int(slot)])
+        let start = Int(slot) * ScrapeRequest.maxHeaderBytes
+        let deadline = reactor.clock.monotonicNanos() + limits.requestTimeoutNanos
+        let region = UnsafeMutableRawBufferPointer(rebasing: inbound[start..<start + ScrapeRequest.maxHeaderBytes])
+        let connection = ScrapeConnection(fd: fd, token: token, inbound: region, deadlineNanos: deadline)
+        do {
+            try reactor.register(fd: fd, token: token, interest: .read)
+        } catch {
+            freeSlots.append(slot)
+            closeDescriptor(fd)
+            return
+        }
+        slots[Int(slot)] = connection
+        connectionCount += 1
+        reactor.schedule(atNanos: deadline, tag: timerTag)
+    }
+
+    private func read<E: MetricsExposition>(_ connection: ScrapeConnection, exposition: E) throws(SystemError) {
+        while connection.phase == .reading {
+            guard connection.received < connection.inbound.count else {
+                return respond(connection, ScrapeResponse.badRequest, rejected: true)
+            }
+            switch try SocketIO.read(fd: connection.fd, into: connection.freeSpace) {
+            case .wouldBlock:
+                return
+            case .endOfStream:
+                return close(connection)  // gave up before asking: nothing to answer
+            case .bytes(let count):
+                connection.received += count
+            }
+            switch ScrapeRequest.parse(connection.request) {
+            case .incomplete:
+                continue
+            case .metrics:
+                var body = [UInt8]()
+                exposition.renderMetrics(into: &body)
+                scrapesServed += 1
+                respond(connection, ScrapeResponse.ok(body: body), rejected: false)
+            case .notFound:
+                respond(connection, ScrapeResponse.notFound, rejected: true)
+            case .malformed, .tooLarge:
+                respond(connection, ScrapeResponse.badRequest, rejected: true)
+            }
+        }
+    }
+
+    private func respond(_ connection: ScrapeConnection, _ response: [UInt8], rejected: Bool) {
+        if rejected { requestsRejected += 1 }
+        connection.output = response
+        connection.phase = .writing
+        do {
+            try write(connection)
+        } catch {
+            close(connection)
+        }
+    }
+
+    private func write(_ connection: ScrapeConnection) throws(SystemError) {
+        guard try connection.sendPending() else {
+            try setInterest(connection, .write)
+            return
+        }
+        // All sent: half-close, then read to EOF so unread input cannot turn
+        // our close into a reset that destroys the response in flight.
+        _ = shutdown(connection.fd, Int32(SHUT_WR))
+        connection.output = []
+        connection.phase = .lingering
+        connection.deadlineNanos = min(connection.deadlineNanos, reactor.clock.monotonicNanos() + limits.lingerNanos)
+        reactor.schedule(atNanos: connection.deadlineNanos, tag: timerTag)
+        try setInterest(connection, .read)
+        try linger(connection)
+    }
+
+    private func linger(_ connection: ScrapeConnection) throws(SystemError) {
+        while connection.phase == .lingering {
+            switch try SocketIO.read(fd: connection.fd, into: discard) {
+            case .wouldBlock: return
+            case .endOfStream: close(connection)
+            case .bytes: continue
+            }
+        }
+    }
+
+    private func setInterest(_ connection: ScrapeConnection, _ interest: Interest) throws(SystemError) {
+        guard connection.interest != interest else { return }
+        try reactor.modify(fd: connection.fd, token: connection.token, interest: interest)
+        connection.interest = interest
+    }
+
+    private func close(_ connection: ScrapeConnection) {
+        guard connection.phase != .closed else { return }
+        let slot = Int(connection.token.slot)
+        precondition(slots[slot] === connection, "closing a scrape connection that does not own its slot")
+        try? reactor.unregister(fd: connection.fd)
+        closeDescriptor(connection.fd)
+        connection.phase = .closed
+        slots[slot] = nil
+        freeSlots.append(UInt32(slot))
+        connectionCount -= 1
+    }
+}
