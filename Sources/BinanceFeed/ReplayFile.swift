@@ -8,7 +8,13 @@ final class ReplayFile {
     let length: Int
 
     init(path: String, padding: Int) throws(SystemError) {
-        let fd = try systemCallOrThrow("open") { open(path, O_RDONLY | O_CLOEXEC) }
+        let fd: Int32
+        do {
+            fd = try systemCallOrThrow("open") { open(path, O_RDONLY | O_CLOEXEC) }
+        } catch {
+            // Name the file: "open: No such file" alone leaves the operator guessing.
+            throw SystemError(call: "open(\(path))", errno: error.errno)
+        }
         defer { closeDescriptor(fd) }
         var info = stat()
         try systemCallOrThrow("fstat") { fstat(fd, &info) }

@@ -19,7 +19,7 @@ struct TickwireCommand: ParsableCommand {
 
     /// The long options, for EnvironmentDefaults. Keep in step with the @Options below.
     static let environmentOptions = [
-        "listen", "metrics-listen", "symbols", "replay", "replay-speed", "replay-wait-streams", "log-level", "io",
+        "listen", "metrics-listen", "symbols", "replay", "replay-speed", "replay-wait-streams", "log-level", "log-format", "io",
         "max-connections", "max-concurrent-streams", "max-stream-backlog-bytes", "drain-timeout",
         "indicator-interval", "history", "max-period", "max-indicators", "max-subscriptions-per-stream",
         "stop-flush-timeout", "binance-url", "binance-ca-file", "stream", "stale-timeout",
@@ -52,6 +52,10 @@ struct TickwireCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical. Logs go to stderr. [env: TICKWIRE_LOG_LEVEL]",
                                valueName: "level"))
     var logLevel = "info"
+
+    @Option(help: ArgumentHelp("Log format: text (one human-readable line per event) or json (one JSON object per line: timestamp, level, message, logger, source, metadata; for Kubernetes log collectors). Logs go to stderr. [env: TICKWIRE_LOG_FORMAT]",
+                               valueName: "text|json"))
+    var logFormat = "text"
 
     @Option(help: ArgumentHelp("I/O backend. Only epoll is available in this build. [env: TICKWIRE_IO]", valueName: "epoll"))
     var io = "epoll"
@@ -133,6 +137,9 @@ struct TickwireCommand: ParsableCommand {
 
     func validate() throws {
         _ = try makeConfiguration()
+        guard ["text", "json"].contains(logFormat.lowercased()) else {
+            throw ValidationError("--log-format '\(logFormat)' is not text or json")
+        }
         guard Logger.Level(rawValue: logLevel.lowercased()) != nil else {
             throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
         }
@@ -238,7 +245,13 @@ struct TickwireCommand: ParsableCommand {
 
     func run() throws {
         let level = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
+        let json = logFormat.lowercased() == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
