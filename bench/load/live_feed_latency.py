@@ -209,6 +209,7 @@ def run(args) -> int:
             finished = read_json_line(worker, "done", run_s + 90)
             received_s = time.monotonic() - started
             worker.wait(30)
+            flush_histogram = scrape_flush_latency(server)
             rss = server.rss_kib()
             code = server.stop()
         finally:
@@ -250,6 +251,9 @@ def run(args) -> int:
           f"p99 {percentile(fake_us, 99):.0f}  p99.9 {percentile(fake_us, 99.9):.0f}  max {max(fake_us, default=float('nan')):.0f}")
     negative = sum(1 for v in ingest_us if v < 0)
     early = sum(1 for item, q in zip(prices, queued_ns) if q is not None and item.ingest_unix_nanos < q)
+    if flush_histogram:
+        print("ingest -> flush, server side   " + describe_histogram(flush_histogram)
+              + "  (tickwire_ingest_to_flush_latency_seconds; bucket upper bounds)")
     print(f"ingest stamps before the fake queued the frame: {early}; after the client got it: {negative}")
     print(f"server CPU                     {cpu:.1f} s while the fake published; RSS at end {rss} KiB; exit code {code}")
     print(f"fake connections               {len(connections)} ({', '.join(fake_binance.describe_connection(r) for r in connections)})")
@@ -275,6 +279,34 @@ def server_cpu_seconds(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def scrape_flush_latency(server) -> list[tuple[float, int]]:
+    """The server's own ingest→flush histogram: [(upper bound s, cumulative count)]."""
+    import urllib.request
+    try:
+        port = server.wait_metrics_listening(5)
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    except Exception as error:  # the bench still reports the client side
+        print(f"(no /metrics: {error})")
+        return []
+    buckets = []
+    for line in text.splitlines():
+        if line.startswith("tickwire_ingest_to_flush_latency_seconds_bucket"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float("inf") if bound == "+Inf" else float(bound), int(float(line.rsplit(" ", 1)[1]))))
+    return sorted(buckets)
+
+
+def describe_histogram(buckets: list[tuple[float, int]]) -> str:
+    total = buckets[-1][1] if buckets else 0
+    if total == 0:
+        return "no observations"
+    parts = []
+    for quantile in (0.5, 0.9, 0.99, 0.999):
+        bound = next(b for b, count in buckets if count >= quantile * total)
+        parts.append(f"p{quantile * 100:g} ≤ {bound * 1e6:.0f} µs")
+    return f"{total} trades: " + "  ".join(parts)
 
 
 def main() -> int:
