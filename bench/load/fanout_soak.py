@@ -197,7 +197,8 @@ def socket_queues(port: int) -> dict[str, int]:
 
 
 def read_json_line(proc: subprocess.Popen, key: str, timeout_s: float) -> dict:
-    """The first JSON line from `proc` that has `key` (bounded by a timer thread)."""
+    """The first JSON line from `proc` that has `key` or `error` (bounded by a
+    timer thread); raises unless it has `key`."""
     found: dict = {}
     done = threading.Event()
 
@@ -207,14 +208,14 @@ def read_json_line(proc: subprocess.Popen, key: str, timeout_s: float) -> dict:
                 obj = json.loads(line)
             except ValueError:
                 continue
-            if key in obj:
+            if key in obj or "error" in obj:
                 found.update(obj)
                 break
         done.set()
 
     threading.Thread(target=pump, daemon=True).start()
-    if not done.wait(timeout_s) or not found:
-        raise TimeoutError(f"worker {proc.pid} printed no {key!r} within {timeout_s}s")
+    if not done.wait(timeout_s) or key not in found:
+        raise TimeoutError(f"worker {proc.pid} printed no {key!r} within {timeout_s}s: {found}")
     return found
 
 

@@ -46,6 +46,7 @@ sys.path.insert(0, str(REPO_ROOT / "Tests" / "Integration"))
 
 import fake_binance  # noqa: E402
 import harness  # noqa: E402
+from fanout_soak import read_json_line  # noqa: E402
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -145,28 +146,6 @@ class Price:
         self.trade = harness.Trade(symbol=row[1], price=row[2], quantity=row[3], trade_id=row[4],
                                    trade_time_ms=row[5], event_time_ms=row[6])
         self.ingest_unix_nanos = row[7]
-
-
-def read_json_line(proc: subprocess.Popen, key: str, timeout_s: float) -> dict:
-    """The first JSON line from `proc` that has `key` (bounded by a timer thread)."""
-    found: dict = {}
-    done = threading.Event()
-
-    def pump():
-        for line in proc.stdout:
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            if key in obj or "error" in obj:
-                found.update(obj)
-                break
-        done.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not done.wait(timeout_s) or key not in found:
-        raise TimeoutError(f"client worker printed no {key!r} within {timeout_s}s: {found}")
-    return found
 
 
 def run(args) -> int:
