@@ -12,7 +12,15 @@ struct StreamSubscription {
 /// An open StreamPrices stream and what it subscribed to.
 struct PriceStreamEntry {
     let stream: GRPCStream
+    /// The same stream without reference counting, for the per-trade walk:
+    /// `stream` above keeps it alive while it is registered.
+    let unretained: Unmanaged<GRPCStream>
     var subscriptions: [StreamSubscription] = []
+
+    init(stream: GRPCStream) {
+        self.stream = stream
+        unretained = Unmanaged.passUnretained(stream)
+    }
 }
 
 /// Every open StreamPrices stream, in a dense array so fan-out is a linear
@@ -65,7 +73,13 @@ public struct StreamRegistry {
 
     @inline(__always)
     public func forEach(_ body: (GRPCStream) -> Void) {
-        for entry in entries { body(entry.stream) }
+        // Once per trade per stream: reading `entry.stream` would retain and
+        // release each stream; the unretained copy is a plain load.
+        entries.withUnsafeBufferPointer { buffer in
+            for index in buffer.indices {
+                buffer[index].unretained._withUnsafeGuaranteedRef(body)
+            }
+        }
     }
 
     /// Visits every entry that has subscriptions, for the batch timer.

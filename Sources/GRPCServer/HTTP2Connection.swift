@@ -26,7 +26,10 @@ public final class HTTP2Connection {
     /// Bytes may flow: always for h2c, after the handshake for TLS.
     var transportReady: Bool { tls?.handshakeComplete ?? true }
     let limits: GRPCLimits
-    unowned let hub: ConnectionHub
+    /// unowned(unsafe): the hub owns every connection and outlives it, and
+    /// this reference is followed once per queued message (a checked unowned
+    /// reference costs an atomic retain and release each time).
+    unowned(unsafe) let hub: ConnectionHub
     var phase: Phase = .open
     private(set) var session: OpaquePointer?
     private(set) var streams: [Int32: GRPCStream] = [:]
