@@ -6,3 +6,35 @@
 int tw_accept4(int fd) {
     return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
+
+// Declared here rather than taken from nghttp2.h, and weak: a build against
+// an unpatched 1.52 header still compiles (neither name is declared there, and
+// its version number is the same as the patched one's, so no #if can tell
+// them apart), and the dynamic loader sets each address to NULL when the
+// libnghttp2 it loads lacks the symbol. Nothing else is needed from nghttp2,
+// so this file does not include its header and cannot clash with it.
+struct nghttp2_option;
+extern void nghttp2_option_set_max_continuations(struct nghttp2_option *option, size_t val)
+    __attribute__((weak));
+extern void nghttp2_option_set_stream_reset_rate_limit(struct nghttp2_option *option, uint64_t burst,
+                                                       uint64_t rate) __attribute__((weak));
+
+int tw_nghttp2_has_max_continuations(void) {
+    return nghttp2_option_set_max_continuations != NULL;
+}
+
+int tw_nghttp2_has_stream_reset_rate_limit(void) {
+    return nghttp2_option_set_stream_reset_rate_limit != NULL;
+}
+
+int tw_nghttp2_set_max_continuations(struct nghttp2_option *option, size_t limit) {
+    if (nghttp2_option_set_max_continuations == NULL) return 0;
+    nghttp2_option_set_max_continuations(option, limit);
+    return 1;
+}
+
+int tw_nghttp2_set_stream_reset_rate_limit(struct nghttp2_option *option, uint64_t burst, uint64_t per_second) {
+    if (nghttp2_option_set_stream_reset_rate_limit == NULL) return 0;
+    nghttp2_option_set_stream_reset_rate_limit(option, burst, per_second);
+    return 1;
+}

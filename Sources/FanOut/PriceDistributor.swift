@@ -18,6 +18,11 @@ public final class PriceDistributor: TradeSink {
     var ingestTimes = IngestTimeLog(capacity: 0)
     /// Streams that overflowed during the current walk, removed after it.
     private var overflowed: [GRPCStream] = []
+    /// Trades a slow stream never received because a newer one of the same
+    /// symbol replaced them while its backlog was over the soft limit.
+    public private(set) var conflatedTrades = 0
+    let slowConsumers: SlowConsumerPolicy
+    private let symbolCount: Int
 
     let indicators: IndicatorService
     /// Streams that asked to end after some number of prices (or some time).
@@ -25,8 +30,11 @@ public final class PriceDistributor: TradeSink {
     /// Streams whose price budget ran out during the current publish.
     private var spent: [GRPCStream] = []
 
-    init(symbols: SymbolTable, streamCapacity: Int, indicators: IndicatorService, bounds: StreamBounds) {
+    init(symbols: SymbolTable, streamCapacity: Int, indicators: IndicatorService, bounds: StreamBounds,
+         slowConsumers: SlowConsumerPolicy = SlowConsumerPolicy()) {
         encoder = PriceUpdateEncoder(symbols: symbols)
+        symbolCount = symbols.count
+        self.slowConsumers = slowConsumers
         registry = StreamRegistry(capacity: streamCapacity)
         self.indicators = indicators
         self.bounds = bounds
@@ -39,12 +47,14 @@ public final class PriceDistributor: TradeSink {
         guard registry.count > 0 else { return }
         let message = encoder.encode(trade)
         let queuedBefore = messagesQueued
-        registry.forEach { stream in
-            switch stream.send(message) {
-            case .queued: messagesQueued += 1
-            case .overflowed: overflowed.append(stream)
-            case .notOpen: break
+        let softLimit = slowConsumers.softLimitBytes
+        registry.forEachEntry { stream, entry in
+            if stream.backlogBytes > softLimit {
+                if entry.slow.hold(trade, symbolCount: symbolCount) { conflatedTrades += 1 }
+                return
             }
+            if entry.slow.isHolding { sendHeld(&entry, to: stream) }
+            queue(message, on: stream)
         }
         if messagesQueued > queuedBefore {
             bytesQueued += (messagesQueued - queuedBefore) * message.count
@@ -65,6 +75,53 @@ public final class PriceDistributor: TradeSink {
 
     /// A stream reached the bound its client asked for: it leaves the
     /// registry and ends with OK once what is queued has gone out.
+    @inline(__always)
+    private func queue(_ message: WireMessage, on stream: GRPCStream) {
+        switch stream.send(message) {
+        case .queued: messagesQueued += 1
+        case .overflowed: overflowed.append(stream)
+        case .notOpen: break
+        }
+    }
+
+    /// A stream back under the soft limit gets its held trades first, each
+    /// encoded for it alone (this path is rare: it follows a slow spell).
+    private func sendHeld(_ entry: inout PriceStreamEntry, to stream: GRPCStream) {
+        for trade in entry.slow.release() { queue(encoder.encode(trade), on: stream) }
+    }
+
+    /// Every batch tick: streams over the soft limit for longer than the
+    /// timeout end with RESOURCE_EXHAUSTED; streams back under it get their
+    /// held trades even when no new trade comes to carry them.
+    func sweepSlowConsumers(nowNanos: Int64) {
+        let softLimit = slowConsumers.softLimitBytes
+        let timeout = slowConsumers.timeoutNanos
+        var tooSlow: [GRPCStream] = []
+        registry.forEachEntry { stream, entry in
+            if stream.backlogBytes > softLimit {
+                if entry.slow.aboveSoftSinceNanos == 0 {
+                    entry.slow.aboveSoftSinceNanos = nowNanos
+                } else if nowNanos - entry.slow.aboveSoftSinceNanos >= timeout {
+                    tooSlow.append(stream)
+                }
+            } else {
+                entry.slow.aboveSoftSinceNanos = 0
+                if entry.slow.isHolding { sendHeld(&entry, to: stream) }
+            }
+        }
+        for stream in tooSlow {
+            if let subscriptions = registry.remove(stream) { indicators.release(subscriptions) }
+            bounds.forget(stream)
+            slowStreamsDropped += 1
+            stream.abandon(GRPCStatus(.resourceExhausted, "client too slow: over \(softLimit) bytes queued for \(timeout / 1_000_000) ms"))
+        }
+        for stream in overflowed {
+            if let subscriptions = registry.remove(stream) { indicators.release(subscriptions) }
+            slowStreamsDropped += 1
+        }
+        overflowed.removeAll(keepingCapacity: true)
+    }
+
     func endBounded(_ stream: GRPCStream) {
         if let subscriptions = registry.remove(stream) { indicators.release(subscriptions) }
         bounds.forget(stream)

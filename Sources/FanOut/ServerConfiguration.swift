@@ -33,8 +33,11 @@ public struct ServerConfiguration: Sendable {
     /// Stream enqueues (trades × streams) one loop iteration may do before it
     /// lets timers, reads and flushes run.
     public var enqueueBudgetPerIteration = 16_384
-    /// In `--replay-speed max`, publish only while every stream's backlog is below this.
-    public var maxSpeedBacklogBytes = 256 * 1024
+    /// In `--replay-speed max`, publish only while every stream's backlog is
+    /// below this: half the soft limit, so a max-speed replay paces itself by
+    /// its slowest reader instead of conflating its prices.
+    public var maxSpeedBacklogBytes: Int { slowConsumers.softLimitBytes / 2 }
+    public var slowConsumers = SlowConsumerPolicy()
 
     public init(symbols: SymbolTable) {
         self.symbols = symbols

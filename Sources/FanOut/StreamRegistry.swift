@@ -16,6 +16,7 @@ struct PriceStreamEntry {
     /// `stream` above keeps it alive while it is registered.
     let unretained: Unmanaged<GRPCStream>
     var subscriptions: [StreamSubscription] = []
+    var slow = SlowConsumerState()
 
     init(stream: GRPCStream) {
         self.stream = stream
@@ -78,6 +79,17 @@ public struct StreamRegistry {
         entries.withUnsafeBufferPointer { buffer in
             for index in buffer.indices {
                 buffer[index].unretained._withUnsafeGuaranteedRef(body)
+            }
+        }
+    }
+
+    /// The per-trade walk with each entry open for change (its slow-consumer
+    /// state). The body must not add or remove streams.
+    @inline(__always)
+    mutating func forEachEntry(_ body: (GRPCStream, inout PriceStreamEntry) -> Void) {
+        entries.withUnsafeMutableBufferPointer { buffer in
+            for index in buffer.indices {
+                buffer[index].unretained._withUnsafeGuaranteedRef { body($0, &buffer[index]) }
             }
         }
     }

@@ -87,7 +87,8 @@ public final class TickwireServer: ReactorHandler {
                                        streamCapacity: configuration.grpc.maxConnections,
                                        indicators: IndicatorService(symbols: configuration.symbols,
                                                                     settings: configuration.indicators),
-                                       bounds: StreamBounds(timerTag: TimerTag.streamBound.rawValue))
+                                       bounds: StreamBounds(timerTag: TimerTag.streamBound.rawValue),
+                                       slowConsumers: configuration.slowConsumers)
         if let path = configuration.replayPath {
             replay = try ReplayFeed(path: path, symbols: configuration.symbols, speed: configuration.replaySpeed)
         } else {
@@ -157,6 +158,7 @@ public final class TickwireServer: ReactorHandler {
         var metadata: Logger.Metadata = [
             "trades_published": "\(distributor.tradesPublished)",
             "slow_streams_reset": "\(distributor.slowStreamsDropped)",
+            "conflated_trades": "\(distributor.conflatedTrades)",
             "indicator_batches_sent": "\(distributor.indicators.batchesSent)",
             "batch_rounds": "\(batchCadence.rounds)",
         ]
@@ -206,6 +208,7 @@ public final class TickwireServer: ReactorHandler {
             guard reactor.phase == .running || reactor.phase.isDraining else { return }
             let now = reactor.clock.monotonicNanos()
             batchCadence.recordRound(atNanos: now)
+            distributor.sweepSlowConsumers(nowNanos: now)
             distributor.indicators.emitBatches(&distributor.registry)
             let interval = configuration.indicators.intervalNanos
             nextBatchNanos += interval

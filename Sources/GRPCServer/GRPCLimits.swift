@@ -12,5 +12,26 @@ public struct GRPCLimits: Sendable {
     /// nghttp2 and wait for the socket to drain.
     public var connectionOutputHighWaterBytes = 256 * 1024
 
+    // HTTP/2 abuse bounds. A peer over one of the connection-wide ones is
+    // cut off; only the header list bound is per stream.
+
+    /// Request header list size as RFC 7541 counts it (name + value + 32 per
+    /// field). nghttp2 only advertises SETTINGS_MAX_HEADER_LIST_SIZE, so we
+    /// count ourselves; a larger list gets RESOURCE_EXHAUSTED on its stream.
+    public var maxHeaderListBytes = 16 * 1024
+    /// Entries accepted in one SETTINGS frame (nghttp2's own default).
+    public var maxSettingsEntries = 32
+    /// SETTINGS and PING ACKs nghttp2 may hold unsent: a peer that floods
+    /// either faster than it reads our answers is cut off.
+    public var maxOutboundAcks = 1000
+    /// CONTINUATION frames after one HEADERS; needs a libnghttp2 with the
+    /// CVE-2024-28182 fix.
+    public var maxContinuations = 8
+    /// Token bucket on RST_STREAMs from the peer (rapid reset, CVE-2023-44487):
+    /// this many at once, refilled at `streamResetsPerSecond`; past it the
+    /// connection gets GOAWAY. Needs a libnghttp2 with the fix.
+    public var streamResetBurst = 1000
+    public var streamResetsPerSecond = 33
+
     public init() {}
 }

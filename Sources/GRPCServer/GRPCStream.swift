@@ -81,7 +81,8 @@ public final class GRPCStream {
         guard case .open = phase else { return .notOpen }
         // A single large message on an empty queue is not a slow reader.
         if outbound.pendingBytes > 0 && outbound.pendingBytes + message.count > connection.limits.maxStreamBacklogBytes {
-            connection.abortSlowStream(self)
+            abandon(GRPCStatus(.resourceExhausted,
+                               "client too slow: more than \(connection.limits.maxStreamBacklogBytes) bytes queued"))
             return .overflowed
         }
         outbound.append(message)
@@ -90,6 +91,18 @@ public final class GRPCStream {
     }
 
     /// Ends the call with `status` once everything queued has gone out.
+    /// Ends a stream whose reader fell too far behind: what is queued and
+    /// not yet started is dropped, so the trailers go out right after the
+    /// message on the wire instead of behind megabytes the client will not read.
+    public func abandon(_ status: GRPCStatus) {
+        guard case .open = phase else { return }
+        connection.hub.log(.warning, "stream too slow; ending it", [
+            "stream": "\(id)", "backlog_bytes": "\(outbound.pendingBytes)", "status": status.message,
+        ])
+        outbound.dropUnsent()
+        finish(status)
+    }
+
     public func finish(_ status: GRPCStatus) {
         switch phase {
         case .open:

@@ -80,11 +80,31 @@ public final class HTTP2Connection {
         guard let session else { return false }
         let consumed = nghttp2_session_mem_recv(session, bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count)
         if consumed < 0 {
-            markClosing("HTTP/2 error: \(String(cString: nghttp2_strerror(Int32(consumed))))")
+            let error = Int32(consumed)
+            let reason = String(cString: nghttp2_strerror(error))
+            logFatalInput(error, reason: reason, bytes)
+            markClosing("HTTP/2 error: \(reason)")
             return false
         }
         requestFlush()
         return true
+    }
+
+    /// A client that never spoke HTTP/2 is routine noise (debug); a flood is
+    /// worth an operator's attention (warning).
+    private func logFatalInput(_ error: Int32, reason: String, _ bytes: UnsafeRawBufferPointer) {
+        // NGHTTP2_ERR_TOO_MANY_CONTINUATIONS, by value: unpatched 1.52 headers lack the name.
+        let tooManyContinuations: Int32 = -905
+        switch error {
+        case NGHTTP2_ERR_BAD_CLIENT_MAGIC.rawValue:
+            hub.log(.debug, "not an HTTP/2 client; closing", [
+                "slot": "\(token.slot)", "looks_like": ForeignPreface.guess(bytes),
+            ])
+        case NGHTTP2_ERR_FLOODED.rawValue, tooManyContinuations:
+            hub.log(.warning, "HTTP/2 flood; closing the connection", ["slot": "\(token.slot)", "error": reason])
+        default:
+            break
+        }
     }
 
     // MARK: Output
@@ -172,18 +192,6 @@ public final class HTTP2Connection {
         requestFlush()
     }
 
-    /// A stream whose reader cannot keep up: its queue is dropped and it is
-    /// reset, since trailers could not get past its own backlog anyway.
-    func abortSlowStream(_ stream: GRPCStream) {
-        guard let session else { return }
-        hub.log(.warning, "stream too slow; resetting", ["stream": "\(stream.id)", "backlog_bytes": "\(stream.backlogBytes)"])
-        stream.outbound.removeAll()
-        stream.phase = .ended
-        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id,
-                                      NGHTTP2_ENHANCE_YOUR_CALM.rawValue)
-        requestFlush()
-    }
-
     /// The first half of the double GOAWAY.
     func startGracefulGoAway() {
         guard goAway == .none, let session else { return }
@@ -192,8 +200,18 @@ public final class HTTP2Connection {
         requestFlush()
     }
 
-    /// nghttp2 serialized a GOAWAY: if it was the notice, the PING follows it.
-    func goAwayFrameSent() {
+    /// nghttp2 serialized a GOAWAY. One with an error is nghttp2 giving up on
+    /// a misbehaving peer (too many resets, a protocol error, too many
+    /// SETTINGS entries): the connection closes once the frame is flushed,
+    /// since a peer that keeps some stream open could otherwise hold it. A
+    /// graceful notice is followed by its PING.
+    func goAwayFrameSent(errorCode: UInt32) {
+        if errorCode != NGHTTP2_NO_ERROR.rawValue {
+            let name = String(cString: nghttp2_http2_strerror(errorCode))
+            hub.log(.warning, "GOAWAY sent to a misbehaving peer; closing", ["slot": "\(token.slot)", "error": name])
+            markClosing("GOAWAY sent: \(name)")
+            return
+        }
         guard goAway == .noticeQueued, let session else { return }
         let opaque: [UInt8] = Array("tw-drain".utf8)
         _ = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), opaque)
@@ -238,11 +256,18 @@ public final class HTTP2Connection {
 
     func beginRequest(streamID: Int32) {
         let stream = GRPCStream(id: streamID, connection: self, maxReceiveMessageBytes: limits.maxReceiveMessageBytes)
+        stream.headers.maxListBytes = limits.maxHeaderListBytes
         streams[streamID] = stream
     }
 
     func header(streamID: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         streams[streamID]?.headers.record(name: name, value: value)
+    }
+
+    /// False once the stream's trailer block is over the header list limit.
+    func trailerFits(streamID: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+        guard let stream = streams[streamID] else { return true }
+        return stream.headers.countTrailer(name: name, value: value)
     }
 
     func requestHeadersComplete(streamID: Int32) {
@@ -299,6 +324,9 @@ public final class HTTP2Connection {
         var settings = [
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
                                    value: limits.maxConcurrentStreams),
+            // Advisory for the client; RequestHeaders enforces it.
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue),
+                                   value: UInt32(clamping: limits.maxHeaderListBytes)),
         ]
         let result = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &settings, settings.count)
         if result != 0 { throw SystemError(call: "nghttp2_submit_settings", errno: -result) }

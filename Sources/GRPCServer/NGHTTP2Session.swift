@@ -19,10 +19,13 @@ enum NGHTTP2Session {
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
         nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSent)
 
+        let option = try HTTP2Protections.makeOption(connection.limits)
+        defer { nghttp2_option_del(option) }
+
         var session: OpaquePointer?
         let userData = Unmanaged.passUnretained(connection).toOpaque()
-        guard nghttp2_session_server_new(&session, callbacks, userData) == 0, let session else {
-            throw SystemError(call: "nghttp2_session_server_new", errno: 12)
+        guard nghttp2_session_server_new2(&session, callbacks, userData, option) == 0, let session else {
+            throw SystemError(call: "nghttp2_session_server_new2", errno: 12)
         }
         return session
     }
@@ -39,12 +42,24 @@ enum NGHTTP2Session {
         return 0
     }
 
+    /// Request headers are recorded; request trailers only counted. A trailer
+    /// block over the header list limit resets its stream: nghttp2 answers
+    /// TEMPORAL_CALLBACK_FAILURE with RST_STREAM and skips the rest of it.
     private static let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
-        guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
-              frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
-        connection(userData).header(streamID: frame.pointee.hd.stream_id,
-                                    name: UnsafeRawBufferPointer(start: name, count: nameLength),
-                                    value: UnsafeRawBufferPointer(start: value, count: valueLength))
+        guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
+        let streamID = frame.pointee.hd.stream_id
+        let name = UnsafeRawBufferPointer(start: name, count: nameLength)
+        let value = UnsafeRawBufferPointer(start: value, count: valueLength)
+        switch frame.pointee.headers.cat {
+        case NGHTTP2_HCAT_REQUEST:
+            connection(userData).header(streamID: streamID, name: name, value: value)
+        case NGHTTP2_HCAT_HEADERS:
+            if !connection(userData).trailerFits(streamID: streamID, name: name, value: value) {
+                return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+            }
+        default:
+            break
+        }
         return 0
     }
 
@@ -76,7 +91,7 @@ enum NGHTTP2Session {
 
     private static let onFrameSent: nghttp2_on_frame_send_callback = { _, frame, userData in
         guard let frame, UInt32(frame.pointee.hd.type) == NGHTTP2_GOAWAY.rawValue else { return 0 }
-        connection(userData).goAwayFrameSent()
+        connection(userData).goAwayFrameSent(errorCode: frame.pointee.goaway.error_code)
         return 0
     }
 

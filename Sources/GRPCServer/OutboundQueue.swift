@@ -56,6 +56,21 @@ struct OutboundQueue: ~Copyable {
         return written
     }
 
+    /// Drops every message not yet started, keeping a head message that is
+    /// partly on the wire: cutting it would corrupt the gRPC framing before
+    /// the trailers that follow.
+    mutating func dropUnsent() {
+        guard count > 0 else { return }
+        let keepHead = headOffset > 0
+        let kept = keepHead ? ring[head].count - headOffset : 0
+        while count > (keepHead ? 1 : 0) {
+            let last = (head + count - 1) & (capacity - 1)
+            (ring + last).deinitialize(count: 1)
+            count -= 1
+        }
+        pendingBytes = kept
+    }
+
     mutating func removeAll() {
         while count > 0 { dropHead() }
         pendingBytes = 0

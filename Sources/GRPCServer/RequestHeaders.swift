@@ -12,17 +12,30 @@ struct RequestHeaders {
     var streamDuration: String?
     var streamMessages: String?
 
+    /// The header list bound (--max-header-list-bytes); set when the stream
+    /// begins. nghttp2 advertises it but does not enforce it.
+    var maxListBytes = Int.max
+    /// Header list size so far, as RFC 7541 §4.1 counts it: name + value + 32
+    /// per field. Counting goes on past the limit so the error can say how big.
+    private(set) var listBytes = 0
+    /// The same count for the request's trailer block, if any.
+    private(set) var trailerListBytes = 0
+    var exceedsListLimit: Bool { listBytes > maxListBytes }
+
     /// Why a request cannot be a gRPC call, as the HTTP status and gRPC
     /// status to answer with. Plain HTTP clients get a non-200 so they cannot
     /// mistake the error for success (PROTOCOL-HTTP2.md).
     enum Rejection: Equatable {
         case methodNotAllowed
         case unsupportedMediaType
+        /// The header list outgrew --max-header-list-bytes.
+        case headerListTooLarge(bytes: Int, limit: Int)
 
         var httpStatus: String {
             switch self {
             case .methodNotAllowed: return "405"
             case .unsupportedMediaType: return "415"
+            case .headerListTooLarge: return "431"
             }
         }
 
@@ -32,11 +45,17 @@ struct RequestHeaders {
                 return GRPCStatus(.unimplemented, "gRPC requires the POST method")
             case .unsupportedMediaType:
                 return GRPCStatus(.internal, "content-type must be application/grpc, application/grpc+proto or application/grpc;…")
+            case .headerListTooLarge(let bytes, let limit):
+                return GRPCStatus(.resourceExhausted, "request header list of \(bytes) bytes exceeds the limit of \(limit) bytes")
             }
         }
     }
 
+    /// Past the limit nothing more is kept: the request is refused anyway,
+    /// and an attacker's fields must cost no memory.
     mutating func record(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        listBytes += name.count + value.count + 32
+        guard !exceedsListLimit else { return }
         switch name.count {
         case 5 where equals(name, ":path"): path = String(decoding: value, as: UTF8.self)
         case 7 where equals(name, ":method"): method = String(decoding: value, as: UTF8.self)
@@ -49,7 +68,14 @@ struct RequestHeaders {
         }
     }
 
+    /// Counts one trailer field; false once the trailer block is over the limit.
+    mutating func countTrailer(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+        trailerListBytes += name.count + value.count + 32
+        return trailerListBytes <= maxListBytes
+    }
+
     func validate() -> Rejection? {
+        if exceedsListLimit { return .headerListTooLarge(bytes: listBytes, limit: maxListBytes) }
         if method != "POST" { return .methodNotAllowed }
         if !Self.isGRPCContentType(contentType) { return .unsupportedMediaType }
         return nil

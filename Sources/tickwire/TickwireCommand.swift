@@ -20,7 +20,9 @@ struct TickwireCommand: ParsableCommand {
     /// The long options, for EnvironmentDefaults. Keep in step with the @Options below.
     static let environmentOptions = [
         "listen", "metrics-listen", "symbols", "replay", "replay-speed", "replay-wait-streams", "log-level", "log-format", "io",
-        "max-connections", "max-concurrent-streams", "max-stream-backlog-bytes", "drain-timeout",
+        "max-connections", "max-concurrent-streams", "stream-soft-limit", "stream-hard-limit", "slow-consumer-timeout", "drain-timeout",
+        "max-header-list-bytes", "max-settings-entries", "max-outbound-acks", "max-continuations",
+        "stream-reset-burst", "stream-reset-rate",
         "indicator-interval", "history", "max-period", "max-indicators", "max-subscriptions-per-stream",
         "stop-flush-timeout", "binance-url", "binance-ca-file", "stream", "stale-timeout",
         "binance-max-connection-age", "reconnect-base", "reconnect-cap", "tls-cert", "tls-key", "tls-client-ca",
@@ -66,8 +68,38 @@ struct TickwireCommand: ParsableCommand {
     @Option(help: ArgumentHelp("SETTINGS_MAX_CONCURRENT_STREAMS advertised to each HTTP/2 connection. [env: TICKWIRE_MAX_CONCURRENT_STREAMS]", valueName: "n"))
     var maxConcurrentStreams: UInt32 = 100
 
-    @Option(help: ArgumentHelp("Bytes a stream may have queued before it is judged too slow and reset. [env: TICKWIRE_MAX_STREAM_BACKLOG_BYTES]", valueName: "bytes"))
-    var maxStreamBacklogBytes = 4 * 1024 * 1024
+    @Option(help: ArgumentHelp("Slow consumers: past this many queued bytes a stream's prices are conflated to the latest trade per symbol (counted as conflated trades) until its reader catches up. [env: TICKWIRE_STREAM_SOFT_LIMIT]", valueName: "bytes"))
+    var streamSoftLimit = 256 * 1024
+
+    @Option(help: ArgumentHelp("Slow consumers: a stream with this many bytes queued ends at once with RESOURCE_EXHAUSTED (client too slow). [env: TICKWIRE_STREAM_HARD_LIMIT]", valueName: "bytes"))
+    var streamHardLimit = 4 * 1024 * 1024
+
+    @Option(help: ArgumentHelp("Slow consumers: a stream above --stream-soft-limit for this long ends with RESOURCE_EXHAUSTED (client too slow). [env: TICKWIRE_SLOW_CONSUMER_TIMEOUT]", valueName: "duration"))
+    var slowConsumerTimeout = "10s"
+
+    @Option(help: ArgumentHelp("Largest request header list, counted as in RFC 7541 (name + value + 32 per field); advertised as SETTINGS_MAX_HEADER_LIST_SIZE. A larger one gets RESOURCE_EXHAUSTED on its stream. [env: TICKWIRE_MAX_HEADER_LIST_BYTES]",
+                               valueName: "bytes"))
+    var maxHeaderListBytes = 16 * 1024
+
+    @Option(help: ArgumentHelp("Entries accepted in one HTTP/2 SETTINGS frame; more closes the connection. [env: TICKWIRE_MAX_SETTINGS_ENTRIES]",
+                               valueName: "n"))
+    var maxSettingsEntries = 32
+
+    @Option(help: ArgumentHelp("SETTINGS and PING acknowledgements a connection may have waiting to be sent; a peer that floods either faster than it reads is cut off. [env: TICKWIRE_MAX_OUTBOUND_ACKS]",
+                               valueName: "n"))
+    var maxOutboundAcks = 1000
+
+    @Option(help: ArgumentHelp("CONTINUATION frames accepted after one HEADERS frame; more closes the connection. Needs a libnghttp2 with the CVE-2024-28182 fix (the startup log says). [env: TICKWIRE_MAX_CONTINUATIONS]",
+                               valueName: "n"))
+    var maxContinuations = 8
+
+    @Option(help: ArgumentHelp("Rapid-reset guard: stream resets a client may send at once before the refill rate applies; past it the connection gets GOAWAY and is closed. Needs a libnghttp2 with the CVE-2023-44487 fix (the startup log says). [env: TICKWIRE_STREAM_RESET_BURST]",
+                               valueName: "n"))
+    var streamResetBurst = 1000
+
+    @Option(help: ArgumentHelp("Rapid-reset guard: stream resets per second added back to a connection's allowance, up to --stream-reset-burst. [env: TICKWIRE_STREAM_RESET_RATE]",
+                               valueName: "per-second"))
+    var streamResetRate = 33
 
     @Option(help: ArgumentHelp("After SIGTERM/SIGINT, how long open streams keep receiving prices (after a ShutdownNotice) before they are ended. Health turns NOT_SERVING at once and new connections are refused. [env: TICKWIRE_DRAIN_TIMEOUT]",
                                valueName: "duration"))
@@ -171,8 +203,17 @@ struct TickwireCommand: ParsableCommand {
         configuration.grpc.maxConnections = maxConnections
         guard maxConcurrentStreams >= 1 else { throw ValidationError("--max-concurrent-streams must be at least 1") }
         configuration.grpc.maxConcurrentStreams = maxConcurrentStreams
-        guard maxStreamBacklogBytes >= 64 * 1024 else { throw ValidationError("--max-stream-backlog-bytes must be at least 65536") }
-        configuration.grpc.maxStreamBacklogBytes = maxStreamBacklogBytes
+        guard streamHardLimit >= 64 * 1024 else { throw ValidationError("--stream-hard-limit must be at least 65536") }
+        guard streamSoftLimit >= 16 * 1024 && streamSoftLimit <= streamHardLimit else {
+            throw ValidationError("--stream-soft-limit must be at least 16384 and at most --stream-hard-limit (\(streamHardLimit))")
+        }
+        guard let slowTimeout = GoDuration(parsing: slowConsumerTimeout), slowTimeout.nanoseconds >= 100_000_000 else {
+            throw ValidationError("--slow-consumer-timeout '\(slowConsumerTimeout)' must be a duration of at least 100ms, such as 10s")
+        }
+        configuration.grpc.maxStreamBacklogBytes = streamHardLimit
+        configuration.slowConsumers.softLimitBytes = streamSoftLimit
+        configuration.slowConsumers.timeoutNanos = slowTimeout.nanoseconds
+        try applyHTTP2Limits(to: &configuration.grpc)
         guard let flush = GoDuration(parsing: stopFlushTimeout) else {
             throw ValidationError("--stop-flush-timeout '\(stopFlushTimeout)' is not a duration such as 500ms or 2s")
         }
@@ -198,6 +239,21 @@ struct TickwireCommand: ParsableCommand {
         if replay == nil { configuration.liveFeed = try makeLiveFeedSettings() }
         configuration.grpcTLS = try makeTLSSettings()
         return configuration
+    }
+
+    func applyHTTP2Limits(to limits: inout GRPCLimits) throws {
+        func bounded(_ flag: String, _ value: Int, _ range: ClosedRange<Int>) throws -> Int {
+            guard range.contains(value) else {
+                throw ValidationError("--\(flag) must be from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        }
+        limits.maxHeaderListBytes = try bounded("max-header-list-bytes", maxHeaderListBytes, 1024...16 * 1024 * 1024)
+        limits.maxSettingsEntries = try bounded("max-settings-entries", maxSettingsEntries, 8...4096)
+        limits.maxOutboundAcks = try bounded("max-outbound-acks", maxOutboundAcks, 16...1_000_000)
+        limits.maxContinuations = try bounded("max-continuations", maxContinuations, 1...10_000)
+        limits.streamResetBurst = try bounded("stream-reset-burst", streamResetBurst, 1...1_000_000)
+        limits.streamResetsPerSecond = try bounded("stream-reset-rate", streamResetRate, 1...1_000_000)
     }
 
     func makeTLSSettings() throws -> GRPCTLSSettings? {
@@ -258,6 +314,9 @@ struct TickwireCommand: ParsableCommand {
         }
         let logger = Logger(label: "tickwire")
         let configuration = try makeConfiguration()
+        // Which flood guards the loaded libnghttp2 really has: two need Debian's backported fixes.
+        logger.log(level: HTTP2Protections.allAvailable ? .info : .warning, "HTTP/2 protections",
+                   metadata: HTTP2Protections.summary(configuration.grpc).mapValues { .string($0) })
         do {
             let reactor = Reactor(backend: .epoll(try EpollPoller()))
             // Closing is idempotent; run() closes it too on a clean exit.

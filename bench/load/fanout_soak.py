@@ -233,8 +233,11 @@ def soak(args) -> int:
 
     with tempfile.TemporaryDirectory(prefix="tickwire-soak-") as tmp:
         replay = looped_replay(copies, Path(tmp))
+        # Python workers cannot read 2 M messages/s: keep them neither
+        # conflated nor ended, so the soak measures holding every stream.
         argv = harness.server_argv(replay, speed=str(args.speed), wait_streams=total_streams,
-                                   log_level=args.log_level)
+                                   log_level=args.log_level,
+                                   extra=["--stream-soft-limit", "4194304", "--slow-consumer-timeout", "1h"])
         server = harness.TickwireServer(argv, harness.server_env(), Path(tmp) / "server.log")
         workers: list[subprocess.Popen] = []
         try:

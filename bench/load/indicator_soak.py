@@ -11,7 +11,7 @@ up to --wait-quiet-s waiting for an idle machine first):
 1. The trades fixture is looped (fanout_soak.looped_replay) so the replay
    outlasts the hold, at a --replay-speed giving --trades-per-s.
 2. tickwire starts with --replay-wait-streams = streams + probes + 1, a raised
-   --max-stream-backlog-bytes (Python readers lag: a stream past the default
+   --stream-hard-limit (Python readers lag: a stream past the default
    4 MiB would be reset mid-hold) and --drain-timeout 1s.
 3. A probe process opens --probes streams (one channel each) and subscribes;
    worker processes open --streams streams over --channels channels and
@@ -474,7 +474,11 @@ def soak(args) -> int:
     with tempfile.TemporaryDirectory(prefix="tickwire-indicator-soak-") as tmp:
         replay = fanout_soak.looped_replay(copies, Path(tmp))
         reference = Reference(replay)
-        extra = ["--max-stream-backlog-bytes", str(args.backlog_mib * 1024 * 1024), "--drain-timeout", "1s"]
+        backlog = str(args.backlog_mib * 1024 * 1024)
+        # Lagging Python readers must be neither conflated nor ended: this soak
+        # measures delivering everything.
+        extra = ["--stream-hard-limit", backlog, "--stream-soft-limit", backlog,
+                 "--slow-consumer-timeout", "1h", "--drain-timeout", "1s"]
         argv = harness.server_argv(replay, speed=f"{speed:.4f}", wait_streams=wait_streams,
                                    log_level="info", extra=extra)
         idle_busy = wait_for_quiet_machine(args.wait_quiet_s)
@@ -676,7 +680,7 @@ def report(args, m: dict, reference: Reference, speed: float, copies: int, wait_
     if behind:
         print(f"replay behind its schedule      max {behind[0]:.2f} s, {behind[1]:.2f} s at the end of the hold "
               f"(server ingest time against recorded time / speed)")
-    print(f"server flags                    --max-stream-backlog-bytes {args.backlog_mib} MiB (raised from 4 MiB "
+    print(f"server flags                    --stream-hard-limit {args.backlog_mib} MiB (raised from 4 MiB "
           f"so lagging Python readers are not reset), --drain-timeout 1s, --replay-wait-streams {wait_streams}")
     print(f"streams                         {len(streams)} worker streams over {args.channels} channels in "
           f"{args.procs} processes (nice +{args.worker_nice}) + {len(probes)} probes (1 channel each)")
@@ -751,7 +755,7 @@ def main() -> int:
     parser.add_argument("--trades-per-s", type=float, default=2000.0)
     parser.add_argument("--hold-s", type=float, default=30.0)
     parser.add_argument("--open-timeout-s", type=float, default=60.0)
-    parser.add_argument("--backlog-mib", type=int, default=256, help="--max-stream-backlog-bytes, in MiB")
+    parser.add_argument("--backlog-mib", type=int, default=256, help="--stream-hard-limit, in MiB")
     parser.add_argument("--worker-nice", type=int, default=10, help="niceness of the worker processes")
     parser.add_argument("--max-rss-mib", type=float, default=8192,
                         help="end the hold early if the server's RSS passes this")

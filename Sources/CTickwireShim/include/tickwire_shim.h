@@ -88,4 +88,17 @@ static inline int tw_set_int_sockopt(int fd, int level, int name, int value) {
     return setsockopt(fd, level, name, &value, sizeof(value));
 }
 
+// nghttp2's two newest flood guards, CONTINUATION (CVE-2024-28182) and rapid
+// reset (CVE-2023-44487), arrived after 1.52 and exist in a 1.52 library only
+// where the distribution backported them. shim.c references them weakly, so
+// the binary links and runs against either library and these report what the
+// loaded one offers. An option object is opaque here: this header must not
+// pull nghttp2.h into every layer that uses the shim.
+struct nghttp2_option;
+int tw_nghttp2_has_max_continuations(void);
+int tw_nghttp2_has_stream_reset_rate_limit(void);
+// Each returns 1 when applied, 0 when the loaded libnghttp2 lacks the option.
+int tw_nghttp2_set_max_continuations(struct nghttp2_option *option, size_t limit);
+int tw_nghttp2_set_stream_reset_rate_limit(struct nghttp2_option *option, uint64_t burst, uint64_t per_second);
+
 #endif
