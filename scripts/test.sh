@@ -4,7 +4,9 @@
 #   2. Swift unit tests (Swift Testing)
 #   3. the same unit tests under AddressSanitizer and UndefinedBehaviorSanitizer
 #   4. Python integration tests against the built binary (grpcio, h2)
-# Set TICKWIRE_SKIP_SANITIZERS=1 to skip step 3 while iterating locally.
+#   5. bounded libFuzzer runs of fuzz/* (scripts/fuzz.sh), TICKWIRE_FUZZ_SECONDS each
+# Set TICKWIRE_SKIP_SANITIZERS=1 to skip step 3, TICKWIRE_SKIP_FUZZ=1 to skip
+# step 5, while iterating locally.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -36,3 +38,8 @@ fi
 
 step "integration tests"
 TICKWIRE_BIN="$root/.build/debug/tickwire" .venv/bin/python -m pytest -q Tests/Integration
+
+if [ "${TICKWIRE_SKIP_FUZZ:-0}" != "1" ]; then
+    step "fuzzing (libFuzzer, ${TICKWIRE_FUZZ_SECONDS:-60} s per harness)"
+    bash scripts/fuzz.sh "${TICKWIRE_FUZZ_SECONDS:-60}"
+fi

@@ -107,5 +107,10 @@ extern "C" tw_frame_kind tw_json_parse_frame(tw_json_parser *parser, const uint8
         return TW_FRAME_MALFORMED;
     }
     if (kind == TW_FRAME_MALFORMED) return kind;
-    return reaches_end(root) ? kind : TW_FRAME_MALFORMED;
+    if (!reaches_end(root)) return TW_FRAME_MALFORMED;
+    // After the root object nothing may follow: `{…}}` or two frames glued
+    // together are not one frame. current_location() fails once past the end.
+    const char *after = nullptr;
+    if (document.current_location().get(after) == SUCCESS) return TW_FRAME_MALFORMED;
+    return kind;
 }

@@ -61,6 +61,10 @@ let symbols = try! SymbolTable(["btcusdt", "ethusdt"])
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"-1.0","q":"1","T":1}}"#,
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1e400","q":"1","T":1}}"#,
         #"[1,2,3]"#,
+        // Trailing bytes after the root object (found by fuzz/binance_json).
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"1","T":1}}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"1","T":1}}{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":8,"p":"1","q":"1","T":1}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"1","T":1}} x"#,
     ])
     func malformedFramesAreReportedAsSuch(line: String) {
         #expect(parser.parse(line) == .malformed)

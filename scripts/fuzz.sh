@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Bounded libFuzzer runs of the harnesses under fuzz/:
+#   scripts/fuzz.sh [seconds-per-harness]    (default 60)
+# Builds each harness into .build-fuzz/, runs it for the given time against a
+# copy of its committed seed corpus (so runs never grow fuzz/*/corpus), and
+# exits non-zero on any crash, leak, timeout or sanitizer report. Reproducers
+# land in .build-fuzz/<harness>/artifacts/; rerun one with
+#   .build-fuzz/<harness>/fuzzer .build-fuzz/<harness>/artifacts/crash-…
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+[ -d /opt/swift/usr/bin ] && export PATH="/opt/swift/usr/bin:$PATH"
+
+seconds=${1:-60}
+out=.build-fuzz
+# The Swift runtime's backtracer would outlive a crashing harness and hold
+# its output open; libFuzzer and ASan already print the stack.
+export SWIFT_BACKTRACE=enable=no
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+build_binance_json() {
+    # Same ISA flags as Package.swift's CBinanceJSON target, so simdjson
+    # compiles the same (westmere) kernel the server runs.
+    clang++ -std=c++17 -O2 -g -fno-omit-frame-pointer \
+        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+        -msse4.2 -mpclmul -mpopcnt -fuse-ld=lld \
+        -I Sources/CBinanceJSON/include \
+        fuzz/binance_json/fuzz_binance_json.cpp Sources/CBinanceJSON/binance_json.cpp \
+        -lsimdjson -o "$1"
+}
+
+build_grpc_deframer() {
+    # MessageDeframer and the one constant it uses (WireMessage.prefixLength),
+    # compiled straight from Sources/ into a single module with the harness.
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld \
+        -module-name DeframerFuzz \
+        Sources/GRPCServer/MessageDeframer.swift Sources/GRPCServer/WireMessage.swift \
+        fuzz/grpc_deframer/FuzzMessageDeframer.swift -o "$1"
+}
+
+run_harness() {
+    local name=$1 dir="$out/$1"
+    rm -rf "$dir/corpus" "$dir/artifacts"
+    mkdir -p "$dir/corpus" "$dir/artifacts"
+    if ! "build_$name" "$dir/fuzzer" >"$dir/build.log" 2>&1; then
+        cat "$dir/build.log"
+        echo "fuzz: $name: build failed" >&2
+        return 1
+    fi
+    cp fuzz/"$name"/corpus/* "$dir/corpus/"
+    local dict=()
+    [ -f "fuzz/$name/$name.dict" ] && dict=("-dict=fuzz/$name/$name.dict")
+    local status=0
+    "$dir/fuzzer" "$dir/corpus" "${dict[@]}" \
+        -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -max_len=8192 \
+        -print_final_stats=1 -artifact_prefix="$dir/artifacts/" \
+        >"$dir/fuzz.log" 2>&1 || status=$?
+    local last
+    last=$(grep -E '^#[0-9]+' "$dir/fuzz.log" | tail -n 1 || true)
+    local cov=${last#*cov: }; cov=${cov%% *}
+    local execs=$(grep -E '^stat::average_exec_per_sec' "$dir/fuzz.log" | awk '{print $2}')
+    local runs=$(grep -E '^stat::number_of_executed_units' "$dir/fuzz.log" | awk '{print $2}')
+    printf 'fuzz: %-14s %ss  runs %s  exec/s %s  cov %s  (%s)\n' \
+        "$name" "$seconds" "${runs:-?}" "${execs:-?}" "${cov:-?}" "$last"
+    if [ "$status" -ne 0 ] || grep -qE 'ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: ' "$dir/fuzz.log"; then
+        grep -E -A40 'ERROR: |runtime error:|invariant broken|Fatal error' "$dir/fuzz.log" | head -n 80 || tail -n 60 "$dir/fuzz.log"
+        echo "fuzz: $name FAILED (exit $status); log $dir/fuzz.log, reproducer in $dir/artifacts/" >&2
+        return 1
+    fi
+}
+
+failed=0
+for harness in binance_json grpc_deframer; do
+    run_harness "$harness" || failed=1
+done
+exit "$failed"
