@@ -139,11 +139,12 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
         switch state {
         case .streaming(let current):
             let age = now - current.openedAtNanos
-            if age >= settings.healthyAfterNanos { backoff.reset() }
-            if age >= settings.maxConnectionAgeNanos {
+            // A rotation that failed waits out its backoff, which must keep growing.
+            if age >= settings.healthyAfterNanos && pendingRotation == nil { backoff.reset() }
+            if let pending = pendingRotation {
+                if now >= pending.notBeforeNanos { startRotation(reason: pending.reason) }
+            } else if age >= settings.maxConnectionAgeNanos {
                 startRotation(reason: .maxAge)
-            } else if let pending = pendingRotation, now >= pending.notBeforeNanos {
-                startRotation(reason: pending.reason)
             }
         case .rotating(_, let candidate, _):
             if candidate.isOpen, now - candidate.openedAtNanos >= settings.rotationOverlapTimeoutNanos {
@@ -175,8 +176,9 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
 
     /// Ends whatever is still open, at once (the stop deadline passed).
     public func terminate() {
+        let open = activeConnections + retiring
         state = .closed
-        for connection in retiring { connection.end("server stopped") }
+        for connection in open { connection.end("server stopped") }
     }
 
     /// True while a connection is still closing (the server waits for it).
@@ -232,6 +234,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
                                       retryAfterNanos: retryAfterSeconds.map { Int64($0) * 1_000_000_000 })
         let until = reactor.clock.monotonicNanos() + delay
         state = .waitingToRetry(untilNanos: until)
+        pendingRotation = nil  // it was for the connection that just ended
         reactor.schedule(atNanos: until, tag: tags.retry)
         if wasStreaming {
             observer.feedEvent(.connectionLost(connection: serial, reason: reason, retryInMs: delay / 1_000_000))
@@ -278,6 +281,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
 
     private func promote(_ candidate: BinanceConnection, retiring current: BinanceConnection?, proven: Bool) {
         state = .streaming(candidate)
+        pendingRotation = nil
         if let current {
             retiring.append(current)
             current.beginClose(reason: "rotated to a newer connection", nowNanos: reactor.clock.monotonicNanos())
@@ -313,11 +317,12 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
 
     func connection(_ connection: BinanceConnection, didReceiveText message: UnsafeRawBufferPointer) {
         statistics.messagesReceived += 1
-        guard message.count <= Self.maxMessageBytes else {
+        // An empty frame reaches us with no base address (wslay has nothing to flatten).
+        guard message.count > 0, message.count <= Self.maxMessageBytes, let bytes = message.baseAddress else {
             reportSkip(.malformed, connection: connection)
             return
         }
-        scratch.baseAddress!.copyMemory(from: message.baseAddress!, byteCount: message.count)
+        scratch.baseAddress!.copyMemory(from: bytes, byteCount: message.count)
         let frame = parser.parse(scratch.baseAddress!, length: message.count, capacity: scratch.count,
                                  ingestUnixNanos: connection.ingestUnixNanos)
         let role = self.role(of: connection)

@@ -63,6 +63,7 @@ public final class PriceDistributor: TradeSink {
         // Removal waits until the walk is over: the registry must not change under it.
         for stream in overflowed {
             if let subscriptions = registry.remove(stream) { indicators.release(subscriptions) }
+            bounds.forget(stream)
             slowStreamsDropped += 1
         }
         overflowed.removeAll(keepingCapacity: true)
@@ -117,6 +118,7 @@ public final class PriceDistributor: TradeSink {
         }
         for stream in overflowed {
             if let subscriptions = registry.remove(stream) { indicators.release(subscriptions) }
+            bounds.forget(stream)
             slowStreamsDropped += 1
         }
         overflowed.removeAll(keepingCapacity: true)

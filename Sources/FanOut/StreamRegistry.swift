@@ -72,6 +72,9 @@ public struct StreamRegistry {
         entries.reduce(0) { max($0, $1.stream.backlogBytes) }
     }
 
+    /// The body must not add or remove streams: the walk reads the array's
+    /// storage without holding a reference to it (removal happens after the
+    /// walk, as PriceDistributor does with overflowed streams).
     @inline(__always)
     public func forEach(_ body: (GRPCStream) -> Void) {
         // Once per trade per stream: reading `entry.stream` would retain and

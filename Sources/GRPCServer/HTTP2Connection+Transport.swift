@@ -49,11 +49,18 @@ extension HTTP2Connection {
                 return .failed("write: \(error)")
             }
         }
-        switch tls.write(bytes) {
-        case .transferred(let count): return count > 0 ? .sent(count) : .blocked
-        case .wantRead, .wantWrite: return .blocked
-        case .closed: return .failed("TLS write: the peer closed the session")
-        case .failed(let reason): return .failed("TLS write: \(reason)")
+        // With partial writes SSL_write returns after one record (16 KiB),
+        // so a short write does not mean the socket is full: write on until
+        // everything is out or TLS says it would block.
+        var sent = 0
+        while sent < bytes.count {
+            switch tls.write(UnsafeRawBufferPointer(rebasing: bytes[sent...])) {
+            case .transferred(let count) where count > 0: sent += count
+            case .transferred, .wantRead, .wantWrite: return sent > 0 ? .sent(sent) : .blocked
+            case .closed: return .failed("TLS write: the peer closed the session")
+            case .failed(let reason): return .failed("TLS write: \(reason)")
+            }
         }
+        return .sent(sent)
     }
 }

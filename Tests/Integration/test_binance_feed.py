@@ -523,9 +523,10 @@ def test_garbage_frames_are_skipped_without_reconnecting(pki, fakes, start_serve
         2: [b"\x00\x01\x02binary"],                                 # binary
         500: [bnb],                                                 # unknown_symbol
         1500: ['{"stream":"btcusdt@trade","data":{"e":"trade"'],    # malformed (truncated)
+        1501: [""],                                                 # malformed (an empty text frame)
         2999: [fake_binance.kline_event("ETHUSDT"), b"\xff" * 40],  # unknown_event, binary
     }
-    reasons = {"malformed": 2, "unknown_event": 2, "binary": 2, "unknown_symbol": 1}
+    reasons = {"malformed": 3, "unknown_event": 2, "binary": 2, "unknown_symbol": 1}
     total = sum(reasons.values())
     for index, items in garbage.items():
         fake.inject_at(index, items)
