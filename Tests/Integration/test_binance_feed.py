@@ -164,6 +164,30 @@ def settle(collector, fake, server, expected: int) -> None:
     time.sleep(EXTRA_MESSAGE_GRACE_S)
 
 
+def streaming_at_300_per_s(pki, fakes, start_server, grpc_channels, collectors, recorded_frames, **live):
+    """The rotation tests' opening: a fake clock at 300 trades/s, tickwire on
+    it, one client that has already received 200 prices."""
+    fake = fakes(pki.server, recorded_frames, rate=300)
+    server = start_live(start_server, fake, pki.ca, **live)
+    fake.wait_open(1, CONNECT_TIMEOUT_S)
+    server.log.wait_for(FEED_CONNECTED_RE, LOG_TIMEOUT_S)
+    client = open_prices(grpc_channels, collectors, server)
+    fake.resume()
+    wait_prices(client, 200, DELIVERY_TIMEOUT_S, server, fake)
+    return fake, server, client
+
+
+def stop_clock_and_assert_everything_arrived(client, fake, server, after_s: float) -> None:
+    """After `after_s` more seconds of trades, stops the clock; the client must
+    have every trade the fake published, per symbol in order, none twice."""
+    time.sleep(after_s)
+    fake.pause()
+    published = fake.published_frames()
+    settle(client, fake, server, len(published))
+    assert not client.finished, client.describe_end()
+    assert_exactly_per_symbol(client, trades_of(published))
+
+
 def assert_exactly(collector: harness.StreamCollector, want: list[harness.Trade]) -> None:
     got = received_trades(collector)
     assert got == want, f"{collector.name}: {harness.first_difference(got, want)}"
@@ -611,12 +635,7 @@ def test_max_age_rotation_loses_and_duplicates_nothing(pki, fakes, start_server,
     fake.resume()
     index, complete1 = server.log.wait_for(FEED_ROTATION_COMPLETE_RE, 8.0)
     _, complete2 = server.log.wait_for(FEED_ROTATION_COMPLETE_RE, 8.0, index + 1)
-    time.sleep(0.5)
-    fake.pause()
-    published = fake.published_frames()
-    settle(client, fake, server, len(published))
-    assert not client.finished, client.describe_end()
-    assert_exactly_per_symbol(client, trades_of(published))
+    stop_clock_and_assert_everything_arrived(client, fake, server, after_s=0.5)
 
     started = lines_after(server, FEED_ROTATION_STARTED_RE)
     assert len(started) >= 2, started
@@ -648,13 +667,8 @@ def test_max_age_rotation_loses_and_duplicates_nothing(pki, fakes, start_server,
 
 def test_server_shutdown_event_starts_a_rotation_at_once(pki, fakes, start_server, grpc_channels, collectors,
                                                          recorded_frames):
-    fake = fakes(pki.server, recorded_frames, rate=300)
-    server = start_live(start_server, fake, pki.ca)
-    fake.wait_open(1, CONNECT_TIMEOUT_S)
-    server.log.wait_for(FEED_CONNECTED_RE, LOG_TIMEOUT_S)
-    client = open_prices(grpc_channels, collectors, server)
-    fake.resume()
-    wait_prices(client, 200, DELIVERY_TIMEOUT_S, server, fake)
+    fake, server, client = streaming_at_300_per_s(pki, fakes, start_server, grpc_channels, collectors,
+                                                  recorded_frames)
     since = server.log.count()
 
     announced = time.monotonic()
@@ -669,12 +683,7 @@ def test_server_shutdown_event_starts_a_rotation_at_once(pki, fakes, start_serve
     _, complete = server.log.wait_for(FEED_ROTATION_COMPLETE_RE, LOG_TIMEOUT_S, since)
     assert (metadata_int(complete, "from"), metadata_int(complete, "to")) == (1, 2), complete
     fake.wait_closed(1, 5.0)  # by tickwire after the rotation, or by the fake after 3 s
-    time.sleep(0.5)
-    fake.pause()
-    published = fake.published_frames()
-    settle(client, fake, server, len(published))
-    assert not client.finished, client.describe_end()
-    assert_exactly_per_symbol(client, trades_of(published))
+    stop_clock_and_assert_everything_arrived(client, fake, server, after_s=0.5)
     assert not lines_after(server, FEED_GAP_RE), context(server, fake)
     assert len(fake.connections()) == 2, f"more connections than the rotation needs{context(server, fake)}"
 
@@ -688,13 +697,8 @@ def test_rotation_waits_for_a_lagging_old_connection(pki, fakes, start_server, g
     backoff at the live position, hundreds of trades later. Those trades exist
     only on the lagging old connection: switching on the candidate's first
     trade (or on mere per-symbol continuity) would lose them."""
-    fake = fakes(pki.server, recorded_frames, rate=300)
-    server = start_live(start_server, fake, pki.ca)
-    fake.wait_open(1, CONNECT_TIMEOUT_S)
-    server.log.wait_for(FEED_CONNECTED_RE, LOG_TIMEOUT_S)
-    client = open_prices(grpc_channels, collectors, server)
-    fake.resume()
-    wait_prices(client, 200, DELIVERY_TIMEOUT_S, server, fake)
+    fake, server, client = streaming_at_300_per_s(pki, fakes, start_server, grpc_channels, collectors,
+                                                  recorded_frames)
     since = server.log.count()
 
     fake.refuse_next(1, status=503)
@@ -709,12 +713,7 @@ def test_rotation_waits_for_a_lagging_old_connection(pki, fakes, start_server, g
         f"the test would not tell a premature switch from a correct one{context(server, fake)}")
     _, complete = server.log.wait_for(FEED_ROTATION_COMPLETE_RE, LOG_TIMEOUT_S, since)
     assert (metadata_int(complete, "from"), metadata_int(complete, "to")) == (1, 3), complete
-    time.sleep(1.0)
-    fake.pause()
-    published = fake.published_frames()
-    settle(client, fake, server, len(published))
-    assert not client.finished, client.describe_end()
-    assert_exactly_per_symbol(client, trades_of(published))
+    stop_clock_and_assert_everything_arrived(client, fake, server, after_s=1.0)
     assert not lines_after(server, FEED_GAP_RE), (
         f"{only_on_old} trades were published only to the lagging connection{context(server, fake)}")
     assert candidate.path == STREAM_PATH

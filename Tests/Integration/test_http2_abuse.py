@@ -120,6 +120,20 @@ def attack_connection(port: int) -> socket.socket:
     return sock
 
 
+def send_then_watch(port: int, data: bytes, timeout_s: float = ATTACK_BUDGET_S):
+    """An attack: a fresh connection writes `data` (never reading), then waits
+    for the server to cut it off. Returns the callable under_attack runs."""
+    def attack() -> CutOff:
+        sock = attack_connection(port)
+        try:
+            started = time.monotonic()
+            send_until_cut(sock, data)
+            return read_until_closed(sock, started, timeout_s)
+        finally:
+            sock.close()
+    return attack
+
+
 # --------------------------------------------------------------------------
 # The healthy client and the figures
 # --------------------------------------------------------------------------
@@ -205,14 +219,7 @@ def test_rapid_reset_gets_goaway_and_healthy_stream_continues(healthy, expected_
         pairs += frame(HEADERS, END_HEADERS, stream_id, request_block(encoder, server.port))
         pairs += frame(RST_STREAM, 0, stream_id, struct.pack(">I", CANCEL))
 
-    def attack() -> CutOff:
-        sock = attack_connection(server.port)
-        try:
-            started = time.monotonic()
-            send_until_cut(sock, bytes(pairs))
-            return read_until_closed(sock, started, ATTACK_BUDGET_S)
-        finally:
-            sock.close()
+    attack = send_then_watch(server.port, bytes(pairs))
 
     since = server.log.count()
     outcome = under_attack("rapid reset", server, collector, expected_trades, attack)
@@ -236,14 +243,7 @@ def test_continuation_flood_is_cut_off(healthy, expected_trades):
         # Small, valid fields: the header list limit must not be what stops it.
         flood += frame(CONTINUATION, 0, 1, encoder.encode([(f"x-c{index % 4}", "v")]))
 
-    def attack() -> CutOff:
-        sock = attack_connection(server.port)
-        try:
-            started = time.monotonic()
-            send_until_cut(sock, bytes(flood))
-            return read_until_closed(sock, started, ATTACK_BUDGET_S)
-        finally:
-            sock.close()
+    attack = send_then_watch(server.port, bytes(flood))
 
     since = server.log.count()
     outcome = under_attack("continuation flood", server, collector, expected_trades, attack)
@@ -274,14 +274,7 @@ def test_settings_abuse_is_cut_off(healthy, expected_trades, variant, payload, l
     server, collector = healthy
     data = payload()
 
-    def attack() -> CutOff:
-        sock = attack_connection(server.port)
-        try:
-            started = time.monotonic()
-            send_until_cut(sock, data)  # never reads the ACKs
-            return read_until_closed(sock, started, ATTACK_BUDGET_S)
-        finally:
-            sock.close()
+    attack = send_then_watch(server.port, data)  # never reads the ACKs
 
     since = server.log.count()
     outcome = under_attack(variant, server, collector, expected_trades, attack)
@@ -358,14 +351,7 @@ def test_non_http2_client_is_closed_within_a_second(healthy, expected_trades, va
     server, collector = healthy
     data = payload()
 
-    def attack() -> CutOff:
-        sock = attack_connection(server.port)
-        try:
-            started = time.monotonic()
-            send_until_cut(sock, data)
-            return read_until_closed(sock, started, 3.0)
-        finally:
-            sock.close()
+    attack = send_then_watch(server.port, data, timeout_s=3.0)
 
     since = server.log.count()
     outcome = under_attack(variant, server, collector, expected_trades, attack)
