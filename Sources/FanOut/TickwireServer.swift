@@ -67,6 +67,8 @@ public final class TickwireServer: ReactorHandler {
     /// the cadence does not drift with the loop's own latency.
     private var nextBatchNanos: Int64 = 0
     private var batchCadence = BatchCadence()
+    /// Returns closed connections' memory to the kernel from the batch tick.
+    var freedMemory = FreedMemoryReturn()
     /// Counts for the transition logs.
     struct DrainLedger {
         var signalWallMs: Int64 = 0
@@ -209,6 +211,7 @@ public final class TickwireServer: ReactorHandler {
             let now = reactor.clock.monotonicNanos()
             batchCadence.recordRound(atNanos: now)
             distributor.sweepSlowConsumers(nowNanos: now)
+            freedMemory.trimIfDue(nowNanos: now)
             distributor.indicators.emitBatches(&distributor.registry)
             let interval = configuration.indicators.intervalNanos
             nextBatchNanos += interval

@@ -7,7 +7,10 @@ public final class TCPListener {
     /// The address actually bound (the kernel's choice when the port was 0).
     public let boundAddress: ListenAddress
 
-    public init(address: ListenAddress, backlog: Int32 = 1024) throws(SystemError) {
+    /// The default backlog absorbs a reconnect storm (every client of a
+    /// rolled pod arriving at once) between two loop iterations; the kernel
+    /// clamps it to net.core.somaxconn (4096 since Linux 5.4).
+    public init(address: ListenAddress, backlog: Int32 = 4096) throws(SystemError) {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)

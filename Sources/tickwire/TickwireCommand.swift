@@ -314,6 +314,7 @@ struct TickwireCommand: ParsableCommand {
         }
         let logger = Logger(label: "tickwire")
         let configuration = try makeConfiguration()
+        logDescriptorLimit(DescriptorLimit.raiseSoftToHard(), maxConnections: configuration.grpc.maxConnections, logger)
         // Which flood guards the loaded libnghttp2 really has: two need Debian's backported fixes.
         logger.log(level: HTTP2Protections.allAvailable ? .info : .warning, "HTTP/2 protections",
                    metadata: HTTP2Protections.summary(configuration.grpc).mapValues { .string($0) })

@@ -5,6 +5,7 @@
 #define TICKWIRE_SHIM_H
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -21,6 +22,8 @@
 
 static inline int tw_errno(void) { return errno; }
 static inline void tw_set_errno(int value) { errno = value; }
+// glibc's malloc.h is not part of the Glibc Swift module.
+static inline int tw_malloc_trim(void) { return malloc_trim(0); }
 
 // epoll_event is packed on x86_64; these keep Swift from guessing its layout.
 static inline int tw_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
