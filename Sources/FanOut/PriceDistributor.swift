@@ -5,7 +5,7 @@ import GRPCServer
 /// every open StreamPrices stream. Connections flush once per reactor
 /// iteration, so a burst of trades shares DATA frames and writes.
 public final class PriceDistributor: TradeSink {
-    private let encoder: PriceUpdateEncoder
+    private var encoder: PriceUpdateEncoder
     var registry: StreamRegistry
     public private(set) var tradesPublished = 0
     /// Messages queued on streams, all streams counted (for the drain log).

@@ -3,20 +3,25 @@ import GRPCServer
 
 /// Encodes a trade as a complete gRPC message carrying
 /// `StreamResponse { price: PriceUpdate {…} }`: sized first, then written in
-/// one pass into one allocation that every stream shares.
+/// one pass into one buffer that every stream shares, recycled once every
+/// stream is done with it.
 public struct PriceUpdateEncoder {
     /// Upper-case symbol bytes, by symbol index, so encoding never touches a String.
     private let symbolBytes: [[UInt8]]
+    /// A PriceUpdate is under 100 bytes; 128 fits every one in practice.
+    private var messages = WireMessageRecycler(slots: 1024, minimumPayloadCapacity: 128)
+    /// Messages that could not be recycled (see WireMessageRecycler).
+    public var allocations: Int { messages.allocations }
 
     public init(symbols: SymbolTable) {
         symbolBytes = symbols.upperCased.map { Array($0.utf8) }
     }
 
-    public func encode(_ trade: Trade) -> WireMessage {
+    public mutating func encode(_ trade: Trade) -> WireMessage {
         symbolBytes[trade.symbolIndex].withUnsafeBytes { symbol in
             let inner = Self.priceUpdateSize(trade, symbolCount: symbol.count)
             let total = ProtobufWriter.delimitedSize(fieldNumber: 1, payload: inner)
-            return WireMessage(payloadCount: total) { buffer in
+            return messages.message(payloadCount: total) { buffer in
                 var writer = ProtobufWriter(buffer)
                 writer.writeDelimitedHeader(fieldNumber: 1, length: inner)  // StreamResponse.price
                 writer.writeBytes(fieldNumber: 1, symbol)

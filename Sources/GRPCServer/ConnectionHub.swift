@@ -19,6 +19,8 @@ public final class ConnectionHub {
     private var generations: [UInt32]
     private var freeSlots: [UInt32]
     private var pendingFlush: [HTTP2Connection] = []
+    /// The batch being flushed now (see flushPending).
+    private var flushing: [HTTP2Connection] = []
     private let readBuffer: UnsafeMutableRawBufferPointer
     private let logSink: LogSink
     /// Set when the listener serves TLS (`--tls-cert`); nil for h2c.
@@ -104,9 +106,12 @@ public final class ConnectionHub {
     /// reactor iteration, before it sleeps.
     public func flushPending() {
         guard !pendingFlush.isEmpty else { return }
-        let batch = pendingFlush
-        pendingFlush.removeAll(keepingCapacity: true)
-        for connection in batch {
+        // Two arrays swapped, not a copy: a copy would make removeAll
+        // allocate a fresh buffer every iteration. Flushing can schedule
+        // more flushes; those land in the emptied pendingFlush.
+        swap(&pendingFlush, &flushing)
+        defer { flushing.removeAll(keepingCapacity: true) }
+        for connection in flushing {
             connection.flushRequested = false
             // A full socket is retried on EPOLLOUT, not on every new message.
             guard connection.phase != .closed, !connection.watchingWritable else { continue }

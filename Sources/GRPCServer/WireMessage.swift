@@ -1,32 +1,28 @@
 /// One gRPC message exactly as it goes on the wire: the 5-byte prefix
-/// (compressed flag, big-endian length) followed by the protobuf bytes, in a
-/// single tail-allocated buffer. A trade is encoded into one of these once and
-/// the same instance is queued on every stream: one allocation per trade.
+/// (compressed flag, big-endian length) followed by the protobuf bytes, in
+/// one buffer. A trade is encoded into one of these once and the same
+/// instance is queued on every stream; a `WireMessageRecycler` then reuses it
+/// for a later trade once no stream holds it, so steady-state fan-out
+/// allocates nothing.
 public final class WireMessage {
     public static let prefixLength = 5
 
-    /// Header of the tail allocation.
-    public struct Header {
-        public let count: Int
-    }
+    private var bytes: UnsafeMutableRawPointer
+    /// Bytes the buffer can hold (prefix included).
+    public private(set) var capacity: Int
+    /// Prefix plus payload.
+    public private(set) var count: Int
 
-    private let storage: ManagedBuffer<Header, UInt8>
-
-    /// Allocates prefix + `payloadCount` bytes, writes the prefix, and lets
-    /// `fill` write exactly `payloadCount` bytes of payload.
-    public init(payloadCount: Int, fill: (UnsafeMutableRawBufferPointer) -> Void) {
+    /// Allocates room for prefix + max(`payloadCount`, `minimumPayloadCapacity`)
+    /// bytes, writes the prefix, and lets `fill` write exactly `payloadCount`
+    /// bytes of payload.
+    public init(payloadCount: Int, minimumPayloadCapacity: Int = 0,
+                fill: (UnsafeMutableRawBufferPointer) -> Void) {
         precondition(payloadCount >= 0 && payloadCount <= Int(UInt32.max))
-        let total = Self.prefixLength + payloadCount
-        storage = ManagedBuffer<Header, UInt8>.create(minimumCapacity: total) { _ in Header(count: total) }
-        storage.withUnsafeMutablePointerToElements { base in
-            base[0] = 0
-            let length = UInt32(payloadCount)
-            base[1] = UInt8(truncatingIfNeeded: length >> 24)
-            base[2] = UInt8(truncatingIfNeeded: length >> 16)
-            base[3] = UInt8(truncatingIfNeeded: length >> 8)
-            base[4] = UInt8(truncatingIfNeeded: length)
-            fill(UnsafeMutableRawBufferPointer(start: base + Self.prefixLength, count: payloadCount))
-        }
+        capacity = Self.prefixLength + max(payloadCount, minimumPayloadCapacity)
+        bytes = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+        count = 0
+        write(payloadCount: payloadCount, fill: fill)
     }
 
     /// Wraps already-serialized protobuf bytes.
@@ -36,13 +32,32 @@ public final class WireMessage {
         }
     }
 
-    /// Prefix plus payload.
-    public var count: Int { storage.header.count }
+    deinit {
+        bytes.deallocate()
+    }
+
+    /// Overwrites this message with a new one of `payloadCount` bytes. Only
+    /// for a message nobody else references (the recycler checks), and only
+    /// when it fits.
+    func rewrite(payloadCount: Int, fill: (UnsafeMutableRawBufferPointer) -> Void) {
+        precondition(Self.prefixLength + payloadCount <= capacity, "rewrite beyond capacity")
+        write(payloadCount: payloadCount, fill: fill)
+    }
+
+    private func write(payloadCount: Int, fill: (UnsafeMutableRawBufferPointer) -> Void) {
+        let length = UInt32(payloadCount)
+        let prefix = bytes.assumingMemoryBound(to: UInt8.self)
+        prefix[0] = 0
+        prefix[1] = UInt8(truncatingIfNeeded: length >> 24)
+        prefix[2] = UInt8(truncatingIfNeeded: length >> 16)
+        prefix[3] = UInt8(truncatingIfNeeded: length >> 8)
+        prefix[4] = UInt8(truncatingIfNeeded: length)
+        count = Self.prefixLength + payloadCount
+        fill(UnsafeMutableRawBufferPointer(start: bytes + Self.prefixLength, count: payloadCount))
+    }
 
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try storage.withUnsafeMutablePointerToElements { base in
-            try body(UnsafeRawBufferPointer(start: base, count: storage.header.count))
-        }
+        try body(UnsafeRawBufferPointer(start: bytes, count: count))
     }
 
     public var payload: [UInt8] {

@@ -42,13 +42,14 @@ import TickwireProto
                                eventTimeMs: Int64.random(in: 0...(1 << 42), using: &generator),
                                ingestUnixNanos: Int64.random(in: 0...Int64.max, using: &generator)))
         }
-        let encoder = PriceUpdateEncoder(symbols: symbols)
+        // One encoder for all cases: its recycled buffers are rewritten in turn.
+        var encoder = PriceUpdateEncoder(symbols: symbols)
         for trade in cases {
             let message = encoder.encode(trade)
             let expected = try reference(trade)
             #expect(message.payload == expected, "\(trade)")
             message.withBytes { bytes in
-                let length = Int(bytes[1]) << 24 | Int(bytes[2]) << 16 | Int(bytes[3]) << 8 | Int(bytes[4])
+                let length = bytes[1..<5].reduce(0) { $0 << 8 | Int($1) }
                 #expect(bytes[0] == 0 && length == expected.count)
             }
         }
@@ -57,7 +58,8 @@ import TickwireProto
     @Test func decodesBackToTheSameTrade() throws {
         let trade = Trade(symbolIndex: 1, tradeID: 1520538925, price: 2683.8, quantity: 0.002,
                           tradeTimeMs: 1723161255611, eventTimeMs: 1723161255612, ingestUnixNanos: 1_795_616_633_306_585_358)
-        let decoded = try Tickwire_V1_StreamResponse(serializedBytes: PriceUpdateEncoder(symbols: symbols).encode(trade).payload)
+        var encoder = PriceUpdateEncoder(symbols: symbols)
+        let decoded = try Tickwire_V1_StreamResponse(serializedBytes: encoder.encode(trade).payload)
         #expect(decoded.price.symbol == "ETHUSDT")
         #expect(decoded.price.price == 2683.8)
         #expect(decoded.price.tradeID == 1520538925)
