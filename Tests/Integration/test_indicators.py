@@ -608,10 +608,16 @@ def test_at_most_one_batch_per_interval(start_server, grpc_channels, collectors)
             f"{stream.name}: only {len(arrivals)} batches in ~{watch_s}s at {interval_s}s intervals "
             f"while trades flow every ~0.1s")
         gaps = np.diff(arrivals)
-        # Arrival times carry the client's scheduling noise: 60% of the interval.
+        # Arrival times carry the client's scheduling noise: one batch read
+        # late arrives close to the next one. Two batches sent within one
+        # interval also arrive close, but then the batch before them is
+        # barely more than one interval earlier, where a late read leaves it
+        # about two intervals earlier. So a close pair fails only when the
+        # three arrivals around it span less than 1.5 intervals.
         close = [(i, round(float(g), 4)) for i, g in enumerate(gaps) if g < 0.6 * interval_s]
-        assert not close, (f"{stream.name}: batches closer than 60% of the {interval_s}s interval "
-                           f"(batch index, gap s): {close[:10]}")
+        bunched = [(i, gap) for i, gap in close if i == 0 or arrivals[i + 1] - arrivals[i - 1] < 1.5 * interval_s]
+        assert not bunched, (f"{stream.name}: two batches within one {interval_s}s interval "
+                             f"(batch index, gap s): {bunched[:10]}; all close arrivals: {close[:10]}")
         span = arrivals[-1] - arrivals[0]
         assert len(arrivals) <= span / interval_s + 2, (
             f"{stream.name}: {len(arrivals)} batches over {span:.2f}s at {interval_s}s intervals")
