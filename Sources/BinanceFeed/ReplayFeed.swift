@@ -1,8 +1,9 @@
 import Reactor
 
 /// Plays a recording of Binance's combined stream (JSON Lines) into the
-/// engine, either at the recorded pace or as fast as the clients drain.
-/// It never stops on a bad line: that line is counted and skipped.
+/// engine: at (a multiple of) the recorded pace, at a fixed rate, or as fast
+/// as the clients drain; once, or looped without end. It never stops on a
+/// bad line: that line is counted and skipped.
 public final class ReplayFeed {
     /// What the caller should do after a pump.
     public enum Progress: Equatable {
@@ -16,7 +17,12 @@ public final class ReplayFeed {
 
     public let path: String
     public let speed: ReplaySpeed
+    /// Start over at the end of the file (`--replay-loop`).
+    public let loops: Bool
+    private var loop: ReplayLoop
     public private(set) var statistics = FeedStatistics()
+    /// Passes over the whole file finished so far (`--replay-loop`).
+    public private(set) var completedPasses = 0
     private let file: ReplayFile
     private let parser: BinanceFrameParser
     private var cursor = 0
@@ -24,10 +30,14 @@ public final class ReplayFeed {
     private var heldTrade: Trade?
     /// Pacing origin: the first trade's event time and when it was published.
     private var origin: (eventTimeMs: Int64, monotonicNanos: Int64)?
+    /// Trades published since `origin`, for `.rate` pacing.
+    private var publishedSinceOrigin: Int64 = 0
 
-    public init(path: String, symbols: SymbolTable, speed: ReplaySpeed) throws(SystemError) {
+    public init(path: String, symbols: SymbolTable, speed: ReplaySpeed, loops: Bool = false) throws(SystemError) {
         self.path = path
         self.speed = speed
+        self.loops = loops
+        self.loop = ReplayLoop(symbolCount: symbols.count)
         self.file = try ReplayFile(path: path, padding: BinanceFrameParser.padding)
         self.parser = BinanceFrameParser(symbols: symbols)
     }
@@ -40,17 +50,14 @@ public final class ReplayFeed {
         while remaining > 0 {
             guard var trade = heldTrade ?? nextTrade() else { return .finished }
             let now = clock.monotonicNanos()
-            if case .paced(let factor) = speed {
-                let start = origin ?? (trade.eventTimeMs, now)
-                origin = start
-                let offsetNanos = Double(trade.eventTimeMs - start.eventTimeMs) * 1_000_000 / factor
-                let due = start.monotonicNanos + Int64(max(0, offsetNanos))
-                if due > now {
-                    heldTrade = trade
-                    return .dueAt(nanos: due)
-                }
+            let start = origin ?? (trade.eventTimeMs, now)
+            origin = start
+            if let due = dueNanos(of: trade, origin: start), due > now {
+                heldTrade = trade
+                return .dueAt(nanos: due)
             }
             heldTrade = nil
+            publishedSinceOrigin += 1
             trade.ingestUnixNanos = clock.wallUnixNanos()
             statistics.published += 1
             sink.publish(trade)
@@ -59,20 +66,39 @@ public final class ReplayFeed {
         return .ready
     }
 
-    /// Parses forward to the next trade line, counting everything skipped.
-    private func nextTrade() -> Trade? {
-        while let line = file.line(at: cursor) {
-            cursor = line.next
-            guard line.length > 0 else { continue }
-            let frame = parser.parse(file.bytes.baseAddress! + line.start, length: line.length,
-                                     capacity: file.bytes.count - line.start, ingestUnixNanos: 0)
-            switch frame {
-            case .trade(let trade): return trade
-            case .ignored, .serverShutdown: statistics.ignored += 1
-            case .unknownSymbol: statistics.unknownSymbol += 1
-            case .malformed: statistics.malformed += 1
-            }
+    /// When a trade is due on the monotonic clock; nil for as soon as possible.
+    private func dueNanos(of trade: Trade, origin: (eventTimeMs: Int64, monotonicNanos: Int64)) -> Int64? {
+        switch speed {
+        case .max:
+            return nil
+        case .paced(let factor):
+            let offsetNanos = Double(trade.eventTimeMs - origin.eventTimeMs) * 1_000_000 / factor
+            return origin.monotonicNanos + Int64(max(0, offsetNanos))
+        case .rate(let perSecond):
+            // From the count, not from the previous due time, so rounding never accumulates.
+            return origin.monotonicNanos + Int64(Double(publishedSinceOrigin) * 1e9 / perSecond)
         }
-        return nil
+    }
+
+    /// Parses forward to the next trade line, counting everything skipped;
+    /// at the end of the file, starts the next pass when looping.
+    private func nextTrade() -> Trade? {
+        while true {
+            while let line = file.line(at: cursor) {
+                cursor = line.next
+                guard line.length > 0 else { continue }
+                let frame = parser.parse(file.bytes.baseAddress! + line.start, length: line.length,
+                                         capacity: file.bytes.count - line.start, ingestUnixNanos: 0)
+                switch frame {
+                case .trade(let trade): return loop.place(trade)
+                case .ignored, .serverShutdown: statistics.ignored += 1
+                case .unknownSymbol: statistics.unknownSymbol += 1
+                case .malformed: statistics.malformed += 1
+                }
+            }
+            guard loops, loop.startNextPass() else { return nil }
+            cursor = 0
+            completedPasses += 1
+        }
     }
 }

@@ -4,6 +4,9 @@ public enum ReplaySpeed: Equatable, Sendable, CustomStringConvertible {
     case paced(Double)
     /// As fast as the clients drain.
     case max
+    /// A fixed number of trades per second, whatever the recorded pace
+    /// (`--replay-rate`): for benchmarks, where the offered load must be known.
+    case rate(Double)
 
     public init?(parsing text: String) {
         if text.lowercased() == "max" { self = .max; return }
@@ -16,6 +19,7 @@ public enum ReplaySpeed: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .max: return "max"
         case .paced(let factor): return "\(factor)x"
+        case .rate(let perSecond): return "\(perSecond) trades/s"
         }
     }
 }

@@ -11,6 +11,8 @@ public struct ServerConfiguration: Sendable {
     /// A recording to play instead of the live feed.
     public var replayPath: String?
     public var replaySpeed: ReplaySpeed = .paced(1)
+    /// Start the recording over at its end (`--replay-loop`).
+    public var replayLoops = false
     /// The live Binance connection; nil when replaying.
     public var liveFeed: LiveFeedSettings?
     /// TLS on the gRPC listener; nil serves h2c.

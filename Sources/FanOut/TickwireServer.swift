@@ -92,7 +92,8 @@ public final class TickwireServer: ReactorHandler {
                                        bounds: StreamBounds(timerTag: TimerTag.streamBound.rawValue),
                                        slowConsumers: configuration.slowConsumers)
         if let path = configuration.replayPath {
-            replay = try ReplayFeed(path: path, symbols: configuration.symbols, speed: configuration.replaySpeed)
+            replay = try ReplayFeed(path: path, symbols: configuration.symbols, speed: configuration.replaySpeed,
+                                    loops: configuration.replayLoops)
         } else {
             replay = nil
         }
@@ -142,7 +143,7 @@ public final class TickwireServer: ReactorHandler {
         }
         if let replay {
             logger.info("replay loaded", metadata: [
-                "file": "\(replay.path)", "bytes": "\(replay.byteCount)", "speed": "\(replay.speed)",
+                "file": "\(replay.path)", "bytes": "\(replay.byteCount)", "speed": "\(replay.speed)", "loop": "\(replay.loops)",
                 "wait_streams": "\(configuration.replayWaitStreams)",
             ])
         }

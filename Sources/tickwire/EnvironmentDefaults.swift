@@ -7,13 +7,24 @@ enum EnvironmentDefaults {
         "TICKWIRE_" + option.uppercased().replacingDashes()
     }
 
-    static func apply(to arguments: [String], options: [String], environment: [String: String]) -> [String] {
+    static func apply(to arguments: [String], options: [String], flags: [String] = [],
+                      environment: [String: String]) -> [String] {
         var result = arguments
         for option in options {
             let flag = "--" + option
             let given = arguments.contains { $0 == flag || $0.hasPrefix(flag + "=") }
             if !given, let value = environment[variableName(for: option)] {
                 result.append(flag + "=" + value)
+            }
+        }
+        // A boolean flag takes true/1 (on) or false/0 (off); anything else
+        // is passed on as `--flag=value`, which the parser refuses by name.
+        for name in flags where !arguments.contains("--" + name) {
+            guard let value = environment[variableName(for: name)] else { continue }
+            switch value.lowercased() {
+            case "true", "1": result.append("--" + name)
+            case "false", "0", "": break
+            default: result.append("--" + name + "=" + value)
             }
         }
         return result

@@ -19,7 +19,7 @@ struct TickwireCommand: ParsableCommand {
 
     /// The long options, for EnvironmentDefaults. Keep in step with the @Options below.
     static let environmentOptions = [
-        "listen", "metrics-listen", "symbols", "replay", "replay-speed", "replay-wait-streams", "log-level", "log-format", "io",
+        "listen", "metrics-listen", "symbols", "replay", "replay-speed", "replay-rate", "replay-wait-streams", "log-level", "log-format", "io",
         "max-connections", "max-concurrent-streams", "stream-soft-limit", "stream-hard-limit", "slow-consumer-timeout", "drain-timeout",
         "max-header-list-bytes", "max-settings-entries", "max-outbound-acks", "max-continuations",
         "stream-reset-burst", "stream-reset-rate",
@@ -27,6 +27,9 @@ struct TickwireCommand: ParsableCommand {
         "stop-flush-timeout", "binance-url", "binance-ca-file", "stream", "stale-timeout",
         "binance-max-connection-age", "reconnect-base", "reconnect-cap", "tls-cert", "tls-key", "tls-client-ca",
     ]
+
+    /// The boolean flags, for EnvironmentDefaults (TICKWIRE_<FLAG>=true|false).
+    static let environmentFlags = ["replay-loop"]
 
     @Option(help: ArgumentHelp("gRPC listen address, HOST:PORT. Port 0 picks a free port (the log says which). [env: TICKWIRE_LISTEN]",
                                valueName: "host:port"))
@@ -43,9 +46,16 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "file"))
     var replay: String?
 
-    @Option(help: ArgumentHelp("Replay pace: a multiple of the recorded pace (1, 20, 0.5) or 'max' for as fast as the clients drain. [env: TICKWIRE_REPLAY_SPEED]",
+    @Option(help: ArgumentHelp("Replay pace: a multiple of the recorded pace (1, 20, 0.5) or 'max' for as fast as the clients drain. Default 1. [env: TICKWIRE_REPLAY_SPEED]",
                                valueName: "x|max"))
-    var replaySpeed = "1"
+    var replaySpeed: String?
+
+    @Option(help: ArgumentHelp("Replay at a fixed rate of N trades per second, whatever the recorded pace (for benchmarks: the offered load is then known). Instead of --replay-speed. [env: TICKWIRE_REPLAY_RATE]",
+                               valueName: "n"))
+    var replayRate: Double?
+
+    @Flag(help: ArgumentHelp("Start the recording over at its end, without end: each pass shifts trade ids (per symbol, by the number of ids the recording spans) and times (by its duration + 50 ms), so ids keep increasing and pacing continues. [env: TICKWIRE_REPLAY_LOOP=true]"))
+    var replayLoop = false
 
     @Option(help: ArgumentHelp("Hold the replay until this many StreamPrices streams are open (0: start at once). [env: TICKWIRE_REPLAY_WAIT_STREAMS]",
                                valueName: "n"))
@@ -193,10 +203,8 @@ struct TickwireCommand: ParsableCommand {
             }
         }
         configuration.replayPath = replay
-        guard let speed = ReplaySpeed(parsing: replaySpeed) else {
-            throw ValidationError("--replay-speed '\(replaySpeed)' must be a positive number (a multiple of the recorded pace) or 'max'")
-        }
-        configuration.replaySpeed = speed
+        configuration.replaySpeed = try replayPace()
+        configuration.replayLoops = replayLoop
         guard replayWaitStreams >= 0 else { throw ValidationError("--replay-wait-streams must be 0 or more") }
         configuration.replayWaitStreams = replayWaitStreams
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be from 1 to 1000000") }
@@ -297,6 +305,23 @@ struct TickwireCommand: ParsableCommand {
             throw ValidationError("--reconnect-cap (\(reconnectCap)) must be at least --reconnect-base (\(reconnectBase))")
         }
         return settings
+    }
+
+    private func replayPace() throws -> ReplaySpeed {
+        if let replayRate {
+            guard replaySpeed == nil else {
+                throw ValidationError("--replay-rate and --replay-speed both set the replay's pace; give one")
+            }
+            guard replayRate > 0, replayRate.isFinite, replayRate <= 100_000_000 else {
+                throw ValidationError("--replay-rate must be a positive number of trades per second (up to 100000000)")
+            }
+            return .rate(replayRate)
+        }
+        let text = replaySpeed ?? "1"
+        guard let speed = ReplaySpeed(parsing: text) else {
+            throw ValidationError("--replay-speed '\(text)' must be a positive number (a multiple of the recorded pace) or 'max'")
+        }
+        return speed
     }
 
     func run() throws {

@@ -4,6 +4,7 @@ import Foundation
 let arguments = EnvironmentDefaults.apply(
     to: Array(CommandLine.arguments.dropFirst()),
     options: TickwireCommand.environmentOptions,
+    flags: TickwireCommand.environmentFlags,
     environment: ProcessInfo.processInfo.environment
 )
 TickwireCommand.main(arguments)
