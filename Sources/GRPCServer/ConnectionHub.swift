@@ -29,8 +29,8 @@ public final class ConnectionHub {
     var sweepTimer: TimerID?
     /// Draws each connection's --max-connection-age jitter.
     private var jitterSource = SystemRandomNumberGenerator()
-    /// Connections sent GOAWAY(too_many_pings), for the metrics.
-    public internal(set) var tooManyPingsCount = 0
+    /// What keepalive did to connections, for the metrics.
+    public internal(set) var keepaliveEvents: [KeepaliveEvent: Int] = [:]
 
     public private(set) var connectionCount = 0
     /// When stopping: a connection whose session has ended is half-closed and

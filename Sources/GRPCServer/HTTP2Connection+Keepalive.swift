@@ -21,6 +21,7 @@ extension HTTP2Connection {
             hub.log(.info, "keepalive timeout; closing the connection", [
                 "slot": "\(token.slot)", "waited_ms": "\(waitedMs)", "streams": "\(streams.count)",
             ])
+            hub.keepaliveEvents[.keepaliveTimeout, default: 0] += 1
             markClosing("keepalive: no answer to PING within \(waitedMs) ms")
             return
         }
@@ -33,6 +34,7 @@ extension HTTP2Connection {
                 "streams": "\(streams.count)",
                 "grace_ms": age.graceNanos.map { "\($0 / 1_000_000)" } ?? "infinite",
             ])
+            hub.keepaliveEvents[.maxConnectionAge, default: 0] += 1
             startGracefulGoAway()
         case .endCalls:
             endCallsForAge()
@@ -78,7 +80,7 @@ extension HTTP2Connection {
             "min_ping_interval_ms": "\(pingStrikes.minIntervalNanos / 1_000_000)",
             "permit_without_calls": "\(pingStrikes.permitWithoutCalls)",
         ])
-        hub.tooManyPingsCount += 1
+        hub.keepaliveEvents[.tooManyPings, default: 0] += 1
         let debugData = Array("too_many_pings".utf8)
         // goAwayFrameSent closes the connection once this is on the wire.
         let result = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue),

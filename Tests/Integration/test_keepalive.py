@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import socket
 import struct
 import time
+import urllib.request
 from pathlib import Path
 
 import hpack
@@ -210,6 +212,16 @@ def looped_fixture(copies: int, directory: Path) -> tuple[Path, list[harness.Tra
     return path, harness.trades_in(lines)
 
 
+def keepalive_events(server, event: str) -> int:
+    """tickwire_grpc_keepalive_events_total{event=...} from /metrics."""
+    port = server.metrics_port or server.wait_metrics_listening()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    match = re.search(rf'^tickwire_grpc_keepalive_events_total\{{event="{event}"\}} (\S+)$', text, re.M)
+    assert match, f"no keepalive_events_total series for {event}"
+    return int(float(match.group(1)))
+
+
 def received_trades(collector: harness.StreamCollector) -> list[harness.Trade]:
     return [harness.trade_from_update(item.response.price) for item in collector.prices()]
 
@@ -287,6 +299,7 @@ def test_pings_without_calls_get_too_many_pings(start_server, grpc_channels, col
     assert peer.closed, f"the connection stayed open after GOAWAY; {peer.describe()}"
     assert len([f for f in peer.of_kind(PING) if f.flags & ACK]) >= 3, "the allowed PINGs were not ACKed"
     server.log.wait_for(TOO_MANY_PINGS_LOG_RE, 2.0, since)
+    assert keepalive_events(server, "too_many_pings") == 1
 
     time.sleep(0.5)
     assert not healthy.finished, f"the healthy stream ended: {healthy.describe_end()}"
@@ -345,6 +358,7 @@ def test_silent_peer_is_pinged_then_closed(start_server, raw_peers):
     assert 1.9 <= closed_after <= 4.0, f"closed after {closed_after:.2f}s; {silent.describe()}"
     line = server.log.wait_for(KEEPALIVE_TIMEOUT_LOG_RE, 2.0, since)[1]
     assert harness.metadata_int(line, "waited_ms") >= 1_000, line
+    assert keepalive_events(server, "keepalive_timeout") == 1
 
     # The peer that answers is pinged about once a second and stays.
     assert not alive.closed, f"the answering peer was closed; {alive.describe()}"
@@ -393,6 +407,7 @@ def test_max_connection_age_raw_frames(start_server, raw_peers):
     assert peer.closed and peer.closed_at - trailers.at < 1.5, f"not closed once done; {peer.describe()}"
     server.log.wait_for(r"max connection age reached; sending GOAWAY\s*$", 1.0)
     server.log.wait_for(r"max connection age grace over; ending streams with UNAVAILABLE\s*$", 1.0)
+    assert keepalive_events(server, "max_connection_age") == 1
 
 
 def test_max_connection_age_grpcio_reconnects(start_server, grpc_channels, collectors):
