@@ -28,6 +28,8 @@ extension HTTP2Connection {
         switch age.check(nowNanos: nowNanos) {
         case .none:
             break
+        case .retire where goAway != .none:
+            break  // the server is draining: its own GOAWAY is under way
         case .retire:
             hub.log(.info, "max connection age reached; sending GOAWAY", [
                 "slot": "\(token.slot)", "age_ms": "\((nowNanos - openedAtNanos) / 1_000_000)",

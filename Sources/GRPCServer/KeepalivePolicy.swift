@@ -34,8 +34,9 @@ public struct KeepalivePolicy: Sendable, Equatable {
     public init() {}
 
     /// How often the hub looks at every connection, or nil when nothing here
-    /// is on: a tenth of the shortest interval, between 10 ms and 1 s, so a
-    /// deadline is met to within 10% (and never later than a second).
+    /// is on: a tenth of the shortest interval, so a deadline is met to
+    /// within 10%, but never later than a second, and at most 20 sweeps a
+    /// second (each looks at every connection).
     public var sweepIntervalNanos: Int64? {
         var intervals: [Int64] = []
         if let timeNanos { intervals += [timeNanos, timeoutNanos] }
@@ -44,6 +45,6 @@ public struct KeepalivePolicy: Sendable, Equatable {
             if let maxConnectionAgeGraceNanos { intervals.append(maxConnectionAgeGraceNanos) }
         }
         guard let shortest = intervals.min() else { return nil }
-        return min(max(shortest / 10, 10_000_000), 1_000_000_000)
+        return min(max(shortest / 10, 50_000_000), 1_000_000_000)
     }
 }

@@ -165,6 +165,6 @@ private let hour: Int64 = 60 * minute
         #expect(policy.sweepIntervalNanos == nil)
         policy.maxConnectionAgeNanos = 2 * second
         policy.maxConnectionAgeGraceNanos = 0
-        #expect(policy.sweepIntervalNanos == 10 * ms)
+        #expect(policy.sweepIntervalNanos == 50 * ms)
     }
 }

@@ -410,6 +410,19 @@ def test_max_connection_age_raw_frames(start_server, raw_peers):
     assert keepalive_events(server, "max_connection_age") == 1
 
 
+def test_max_connection_age_closes_a_client_that_stays_after_its_trailers(start_server, raw_peers):
+    server = start_server(replay=harness.TRADES_FIXTURE, speed="20", wait_streams=1,
+                          extra=AGE_ARGS + ["--keepalive-timeout", "1s"])
+    peer = raw_peers(server.port)
+    peer.open_price_stream()  # and never ends its side, even after the trailers
+    peer.pump(peer.opened_at + 8.0)
+    trailers = [f for f in peer.frames if f.kind == HEADERS and f.flags & END_STREAM]
+    assert trailers and peer.closed, f"not ended and closed within 8 s; {peer.describe()}"
+    closed_after = peer.closed_at - trailers[0].at
+    assert 0.8 <= closed_after <= 1.6, f"closed {closed_after:.2f}s after the trailers, not --keepalive-timeout; {peer.describe()}"
+    server.log.wait_for(r"max connection age: client still connected after its streams ended; closing\s*$", 1.0)
+
+
 def test_max_connection_age_grpcio_reconnects(start_server, grpc_channels, collectors):
     import grpc
 
