@@ -1,4 +1,5 @@
 import BinanceFeed
+import GRPCServer
 import Indicators
 import Prometheus
 import Reactor
@@ -29,6 +30,7 @@ final class MetricsCollector {
     private var priceBytes: CounterMirror
     private var conflated: CounterMirror
     private var slowConsumers: CounterMirror
+    private var keepaliveEvents: [(KeepaliveEvent, CounterMirror)]
     private let latency: ValueHistogram
 
     private let phase: [(String, Gauge)]
@@ -81,6 +83,10 @@ final class MetricsCollector {
         priceBytes = counter("price_bytes_fanned_out", "total", "Bytes of those price messages, gRPC framing included")
         conflated = counter("conflated_trades", "total", "Trades merged into a later one for a slow stream (no conflation yet: always 0)")
         slowConsumers = counter("slow_consumer_disconnects", "total", "Streams reset because their backlog passed --stream-hard-limit")
+        keepaliveEvents = KeepaliveEvent.allCases.map {
+            ($0, counter("grpc_keepalive_events", "total", "Connections closed for an unanswered keepalive PING or too many client PINGs, or sent GOAWAY at --max-connection-age",
+                         [("event", $0.rawValue)]))
+        }
         latency = r.makeValueHistogram(descriptor: named("ingest_to_flush_latency", "seconds", "Per trade: from reading its frame (ingest_unix_nanos) to the end of the flush pass that first wrote it"),
                                        buckets: Self.latencyBuckets)
 
@@ -115,6 +121,7 @@ final class MetricsCollector {
         priceBytes.follow(s.priceBytes)
         conflated.follow(s.conflatedTrades)
         slowConsumers.follow(s.slowConsumerDisconnects)
+        for index in keepaliveEvents.indices { keepaliveEvents[index].1.follow(s.keepaliveEvents[keepaliveEvents[index].0] ?? 0) }
 
         for (label, gauge) in phase { gauge.set(Int64(s.phase.metricLabel == label ? 1 : 0)) }
         loopIterations.follow(s.loop.iterations)

@@ -1,4 +1,5 @@
 import BinanceFeed
+import GRPCServer
 import Indicators
 import Reactor
 
@@ -28,6 +29,7 @@ struct MetricsSnapshot {
     /// Always 0 until conflation exists; exposed so dashboards can be built now.
     var conflatedTrades = 0
     var slowConsumerDisconnects = 0
+    var keepaliveEvents: [KeepaliveEvent: Int] = [:]
 
     var phase = ShutdownPhase.running
     var loop = LoopStatistics()

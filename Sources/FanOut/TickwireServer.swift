@@ -31,6 +31,8 @@ public final class TickwireServer: ReactorHandler {
         case streamBound = 8
         /// A /metrics connection may have outlived its deadline.
         case metricsDeadline = 9
+        /// The connection hub's keepalive and max-age sweep.
+        case connectionSweep = 10
     }
 
     /// Where the replay is.
@@ -113,7 +115,8 @@ public final class TickwireServer: ReactorHandler {
             try TLSServerContext(certificateChainFile: settings.certificateChainFile,
                                  privateKeyFile: settings.privateKeyFile, clientCAFile: settings.clientCAFile)
         }
-        hub = ConnectionHub(reactor: reactor, limits: configuration.grpc, delegate: self, tls: tls) { [logger] level, message, metadata in
+        hub = ConnectionHub(reactor: reactor, limits: configuration.grpc, delegate: self, tls: tls,
+                            sweepTimerTag: TimerTag.connectionSweep.rawValue) { [logger] level, message, metadata in
             logger.log(level: level.swiftLogLevel, "\(message)", metadata: metadata.mapValues { .string($0) })
         }
     }
@@ -230,6 +233,8 @@ public final class TickwireServer: ReactorHandler {
             for stream in expired { distributor.endBounded(stream) }
         case .metricsDeadline:
             metrics?.timerFired()
+        case .connectionSweep:
+            hub.sweepTimerFired()
         case nil:
             assertionFailure("unknown timer tag \(tag)")
         }

@@ -13,7 +13,7 @@ public final class ConnectionHub {
 
     public let limits: GRPCLimits
     unowned let delegate: any GRPCServerDelegate
-    private let reactor: Reactor
+    let reactor: Reactor
     private var listener: TCPListener?
     private var slots: [HTTP2Connection?]
     private var generations: [UInt32]
@@ -25,6 +25,14 @@ public final class ConnectionHub {
     private let logSink: LogSink
     /// Set when the listener serves TLS (`--tls-cert`); nil for h2c.
     private let tlsContext: TLSServerContext?
+    /// The keepalive sweep (ConnectionHub+Keepalive.swift): one timer for
+    /// every connection, armed while any connection is open.
+    let sweepTimerTag: UInt64
+    var sweepTimer: TimerID?
+    /// Draws each connection's --max-connection-age jitter.
+    private var jitterSource = SystemRandomNumberGenerator()
+    /// What keepalive did to connections, for the metrics.
+    public internal(set) var keepaliveEvents: [KeepaliveEvent: Int] = [:]
 
     public private(set) var connectionCount = 0
     /// When stopping: a connection whose session has ended is half-closed and
@@ -34,9 +42,12 @@ public final class ConnectionHub {
     public var isAccepting: Bool { listener != nil }
     public var servesTLS: Bool { tlsContext != nil }
 
+    /// `sweepTimerTag` comes back through the owner's `timerFired`, which
+    /// calls `sweepTimerFired()` here.
     public init(reactor: Reactor, limits: GRPCLimits, delegate: any GRPCServerDelegate,
-                tls: TLSServerContext? = nil, log: @escaping LogSink) {
+                tls: TLSServerContext? = nil, sweepTimerTag: UInt64, log: @escaping LogSink) {
         self.reactor = reactor
+        self.sweepTimerTag = sweepTimerTag
         self.tlsContext = tls
         self.limits = limits
         self.delegate = delegate
@@ -57,6 +68,8 @@ public final class ConnectionHub {
     func log(_ level: LogLevel, _ message: String, _ metadata: [String: String] = [:]) {
         logSink(level, message, metadata)
     }
+
+    var monotonicNanos: Int64 { reactor.clock.monotonicNanos() }
 
     public func listen(on address: ListenAddress) throws(SystemError) {
         let listener = try TCPListener(address: address)
@@ -174,11 +187,14 @@ public final class ConnectionHub {
             } catch {
                 throw SystemError(call: "TLS setup: \(error)", errno: ENOMEM)
             }
-            let connection = try HTTP2Connection(fd: fd, token: token, limits: limits, hub: self, tls: tls)
+            let jitter = ConnectionAge.jitter(forAge: limits.keepalive.maxConnectionAgeNanos, using: &jitterSource)
+            let connection = try HTTP2Connection(fd: fd, token: token, limits: limits, hub: self, tls: tls,
+                                                 openedAtNanos: monotonicNanos, ageJitterNanos: jitter)
             try reactor.register(fd: fd, token: token, interest: .read)
             slots[Int(slot)] = connection
             connectionCount += 1
             scheduleFlush(connection)  // our SETTINGS go out first
+            armSweep()
             log(.debug, "connection accepted", ["slot": "\(slot)", "connections": "\(connectionCount)"])
         } catch {
             log(.error, "could not set up connection", ["error": "\(error)"])
@@ -286,7 +302,7 @@ public final class ConnectionHub {
         }
     }
 
-    private func close(_ connection: HTTP2Connection, reason: String) {
+    func close(_ connection: HTTP2Connection, reason: String) {
         guard connection.phase != .closed else { return }
         let slot = Int(connection.token.slot)
         precondition(slots[slot] === connection, "closing a connection that does not own its slot")

@@ -33,5 +33,8 @@ public struct GRPCLimits: Sendable {
     public var streamResetBurst = 1000
     public var streamResetsPerSecond = 33
 
+    /// Keepalive probes, the client PING policy and the connection age limit.
+    public var keepalive = KeepalivePolicy()
+
     public init() {}
 }

@@ -54,14 +54,29 @@ public final class HTTP2Connection {
     }
     private(set) var goAway = GoAwayState.none
 
+    // Keepalive (HTTP2Connection+Keepalive.swift).
+    /// Monotonic time of the accept.
+    let openedAtNanos: Int64
+    /// Bytes arrived since the hub's last sweep: the peer is alive.
+    var heardFromPeer = false
+    var keepaliveProbe: KeepaliveProbe
+    var age: ConnectionAge
+    var pingStrikes: PingStrikePolicy
+
     public var openStreamCount: Int { streams.count }
 
-    init(fd: Int32, token: EventToken, limits: GRPCLimits, hub: ConnectionHub, tls: TLSConnection?) throws(SystemError) {
+    /// `ageJitterNanos` spreads --max-connection-age (ConnectionAge.jitter).
+    init(fd: Int32, token: EventToken, limits: GRPCLimits, hub: ConnectionHub, tls: TLSConnection?,
+         openedAtNanos: Int64, ageJitterNanos: Int64) throws(SystemError) {
         self.fd = fd
         self.token = token
         self.tls = tls
         self.limits = limits
         self.hub = hub
+        self.openedAtNanos = openedAtNanos
+        keepaliveProbe = KeepaliveProbe(limits.keepalive, openedAtNanos: openedAtNanos)
+        age = ConnectionAge(limits.keepalive, openedAtNanos: openedAtNanos, jitterNanos: ageJitterNanos)
+        pingStrikes = PingStrikePolicy(limits.keepalive)
         session = try NGHTTP2Session.makeServer(for: self)
         try submitSettings()
     }
@@ -78,6 +93,7 @@ public final class HTTP2Connection {
     /// cannot continue (the peer is not speaking HTTP/2, or flooded us).
     func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let session else { return false }
+        heardFromPeer = true
         let consumed = nghttp2_session_mem_recv(session, bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count)
         if consumed < 0 {
             let error = Int32(consumed)
@@ -213,8 +229,7 @@ public final class HTTP2Connection {
             return
         }
         guard goAway == .noticeQueued, let session else { return }
-        let opaque: [UInt8] = Array("tw-drain".utf8)
-        _ = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), opaque)
+        _ = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), PingPayload.drain.bytes)
         goAway = .noticeSent
     }
 
@@ -229,8 +244,10 @@ public final class HTTP2Connection {
         requestFlush()
     }
 
-    func pingAcknowledged() {
-        if goAway == .noticeSent { sendFinalGoAway() }
+    /// Only the ACK of the PING that followed the notice proves the client
+    /// saw the notice; the keepalive one's ACK is just a sign of life.
+    func pingAcknowledged(_ payload: PingPayload) {
+        if payload == .drain && goAway == .noticeSent { sendFinalGoAway() }
     }
 
     func markClosing(_ reason: String) {

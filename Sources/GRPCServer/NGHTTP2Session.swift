@@ -77,7 +77,11 @@ enum NGHTTP2Session {
         case NGHTTP2_DATA.rawValue:
             if endStream { target.endOfRequest(streamID: header.stream_id) }
         case NGHTTP2_PING.rawValue:
-            if header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 { target.pingAcknowledged() }
+            if header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 {
+                target.pingAcknowledged(PingPayload(frame.pointee.ping))
+            } else {
+                target.clientPingReceived()
+            }
         default:
             break
         }
@@ -89,9 +93,18 @@ enum NGHTTP2Session {
         return 0
     }
 
+    /// HEADERS and DATA forgive the client's PING strikes (PingStrikePolicy);
+    /// a GOAWAY may close the connection or start the drain PING.
     private static let onFrameSent: nghttp2_on_frame_send_callback = { _, frame, userData in
-        guard let frame, UInt32(frame.pointee.hd.type) == NGHTTP2_GOAWAY.rawValue else { return 0 }
-        connection(userData).goAwayFrameSent(errorCode: frame.pointee.goaway.error_code)
+        guard let frame else { return 0 }
+        switch UInt32(frame.pointee.hd.type) {
+        case NGHTTP2_HEADERS.rawValue, NGHTTP2_DATA.rawValue:
+            connection(userData).headersOrDataSent()
+        case NGHTTP2_GOAWAY.rawValue:
+            connection(userData).goAwayFrameSent(errorCode: frame.pointee.goaway.error_code)
+        default:
+            break
+        }
         return 0
     }
 

@@ -23,6 +23,8 @@ struct TickwireCommand: ParsableCommand {
         "max-connections", "max-concurrent-streams", "stream-soft-limit", "stream-hard-limit", "slow-consumer-timeout", "drain-timeout",
         "max-header-list-bytes", "max-settings-entries", "max-outbound-acks", "max-continuations",
         "stream-reset-burst", "stream-reset-rate",
+        "keepalive-time", "keepalive-timeout", "keepalive-min-ping-interval", "keepalive-permit-without-calls",
+        "max-connection-age", "max-connection-age-grace",
         "indicator-interval", "history", "max-period", "max-indicators", "max-subscriptions-per-stream",
         "stop-flush-timeout", "binance-url", "binance-ca-file", "stream", "stale-timeout",
         "binance-max-connection-age", "reconnect-base", "reconnect-cap", "tls-cert", "tls-key", "tls-client-ca",
@@ -110,6 +112,30 @@ struct TickwireCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Rapid-reset guard: stream resets per second added back to a connection's allowance, up to --stream-reset-burst. [env: TICKWIRE_STREAM_RESET_RATE]",
                                valueName: "per-second"))
     var streamResetRate = 33
+
+    @Option(help: ArgumentHelp("PING a client connection when nothing at all has arrived on it for this long, to find peers that vanished (and keep idle flows alive through NATs and load balancers); 'off' never pings. [env: TICKWIRE_KEEPALIVE_TIME]",
+                               valueName: "duration|off"))
+    var keepaliveTime = "2m"
+
+    @Option(help: ArgumentHelp("Close the connection when nothing (the PING's ACK or any other frame) comes back within this long of a keepalive PING. [env: TICKWIRE_KEEPALIVE_TIMEOUT]",
+                               valueName: "duration"))
+    var keepaliveTimeout = "20s"
+
+    @Option(help: ArgumentHelp("Client PING policy, as grpc-go's MinTime: a client with calls open may PING at most this often unless we sent it HEADERS or DATA since its last PING; each PING sooner is a strike, and the third gets GOAWAY(ENHANCE_YOUR_CALM, too_many_pings) and the connection is closed. [env: TICKWIRE_KEEPALIVE_MIN_PING_INTERVAL]",
+                               valueName: "duration"))
+    var keepaliveMinPingInterval = "5m"
+
+    @Option(help: ArgumentHelp("Client PING policy: allow PINGs at --keepalive-min-ping-interval on a connection with no call open. When false (grpc-go's default) such a client may PING once every 2h. [env: TICKWIRE_KEEPALIVE_PERMIT_WITHOUT_CALLS]",
+                               valueName: "true|false"))
+    var keepalivePermitWithoutCalls = false
+
+    @Option(help: ArgumentHelp("Retire a client connection at this age, ±10% jitter: GOAWAY, so the client reconnects (through the load balancer, e.g. a Kubernetes Service, rebalancing long-lived streams) while its open streams go on for --max-connection-age-grace. 'off' never retires. [env: TICKWIRE_MAX_CONNECTION_AGE]",
+                               valueName: "duration|off"))
+    var maxConnectionAge = "off"
+
+    @Option(help: ArgumentHelp("After a connection's max-age GOAWAY, how long its open streams go on before they end with UNAVAILABLE (\"max connection age reached; reconnect\"); 'infinite' lets them run. [env: TICKWIRE_MAX_CONNECTION_AGE_GRACE]",
+                               valueName: "duration|infinite"))
+    var maxConnectionAgeGrace = "30s"
 
     @Option(help: ArgumentHelp("After SIGTERM/SIGINT, how long open streams keep receiving prices (after a ShutdownNotice) before they are ended. Health turns NOT_SERVING at once and new connections are refused. [env: TICKWIRE_DRAIN_TIMEOUT]",
                                valueName: "duration"))
@@ -222,6 +248,7 @@ struct TickwireCommand: ParsableCommand {
         configuration.slowConsumers.softLimitBytes = streamSoftLimit
         configuration.slowConsumers.timeoutNanos = slowTimeout.nanoseconds
         try applyHTTP2Limits(to: &configuration.grpc)
+        configuration.grpc.keepalive = try makeKeepalivePolicy()
         guard let flush = GoDuration(parsing: stopFlushTimeout) else {
             throw ValidationError("--stop-flush-timeout '\(stopFlushTimeout)' is not a duration such as 500ms or 2s")
         }

@@ -50,6 +50,7 @@ FAMILIES = {
     "tickwire_price_bytes_fanned_out_total": "counter",
     "tickwire_conflated_trades_total": "counter",
     "tickwire_slow_consumer_disconnects_total": "counter",
+    "tickwire_grpc_keepalive_events_total": "counter",
     "tickwire_ingest_to_flush_latency_seconds": "histogram",
     "tickwire_shutdown_phase": "gauge",
     "tickwire_reactor_loop_iterations_total": "counter",
@@ -64,6 +65,7 @@ LABELLED = {
     "tickwire_feed_missing_trades_total": ("symbol", {"btcusdt", "ethusdt"}),
     "tickwire_indicator_subscriptions": ("type", {"sma", "ema", "rsi"}),
     "tickwire_shutdown_phase": ("phase", {"running", "draining", "stopping", "stopped"}),
+    "tickwire_grpc_keepalive_events_total": ("event", {"keepalive_timeout", "too_many_pings", "max_connection_age"}),
 }
 EXPOSITION_TYPE = "text/plain; version=0.0.4"
 SCRAPE_TIMEOUT_S = 5.0
