@@ -161,7 +161,7 @@ static void report_ready_once(struct load_client *lc)
 /* Measuring starts --warmup seconds after the first price anywhere. */
 static void start_window_when_due(struct load_run *run, int64_t now)
 {
-    if (run->measuring || run->first_price_mono_ns == 0) return;
+    if (run->measuring || run->stopping || run->first_price_mono_ns == 0) return;
     int64_t due = run->first_price_mono_ns + (int64_t)(run->options->warmup_s * 1e9);
     if (now < due) return;
     run->window_start_mono_ns = now;
