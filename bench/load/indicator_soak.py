@@ -13,12 +13,16 @@ up to --wait-quiet-s waiting for an idle machine first):
 2. tickwire starts with --replay-wait-streams = streams + probes + 1, a raised
    --stream-hard-limit (Python readers lag: a stream past the default
    4 MiB would be reset mid-hold) and --drain-timeout 1s.
-3. A probe process opens --probes streams (one channel each) and subscribes;
-   worker processes open --streams streams over --channels channels and
-   subscribe. Each stream sends 10 SUBSCRIBEs (five sets of 10, so the engine
-   shares states but not all streams ask the same) and must get 10 OK
-   statuses. Workers only count messages (they can never read 2 M messages/s
-   here); they run at `nice --worker-nice` so that the probes read first.
+3. With --client c (the default), one tw-load process (bench/loadclient,
+   built when missing) opens all --probes + --streams streams over
+   --probes + --channels connections and reads every message of every stream;
+   the first --probes streams also record their batches and sampled prices.
+   Each stream sends 10 SUBSCRIBEs (five sets of 10, so the engine shares
+   states but not all streams ask the same) and must get 10 OK statuses.
+   With --client python, a probe process opens --probes streams (one channel
+   each) and worker processes open --streams streams over --channels
+   channels; the workers only count messages (Python can never read 2 M
+   messages/s here) at `nice --worker-nice` so that the probes read first.
    The server runs in its own session, so with scheduler autogroups that
    niceness does not rank the workers below the server: see --server-cpu.
 4. One trigger stream opens, which starts the replay (the server counts open
@@ -37,10 +41,12 @@ up to --wait-quiet-s waiting for an idle machine first):
 that the clients cannot take the server's core (other load still can).
 --keep-dir keeps the server log and the probes' recordings.
 
-The server-side interval is the primary cadence figure. The probe-side
-inter-arrival also carries the probe process's scheduling: the probe's price
-lag (receipt wall time minus the server's ingest time, sampled) says whether a
-probe fell behind, in which case its batches bunch up.
+The server-side interval is the server's own cadence figure. The
+client-side inter-arrival (every stream with tw-load, the probes with Python)
+also carries the client's scheduling: the price lag (receipt wall time minus
+the server's ingest time, sampled) says whether a reader fell behind, in which
+case its batches bunch up. tw-load reports its own CPU per message, so a
+reader that is the bottleneck shows.
 
     TICKWIRE_BIN=/tmp/tw-soak/tickwire .venv/bin/python bench/load/indicator_soak.py
 
@@ -386,6 +392,7 @@ class HoldMeter:
         self.server_pid, self.client_pids = server_pid, client_pids
         self.started = time.monotonic()
         self.server0 = schedstat_s(server_pid)
+        self.clients0 = [schedstat_s(p) for p in client_pids]
         self.cpu0 = [fanout_soak.cpu_seconds(p) for p in [server_pid, *client_pids, os.getpid()]]
         self.box0 = box_cpu_s()
         self.all0 = all_process_cpu_s()
@@ -404,6 +411,8 @@ class HoldMeter:
         return {"server_cpu": used[0], "client_cpu": used[1:-1], "parent_cpu": used[-1],
                 "server_run": (server1[0] - self.server0[0]) / span_s,
                 "server_wait": (server1[1] - self.server0[1]) / span_s,
+                "client_wait": [(schedstat_s(p)[1] - c0[1]) / span_s
+                                for p, c0 in zip(self.client_pids, self.clients0)],
                 "box_busy": busy, "interrupts": interrupts, "steal": steal,
                 "other_cpu": busy - interrupts - sum(used), "busiest_others": busiest}
 
@@ -411,6 +420,14 @@ class HoldMeter:
 def log_value(line: str, key: str) -> str | None:
     match = re.search(rf"(?:^|[\s\[(,]){re.escape(key)}=([^\s,\])]+)", line)
     return match.group(1) if match else None
+
+
+def make_realtime(pid: int) -> None:
+    """SCHED_RR at the lowest real-time priority: on a shared machine, other
+    processes' builds on the server's (or the client's) CPU then wait for it
+    instead of the other way round, as on a machine dedicated to it. The
+    kernel's RT throttling still leaves them 5%."""
+    os.sched_setscheduler(pid, os.SCHED_RR, os.sched_param(1))
 
 
 def place_processes(server_cpu: int | None) -> str:
@@ -485,9 +502,13 @@ def soak(args) -> int:
         idle_busy = wait_for_quiet_machine(args.wait_quiet_s)
         print(f"machine busy {idle_busy * 100:.0f}% of one CPU in the second before the start", flush=True)
         placement = place_processes(args.server_cpu)  # before the server, which inherits it
+        if args.realtime:
+            placement += f"; server{' and tw-load' if args.client == 'c' else ''} at SCHED_RR 1 (--realtime)"
         server = harness.TickwireServer(argv, harness.server_env(), Path(tmp) / "server.log")
         if args.server_cpu is not None:
             os.sched_setaffinity(server.proc.pid, {args.server_cpu})
+        if args.realtime:
+            make_realtime(server.proc.pid)
         clients: list[subprocess.Popen] = []
         measured: dict = {"server_start": time.monotonic(), "placement": placement}
         try:
@@ -561,6 +582,8 @@ def drive_c(args, server, clients, tmp: Path, m: dict) -> None:
                          record_path=record_path, probe_streams=args.probes, sample_every=LAG_SAMPLE_EVERY,
                          cpu=client_cpu)
     clients.append(proc)
+    if args.realtime:
+        make_realtime(proc.pid)
     m["worker_ready"] = [fanout_soak.read_json_line(proc, "ready", args.open_timeout_s)]
     m["subscribe_s"] = time.monotonic() - t_open
     print(f"server pid {server.proc.pid} on {server.target}; tw-load pid {proc.pid}: {total} streams "
@@ -808,7 +831,8 @@ def report(args, m: dict, reference: Reference, speed: float, copies: int, wait_
         print(f"server CPU per trade            {per_trade_us:.0f} us, {per_trade_us * 1000 / len(ok_per_stream):.0f} ns "
               f"per stream; {args.trades_per_s:.0f} trades/s x {len(ok_per_stream)} streams would need "
               f"~{per_trade_us * args.trades_per_s / 1e6 * 100:.0f}% of one core")
-    clients_cpu = (f"tw-load {m['client_cpu'][0] * 100:.0f}%" if "tw_load" in m else
+    clients_cpu = (f"tw-load {m['client_cpu'][0] * 100:.0f}% (waiting for a CPU while runnable "
+                   f"{m['client_wait'][0] * 100:.0f}% of the time)" if "tw_load" in m else
                    f"probes {m['client_cpu'][0] * 100:.0f}%, workers "
                    f"{', '.join(f'{c * 100:.0f}%' for c in m['client_cpu'][1:])}")
     print(f"other CPU during hold           {clients_cpu}, this script "
@@ -845,6 +869,9 @@ def main() -> int:
                         help="end the hold early if the server's RSS passes this")
     parser.add_argument("--server-cpu", type=int,
                         help="pin the server to this CPU and the clients to the others (default: unpinned)")
+    parser.add_argument("--realtime", action="store_true",
+                        help="run the server and tw-load at SCHED_RR priority 1, so that other load on a "
+                             "shared machine cannot preempt them (reported in the CPU placement line)")
     parser.add_argument("--wait-quiet-s", type=float, default=120,
                         help="wait at most this long for the machine to be idle before starting")
     parser.add_argument("--keep-dir", help="copy the server log and the probes' recordings here")

@@ -45,7 +45,8 @@ static int parse_seconds(const char *text, double min, double *out)
     return 0;
 }
 
-/* Only 127.0.0.1-style IPv4 literals: this tool is for local benches. */
+/* Only loopback IPv4 literals (127.0.0.0/8): a load generator is for local
+   benches, never pointed at someone else's server by a typo. */
 static int parse_target(const char *text, struct load_options *out)
 {
     const char *colon = strrchr(text, ':');
@@ -53,7 +54,7 @@ static int parse_target(const char *text, struct load_options *out)
     memcpy(out->host, text, (size_t)(colon - text));
     out->host[colon - text] = '\0';
     struct in_addr addr;
-    if (inet_pton(AF_INET, out->host, &addr) != 1) return -1;
+    if (inet_pton(AF_INET, out->host, &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127) return -1;
     int port = 0;
     if (parse_int(colon + 1, 1, 65535, &port) != 0) return -1;
     out->port = (uint16_t)port;
