@@ -13,12 +13,16 @@ up to --wait-quiet-s waiting for an idle machine first):
 2. tickwire starts with --replay-wait-streams = streams + probes + 1, a raised
    --stream-hard-limit (Python readers lag: a stream past the default
    4 MiB would be reset mid-hold) and --drain-timeout 1s.
-3. A probe process opens --probes streams (one channel each) and subscribes;
-   worker processes open --streams streams over --channels channels and
-   subscribe. Each stream sends 10 SUBSCRIBEs (five sets of 10, so the engine
-   shares states but not all streams ask the same) and must get 10 OK
-   statuses. Workers only count messages (they can never read 2 M messages/s
-   here); they run at `nice --worker-nice` so that the probes read first.
+3. With --client c (the default), one tw-load process (bench/loadclient,
+   built when missing) opens all --probes + --streams streams over
+   --probes + --channels connections and reads every message of every stream;
+   the first --probes streams also record their batches and sampled prices.
+   Each stream sends 10 SUBSCRIBEs (five sets of 10, so the engine shares
+   states but not all streams ask the same) and must get 10 OK statuses.
+   With --client python, a probe process opens --probes streams (one channel
+   each) and worker processes open --streams streams over --channels
+   channels; the workers only count messages (Python can never read 2 M
+   messages/s here) at `nice --worker-nice` so that the probes read first.
    The server runs in its own session, so with scheduler autogroups that
    niceness does not rank the workers below the server: see --server-cpu.
 4. One trigger stream opens, which starts the replay (the server counts open
@@ -37,10 +41,12 @@ up to --wait-quiet-s waiting for an idle machine first):
 that the clients cannot take the server's core (other load still can).
 --keep-dir keeps the server log and the probes' recordings.
 
-The server-side interval is the primary cadence figure. The probe-side
-inter-arrival also carries the probe process's scheduling: the probe's price
-lag (receipt wall time minus the server's ingest time, sampled) says whether a
-probe fell behind, in which case its batches bunch up.
+The server-side interval is the server's own cadence figure. The
+client-side inter-arrival (every stream with tw-load, the probes with Python)
+also carries the client's scheduling: the price lag (receipt wall time minus
+the server's ingest time, sampled) says whether a reader fell behind, in which
+case its batches bunch up. tw-load reports its own CPU per message, so a
+reader that is the bottleneck shows.
 
     TICKWIRE_BIN=/tmp/tw-soak/tickwire .venv/bin/python bench/load/indicator_soak.py
 
@@ -70,6 +76,7 @@ sys.path.insert(0, str(REPO_ROOT / "bench" / "load"))
 
 import fanout_soak  # noqa: E402
 import harness  # noqa: E402
+import tw_load  # noqa: E402
 
 METHOD = harness.STREAM_PRICES_METHOD
 CLIENT_STOP_SIGNAL = signal.SIGUSR1
@@ -385,6 +392,7 @@ class HoldMeter:
         self.server_pid, self.client_pids = server_pid, client_pids
         self.started = time.monotonic()
         self.server0 = schedstat_s(server_pid)
+        self.clients0 = [schedstat_s(p) for p in client_pids]
         self.cpu0 = [fanout_soak.cpu_seconds(p) for p in [server_pid, *client_pids, os.getpid()]]
         self.box0 = box_cpu_s()
         self.all0 = all_process_cpu_s()
@@ -403,6 +411,8 @@ class HoldMeter:
         return {"server_cpu": used[0], "client_cpu": used[1:-1], "parent_cpu": used[-1],
                 "server_run": (server1[0] - self.server0[0]) / span_s,
                 "server_wait": (server1[1] - self.server0[1]) / span_s,
+                "client_wait": [(schedstat_s(p)[1] - c0[1]) / span_s
+                                for p, c0 in zip(self.client_pids, self.clients0)],
                 "box_busy": busy, "interrupts": interrupts, "steal": steal,
                 "other_cpu": busy - interrupts - sum(used), "busiest_others": busiest}
 
@@ -410,6 +420,14 @@ class HoldMeter:
 def log_value(line: str, key: str) -> str | None:
     match = re.search(rf"(?:^|[\s\[(,]){re.escape(key)}=([^\s,\])]+)", line)
     return match.group(1) if match else None
+
+
+def make_realtime(pid: int) -> None:
+    """SCHED_RR at the lowest real-time priority: on a shared machine, other
+    processes' builds on the server's (or the client's) CPU then wait for it
+    instead of the other way round, as on a machine dedicated to it. The
+    kernel's RT throttling still leaves them 5%."""
+    os.sched_setscheduler(pid, os.SCHED_RR, os.sched_param(1))
 
 
 def place_processes(server_cpu: int | None) -> str:
@@ -429,7 +447,7 @@ def place_processes(server_cpu: int | None) -> str:
 
 def spawn_clients(args, target: str, first_index: int, channels: int, streams_per_channel: int,
                   probe: bool, out: Path | None, max_s: float) -> subprocess.Popen:
-    argv = [sys.executable, __file__, "--client", "--target", target, "--first-index", str(first_index),
+    argv = [sys.executable, __file__, "--as-client", "--target", target, "--first-index", str(first_index),
             "--channels", str(channels), "--streams-per-channel", str(streams_per_channel),
             "--answer-timeout-s", str(args.open_timeout_s), "--max-s", str(max_s),
             "--worker-nice", str(args.worker_nice)]
@@ -484,13 +502,20 @@ def soak(args) -> int:
         idle_busy = wait_for_quiet_machine(args.wait_quiet_s)
         print(f"machine busy {idle_busy * 100:.0f}% of one CPU in the second before the start", flush=True)
         placement = place_processes(args.server_cpu)  # before the server, which inherits it
+        if args.realtime:
+            placement += f"; server{' and tw-load' if args.client == 'c' else ''} at SCHED_RR 1 (--realtime)"
         server = harness.TickwireServer(argv, harness.server_env(), Path(tmp) / "server.log")
         if args.server_cpu is not None:
             os.sched_setaffinity(server.proc.pid, {args.server_cpu})
+        if args.realtime:
+            make_realtime(server.proc.pid)
         clients: list[subprocess.Popen] = []
         measured: dict = {"server_start": time.monotonic(), "placement": placement}
         try:
-            drive(args, server, clients, Path(tmp), streams_per_channel, channels_per_worker, measured)
+            if args.client == "c":
+                drive_c(args, server, clients, Path(tmp), measured)
+            else:
+                drive(args, server, clients, Path(tmp), streams_per_channel, channels_per_worker, measured)
         finally:
             for proc in clients:
                 if proc.poll() is None:
@@ -508,13 +533,87 @@ def soak(args) -> int:
         if args.keep_dir:
             keep = Path(args.keep_dir)
             keep.mkdir(parents=True, exist_ok=True)
-            for name in ("server.log", "probes.json"):
+            for name in ("server.log", "probes.json", "tw-load.json", "probes.jsonl"):
                 if (Path(tmp) / name).exists():
                     (keep / name).write_bytes((Path(tmp) / name).read_bytes())
             (keep / "marks.json").write_text(json.dumps(
                 {k: measured.get(k) for k in ("server_start", "replay_start", "hold_end", "sigterm")}))
     report(args, measured, reference, speed, copies, wait_streams)
     return 0
+
+
+def hold(args, server, clients: list[subprocess.Popen], m: dict) -> None:
+    """Starts the replay and holds for --hold-s, metering the server's CPU and
+    the machine's (the clients are subscribed by now)."""
+    m["replay_start"] = start_replay(server, 15)
+    m["rss_replay_start_kib"] = server.rss_kib()
+    meter = HoldMeter(server.proc.pid, [p.pid for p in clients])
+    while time.monotonic() - m["replay_start"] < args.hold_s:
+        rss = server.rss_kib()
+        if rss is None or rss > args.max_rss_mib * 1024:
+            print(f"ending the hold early: server RSS {rss} KiB or server gone", flush=True)
+            break
+        time.sleep(0.25)
+    m["hold_end"] = time.monotonic()
+    m["hold_s"] = m["hold_end"] - m["replay_start"]
+    m.update(meter.read())
+    m["queues"] = fanout_soak.socket_queues(server.port)
+    m["rss_end_kib"] = server.rss_kib()
+    m["hwm_kib"] = harness.read_status_kib(server.proc.pid, "VmHWM")
+    m["server_alive"] = server.alive()
+
+
+def drive_c(args, server, clients, tmp: Path, m: dict) -> None:
+    """As drive(), with one tw-load process reading every stream (probes
+    included: the first --probes streams record their batches and sampled
+    prices). It runs on the CPU(s) the server was not given."""
+    binary = tw_load.ensure_built(args.load_client)
+    server.wait_listening()
+    sampler = fanout_soak.RssSampler(server.proc.pid).start()
+    time.sleep(1.0)
+    m["rss_before_kib"] = server.rss_kib()
+    max_s = 2 * args.open_timeout_s + args.hold_s + 30
+    report_path, record_path = tmp / "tw-load.json", tmp / "probes.jsonl"
+    client_cpu = min(os.sched_getaffinity(0)) if args.server_cpu is not None else None
+    total = args.streams + args.probes
+    t_open = time.monotonic()
+    proc = tw_load.spawn(binary, server.target, connections=args.channels + args.probes, streams=total,
+                         indicators=len(BASE_SET), duration_s=max_s, json_path=report_path,
+                         record_path=record_path, probe_streams=args.probes, sample_every=LAG_SAMPLE_EVERY,
+                         cpu=client_cpu)
+    clients.append(proc)
+    if args.realtime:
+        make_realtime(proc.pid)
+    m["worker_ready"] = [fanout_soak.read_json_line(proc, "ready", args.open_timeout_s)]
+    m["subscribe_s"] = time.monotonic() - t_open
+    print(f"server pid {server.proc.pid} on {server.target}; tw-load pid {proc.pid}: {total} streams "
+          f"({args.probes} recording) over {args.channels + args.probes} connections subscribed in "
+          f"{m['subscribe_s']:.1f}s; starting the replay", flush=True)
+
+    hold(args, server, clients, m)
+
+    load, summary = tw_load.stop(proc, report_path)
+    m["tw_load"], m["tw_load_summary"] = load, summary
+    rows = load["stream_rows"]
+    recorded = tw_load.read_recording(record_path)
+    m["open_seen"] = [sum(1 for r in rows if r[tw_load.ROW_END] == "open")]
+    m["workers"] = [{"streams": [[r[tw_load.ROW_INDEX], r[tw_load.ROW_PRICES], r[tw_load.ROW_BATCHES],
+                                  r[tw_load.ROW_OK], r[tw_load.ROW_NOT_OK],
+                                  "CANCELLED_LOCAL" if r[tw_load.ROW_END] == "open" else
+                                  f"{r[tw_load.ROW_END]} {r[tw_load.ROW_END_CODE]}", r[tw_load.ROW_SHUTDOWNS]]
+                                 for r in rows if r[tw_load.ROW_INDEX] >= args.probes],
+                     "refused": load["refusals"]}]
+    m["probes"] = []
+    for r in rows[:args.probes]:
+        index = r[tw_load.ROW_INDEX]
+        got = recorded.get(index, {"arrivals": [], "updates": [], "price_samples": []})
+        m["probes"].append({"index": index, "subscriptions": subscriptions_of(index), "prices": r[tw_load.ROW_PRICES],
+                            "ok": r[tw_load.ROW_OK], "refused": ["not OK"] * r[tw_load.ROW_NOT_OK],
+                            "end": r[tw_load.ROW_END], **got})
+    sampler.stop()
+    m["rss_peak_kib"] = max((rss for _, rss in sampler.samples), default=None)
+    m["sigterm"] = time.monotonic()
+    server.stop(timeout_s=15)
 
 
 def drive(args, server, clients, tmp: Path, streams_per_channel: int, channels_per_worker: list[int],
@@ -541,22 +640,7 @@ def drive(args, server, clients, tmp: Path, streams_per_channel: int, channels_p
     print(f"server pid {server.proc.pid} on {server.target}; {args.streams} streams + {args.probes} probes "
           f"subscribed in {m['subscribe_s']:.1f}s; starting the replay", flush=True)
 
-    m["replay_start"] = start_replay(server, 15)
-    m["rss_replay_start_kib"] = server.rss_kib()
-    meter = HoldMeter(server.proc.pid, [p.pid for p in clients])
-    while time.monotonic() - m["replay_start"] < args.hold_s:
-        rss = server.rss_kib()
-        if rss is None or rss > args.max_rss_mib * 1024:
-            print(f"ending the hold early: server RSS {rss} KiB or server gone", flush=True)
-            break
-        time.sleep(0.25)
-    m["hold_end"] = time.monotonic()
-    m["hold_s"] = m["hold_end"] - m["replay_start"]
-    m.update(meter.read())
-    m["queues"] = fanout_soak.socket_queues(server.port)
-    m["rss_end_kib"] = server.rss_kib()
-    m["hwm_kib"] = harness.read_status_kib(server.proc.pid, "VmHWM")
-    m["server_alive"] = server.alive()
+    hold(args, server, clients, m)
 
     for proc in clients:
         proc.send_signal(CLIENT_STOP_SIGNAL)
@@ -651,6 +735,21 @@ def check_values(m: dict, reference: Reference) -> dict:
             "keys": len(keys_seen), "missing": sorted(wanted - keys_seen)}
 
 
+def report_tw_load(load: dict) -> None:
+    """What tw-load saw on every stream over its window (first price to the stop)."""
+    iv, lat, cpu = load["batch_interval_ms"], load["latency_us"], load["cpu"]
+    within = abs(iv["p99"] - TARGET_INTERVAL_MS) <= TARGET_TOLERANCE_MS
+    print(f"client batch inter-arrival p50/p99/max  {iv['p50']:.1f} / {iv['p99']:.1f} / {iv['max']:.1f} ms over "
+          f"{iv['count']} gaps on all {load['streams']} streams ({'within' if within else 'OUTSIDE'} "
+          f"{TARGET_INTERVAL_MS:.0f} +- {TARGET_TOLERANCE_MS:.0f} ms); each stream's own p99: median "
+          f"{iv['stream_p99_median']:.1f}, worst {iv['stream_p99_max']:.1f} ms (tw-load, {load['window_s']:.1f} s window)")
+    print(f"client latency ingest->receipt  p50 {lat['p50'] / 1000:.2f} / p99 {lat['p99'] / 1000:.2f} / "
+          f"p99.9 {lat['p999'] / 1000:.2f} / max {lat['max'] / 1000:.2f} ms over {lat['samples']} sampled prices")
+    print(f"tw-load                         {load['msgs_per_s']:.0f} msgs/s, {load['bytes_window'] / 1e6 / max(load['window_s'], 1e-9):.0f} MB/s; "
+          f"{cpu['window_share_of_core'] * 100:.0f}% of a core, {cpu['ns_per_msg_window']:.0f} ns CPU per message; "
+          f"streams ended early {load['errors']}, malformed {load['malformed']}, truncated {load['truncated']}")
+
+
 def report(args, m: dict, reference: Reference, speed: float, copies: int, wait_streams: int) -> None:
     streams = [s for w in m["workers"] for s in w["streams"]]
     probes = m["probes"]
@@ -682,8 +781,12 @@ def report(args, m: dict, reference: Reference, speed: float, copies: int, wait_
               f"(server ingest time against recorded time / speed)")
     print(f"server flags                    --stream-hard-limit {args.backlog_mib} MiB (raised from 4 MiB "
           f"so lagging Python readers are not reset), --drain-timeout 1s, --replay-wait-streams {wait_streams}")
-    print(f"streams                         {len(streams)} worker streams over {args.channels} channels in "
-          f"{args.procs} processes (nice +{args.worker_nice}) + {len(probes)} probes (1 channel each)")
+    if "tw_load" in m:
+        print(f"streams                         {len(streams)} worker streams + {len(probes)} recording probes, "
+              f"all read by one tw-load process over {m['tw_load']['connections']} connections")
+    else:
+        print(f"streams                         {len(streams)} worker streams over {args.channels} channels in "
+              f"{args.procs} processes (nice +{args.worker_nice}) + {len(probes)} probes (1 channel each)")
     print(f"subscribe phase                 {m['subscribe_s']:.1f} s for every stream's 10 statuses")
     print(f"statuses OK                     {sum(ok_per_stream)} (want {len(BASE_SET) * len(ok_per_stream)}); "
           f"streams with all 10 OK: {full} of {len(ok_per_stream)}; refused: "
@@ -703,6 +806,8 @@ def report(args, m: dict, reference: Reference, speed: float, copies: int, wait_
     print(f"probe price lag p50/p99/max     {format_ms(cadence['lag_ms'])} ms over the hold; "
           f"last 5 s {format_ms(cadence['late_lag_ms'])} ms (receipt wall time - server ingest, 1 in "
           f"{LAG_SAMPLE_EVERY} prices)")
+    if "tw_load" in m:
+        report_tw_load(m["tw_load"])
     print(f"IndicatorUpdates vs TA-Lib      {values['checked']} checked over {values['keys']} distinct "
           f"indicators; max relative error {values['max_error']:.3g} (limit {REL_TOL:g}); "
           f"{len(values['failures'])} differ")
@@ -726,8 +831,11 @@ def report(args, m: dict, reference: Reference, speed: float, copies: int, wait_
         print(f"server CPU per trade            {per_trade_us:.0f} us, {per_trade_us * 1000 / len(ok_per_stream):.0f} ns "
               f"per stream; {args.trades_per_s:.0f} trades/s x {len(ok_per_stream)} streams would need "
               f"~{per_trade_us * args.trades_per_s / 1e6 * 100:.0f}% of one core")
-    print(f"other CPU during hold           probes {m['client_cpu'][0] * 100:.0f}%, workers "
-          f"{', '.join(f'{c * 100:.0f}%' for c in m['client_cpu'][1:])}, this script "
+    clients_cpu = (f"tw-load {m['client_cpu'][0] * 100:.0f}% (waiting for a CPU while runnable "
+                   f"{m['client_wait'][0] * 100:.0f}% of the time)" if "tw_load" in m else
+                   f"probes {m['client_cpu'][0] * 100:.0f}%, workers "
+                   f"{', '.join(f'{c * 100:.0f}%' for c in m['client_cpu'][1:])}")
+    print(f"other CPU during hold           {clients_cpu}, this script "
           f"{m['parent_cpu'] * 100:.0f}%, irq+softirq {m['interrupts'] * 100:.0f}%, steal "
           f"{m['steal'] * 100:.0f}%, other processes ~{m['other_cpu'] * 100:.0f}%; machine busy "
           f"{m['box_busy'] * 100:.0f}% of {os.cpu_count() * 100}%")
@@ -761,10 +869,18 @@ def main() -> int:
                         help="end the hold early if the server's RSS passes this")
     parser.add_argument("--server-cpu", type=int,
                         help="pin the server to this CPU and the clients to the others (default: unpinned)")
+    parser.add_argument("--realtime", action="store_true",
+                        help="run the server and tw-load at SCHED_RR priority 1, so that other load on a "
+                             "shared machine cannot preempt them (reported in the CPU placement line)")
     parser.add_argument("--wait-quiet-s", type=float, default=120,
                         help="wait at most this long for the machine to be idle before starting")
     parser.add_argument("--keep-dir", help="copy the server log and the probes' recordings here")
-    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--client", choices=["c", "python"], default="c",
+                        help="c: tw-load (bench/loadclient) reads every stream and records the probes; "
+                             "python: grpcio worker and probe processes, as before (default c)")
+    parser.add_argument("--load-client", type=Path, help="tw-load binary (default .build-loadclient/tw-load, "
+                                                         "built when missing)")
+    parser.add_argument("--as-client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
     parser.add_argument("--first-index", type=int, help=argparse.SUPPRESS)
@@ -773,7 +889,7 @@ def main() -> int:
     parser.add_argument("--max-s", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.client:
+    if args.as_client:
         return run_client_process(args)
     assert args.streams % args.channels == 0, "--streams must be a multiple of --channels"
     return soak(args)
