@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(pkg-config libnghttp2-dev libssl-dev libwslay-dev libsimdjson-dev liburing-dev
           protobuf-compiler openssl strace)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(python3 python3-venv python3-pip)
+    # make and gcc build tw-load (bench/loadclient), which the slow-consumer test drives.
+    packages+=(python3 python3-venv python3-pip make gcc)
 fi
 
 missing=()
