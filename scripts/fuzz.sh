@@ -13,7 +13,7 @@ cd "$root"
 
 seconds=${1:-60}
 shift || true
-all_harnesses=(binance_json grpc_deframer indicator_request)
+all_harnesses=(binance_json grpc_deframer indicator_request grpc_connection)
 harnesses=("${@:-${all_harnesses[@]}}")
 out=.build-fuzz
 # The Swift runtime's backtracer would outlive a crashing harness and hold
@@ -72,6 +72,10 @@ link_with_modules() {
 
 build_indicator_request() {
     link_with_modules "$1" fuzz/common/FuzzBytes.swift fuzz/indicator_request/*.swift
+}
+
+build_grpc_connection() {
+    link_with_modules "$1" fuzz/grpc_connection/*.swift
 }
 
 run_harness() {
