@@ -44,13 +44,16 @@ build_grpc_deframer() {
 
 # The harnesses that need more than a file or two of one target (SwiftProtobuf,
 # the server, the reactor) link against SwiftPM's build of FanOut and
-# everything under it, instrumented once per run and shared. A debug build:
-# it compiles fastest, and its -enable-testing lets the harnesses use
-# `@testable import` to reach the internal seams they drive.
-spm="$out/spm"
+# everything under it, instrumented once per run and shared. A release build
+# (a debug one compiles no faster here and fuzzes 5-10x slower), with
+# -enable-testing so the harnesses can `@testable import` the internal seams
+# they drive. Nothing else builds in this scratch path, so every object in
+# it belongs to FanOut's closure.
+spm="$out/spm-release"
 build_spm_modules() {
     [ -n "${spm_built:-}" ] && return 0
-    swift build --target FanOut --scratch-path "$spm" -Xswiftc -sanitize=fuzzer,address || return 1
+    swift build -c release --target FanOut --scratch-path "$spm" \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing || return 1
     spm_built=1
 }
 
@@ -59,12 +62,12 @@ link_with_modules() {
     local output=$1; shift
     build_spm_modules || return 1
     local bin maps=() map
-    bin=$(swift build --scratch-path "$spm" --show-bin-path)
+    bin=$(swift build -c release --scratch-path "$spm" --show-bin-path)
     for map in "$bin"/*.build/module.modulemap Sources/CSystem/*/module.modulemap \
                "$spm"/checkouts/swift-atomics/Sources/_AtomicsShims/include/module.modulemap; do
         maps+=(-Xcc "-fmodule-map-file=$map")
     done
-    swiftc -sanitize=fuzzer,address -parse-as-library -Onone -g -use-ld=lld \
+    swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld \
         -I "$bin/Modules" "${maps[@]}" \
         -Xcc -I -Xcc Sources/CTickwireShim/include -Xcc -I -Xcc Sources/CBinanceJSON/include \
         "$@" "$bin"/*.build/*.o "$bin"/*.build/src/*.o -lnghttp2 -lssl -lcrypto -lwslay -lsimdjson -lstdc++ -o "$output"
