@@ -170,7 +170,10 @@ public final class ConnectionHub {
 
     // MARK: Internals
 
-    private func adopt(_ fd: Int32) {
+    /// Internal rather than private for fuzz/grpc_connection, which hands
+    /// it one end of a socketpair: the whole accepted-connection path without
+    /// a listener or a TCP handshake per input.
+    func adopt(_ fd: Int32) {
         guard let slot = freeSlots.popLast() else {
             log(.warning, "connection limit reached; closing new connection", ["max_connections": "\(limits.maxConnections)"])
             closeDescriptor(fd)
