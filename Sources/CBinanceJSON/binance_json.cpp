@@ -32,8 +32,10 @@ extern "C" int tw_parse_decimal(const char *text, size_t length, double *out) {
     auto result = std::from_chars(text, text + length, *out, std::chars_format::fixed);
     if (result.ec != std::errc() || result.ptr != text + length || length == 0) return -1;
     // "nan", "inf" and negatives are not prices or quantities; one NaN would
-    // poison every running indicator sum downstream.
-    if (!std::isfinite(*out) || *out < 0) return -1;
+    // poison every running indicator sum downstream. Nor is anything above
+    // TW_DECIMAL_MAX: a thousand such prices would overflow an SMA's running
+    // sum to infinity, and no market quotes within a millionfold of it.
+    if (!std::isfinite(*out) || *out < 0 || *out > TW_DECIMAL_MAX) return -1;
     return 0;
 }
 

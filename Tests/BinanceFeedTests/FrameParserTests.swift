@@ -36,6 +36,10 @@ let symbols = try! SymbolTable(["btcusdt", "ethusdt"])
         #expect(parser.parse(#"{"e":"trade","E":1,"s":"BTCUSDT","t":5,"p":"1.5","q":"2","T":1}"#) != .malformed)
     }
 
+    @Test func thePriceCapItselfIsAValidPrice() {
+        #expect(parser.parse(#"{"e":"trade","E":1,"s":"BTCUSDT","t":5,"p":"1000000000000000","q":"1000000000000000","T":1}"#) != .malformed)
+    }
+
     @Test func serverShutdownIsRecognised() {
         #expect(parser.parse(#"{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1700000000000}}"#)
                 == .serverShutdown(eventTimeMs: 1700000000000))
@@ -60,6 +64,9 @@ let symbols = try! SymbolTable(["btcusdt", "ethusdt"])
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"inf","q":"1","T":1}}"#,
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"-1.0","q":"1","T":1}}"#,
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1e400","q":"1","T":1}}"#,
+        // Finite but beyond any quote: a thousand of them would overflow an SMA's sum.
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1000000000000001","q":"1","T":1}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"179769313486231570000000000000000000000","T":1}}"#,
         #"[1,2,3]"#,
         // Trailing bytes after the root object (found by fuzz/binance_json).
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"1","T":1}}}"#,

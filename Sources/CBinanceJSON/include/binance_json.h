@@ -46,7 +46,12 @@ void tw_json_parser_destroy(tw_json_parser *parser);
 tw_frame_kind tw_json_parse_frame(tw_json_parser *parser, const uint8_t *bytes, size_t length,
                                   size_t capacity, tw_trade *out);
 
-// Decodes a decimal string to the nearest double. Returns 0 on success.
+// The largest price or quantity accepted (1e15): far above any quote, far
+// below where sums of a few thousand of them lose their range.
+#define TW_DECIMAL_MAX 1e15
+
+// Decodes a decimal string to the nearest double. Returns 0 on success; -1
+// for anything that is not a plain non-negative decimal up to TW_DECIMAL_MAX.
 int tw_parse_decimal(const char *text, size_t length, double *out);
 
 #ifdef __cplusplus
