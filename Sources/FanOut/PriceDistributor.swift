@@ -74,8 +74,6 @@ public final class PriceDistributor: TradeSink {
         }
     }
 
-    /// A stream reached the bound its client asked for: it leaves the
-    /// registry and ends with OK once what is queued has gone out.
     @inline(__always)
     private func queue(_ message: WireMessage, on stream: GRPCStream) {
         switch stream.send(message) {
@@ -124,9 +122,13 @@ public final class PriceDistributor: TradeSink {
         overflowed.removeAll(keepingCapacity: true)
     }
 
-    func endBounded(_ stream: GRPCStream) {
+    /// A call reached a bound its client set: a StreamPrices stream leaves
+    /// the registry (any other call was never in it), and the call ends with
+    /// `status` (OK, or DEADLINE_EXCEEDED for grpc-timeout) once what is
+    /// queued has gone out.
+    func endBounded(_ stream: GRPCStream, _ status: GRPCStatus = .ok) {
         if let subscriptions = registry.remove(stream) { indicators.release(subscriptions) }
         bounds.forget(stream)
-        stream.finish(.ok)
+        stream.finish(status)
     }
 }

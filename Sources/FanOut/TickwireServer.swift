@@ -27,7 +27,8 @@ public final class TickwireServer: ReactorHandler {
         case feedTick = 6
         /// The live feed's backoff is over: connect again.
         case feedRetry = 7
-        /// The earliest client-asked stream deadline (StreamBounds) is due.
+        /// The earliest client-asked call deadline (StreamBounds: stream
+        /// duration or grpc-timeout) is due.
         case streamBound = 8
         /// A /metrics connection may have outlived its deadline.
         case metricsDeadline = 9
@@ -221,9 +222,9 @@ public final class TickwireServer: ReactorHandler {
         case .feedRetry:
             liveFeed?.retryDue()
         case .streamBound:
-            var expired: [GRPCStream] = []
+            var expired: [StreamBounds.Expiry] = []
             distributor.bounds.timerFired(reactor: reactor, expired: &expired)
-            for stream in expired { distributor.endBounded(stream) }
+            for expiry in expired { distributor.endBounded(expiry.stream, expiry.status) }
         case .metricsDeadline:
             metrics?.timerFired()
         case nil:

@@ -32,6 +32,10 @@ public final class GRPCStream {
     public var requestedDuration: String? { headers.streamDuration }
     /// The `tickwire-stream-messages` metadata value, if the client sent one.
     public var requestedMessages: String? { headers.streamMessages }
+    /// The call's deadline from `grpc-timeout`, in nanoseconds from when its
+    /// headers arrived; nil when the client set none. Malformed values never
+    /// get this far (the call is refused with INTERNAL).
+    public var requestedTimeoutNanos: Int64? { headers.grpcTimeout.flatMap(GRPCTimeout.nanoseconds) }
     /// The client sent END_STREAM.
     public internal(set) var inboundClosed = false
 

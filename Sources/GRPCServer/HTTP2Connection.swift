@@ -184,7 +184,8 @@ public final class HTTP2Connection {
     /// carries both the response headers and grpc-status.
     func submitTrailersOnly(_ stream: GRPCStream, status: GRPCStatus, httpStatus: String) {
         guard let session else { return }
-        let fields = [(":status", httpStatus), ("content-type", "application/grpc")] + HeaderBlock.trailers(status)
+        let fields = [(":status", httpStatus), ("content-type", "application/grpc"), HeaderBlock.acceptEncoding]
+            + HeaderBlock.trailers(status)
         _ = HeaderBlock.with(fields) { nva, count in
             nghttp2_submit_response(session, stream.id, nva, count, nil)
         }
@@ -296,7 +297,10 @@ public final class HTTP2Connection {
             case .tooLarge(let announced, let limit):
                 stream.finish(GRPCStatus(.resourceExhausted, "request message of \(announced) bytes exceeds the limit of \(limit) bytes"))
             case .compressed:
-                stream.finish(GRPCStatus(.unimplemented, "compressed messages are not supported; send grpc-encoding identity"))
+                // A grpc-encoding we cannot decode was refused with the headers,
+                // so this call declared identity (or nothing): the flag lies.
+                let declared = stream.headers.grpcEncoding.map { "grpc-encoding is '\($0.prefix(64))'" } ?? "the request has no grpc-encoding"
+                stream.finish(GRPCStatus(.internal, "a message has the compressed flag set, but \(declared)"))
             }
         }
     }

@@ -1,0 +1,204 @@
+"""Bad gRPC input and connection bounds: each is answered on its own stream
+(or its own connection), and nobody else notices.
+
+Every test runs its bad client on a raw HTTP/2 connection (the `h2` library,
+so the request is exactly what the test says) while a healthy grpcio client
+streams a 20x replay; the healthy client must keep receiving every trade, in
+order. For the lead's figures each test prints (pytest -s) the healthy
+client's p99 ingest-to-receive latency and the server's RSS before and at its
+peak, as test_http2_abuse.py does.
+
+Already covered elsewhere, and not repeated here: an oversized header list
+(test_http2_abuse.py, HTTP 431 / RESOURCE_EXHAUSTED on its stream), HTTP/1.1,
+random bytes and a TLS ClientHello on the h2c port (test_http2_abuse.py,
+closed), a request that is not protobuf (test_indicators.py,
+INVALID_ARGUMENT) and a message over 4 MiB sent by grpcio
+(test_grpc_semantics.py, RESOURCE_EXHAUSTED). The raw-frame variants of the
+last two are here as well, under attack.
+
+Every loop is bounded in count and every read by a deadline.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+
+import grpc
+import h2.settings
+import pytest
+
+import h2_client
+import harness
+from test_http2_abuse import RSSSampler, under_attack
+
+OK, INVALID_ARGUMENT, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNIMPLEMENTED, INTERNAL = "0", "3", "4", "8", "12", "13"
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+HEALTH_WATCH = "/grpc.health.v1.Health/Watch"
+SLOW_LOG = r"stream too slow; ending it\s*$"
+WRITE_IDLE_LOG = r"write idle; closing the connection\s*$"
+
+
+def grpc_message(payload: bytes, compressed: bool = False) -> bytes:
+    return struct.pack(">BI", 1 if compressed else 0, len(payload)) + payload
+
+
+def start_healthy(start_server, grpc_channels, collectors, extra=()):
+    """(server, collector): a 20x replay held until the healthy stream opens."""
+    server = start_server(replay=harness.TRADES_FIXTURE, speed="20", wait_streams=1, extra=list(extra))
+    collector = collectors(grpc_channels(server.target), name="healthy", deadline_s=90).start()
+    assert collector.wait_count(20, 15.0), f"healthy stream got no prices: {collector.describe_end()}"
+    return server, collector
+
+
+@pytest.fixture
+def healthy(start_server, grpc_channels, collectors):
+    return start_healthy(start_server, grpc_channels, collectors)
+
+
+def prices_request(port: int, extra: list[tuple[str, str]] = (), path: str = harness.STREAM_PRICES_METHOD):
+    return h2_client.request_headers(port, path=path) + list(extra)
+
+
+def then_health_check(connection: h2_client.RawH2Connection, port: int) -> h2_client.H2Result:
+    """A Health.Check on the same connection: the bad stream must not have hurt it."""
+    check = connection.open_stream(h2_client.request_headers(port, path=HEALTH_CHECK),
+                                   body=h2_client.EMPTY_GRPC_MESSAGE)
+    return connection.pump_until_done(check, 5.0)
+
+
+# --------------------------------------------------------------------------
+# (1) Compression, grpc-timeout syntax, and the answers that already held
+# --------------------------------------------------------------------------
+
+BAD_REQUESTS = [
+    # name, extra headers, body, want grpc-status, words the grpc-message must hold
+    ("compressed flag, no grpc-encoding", [], grpc_message(b"\x08\x01", compressed=True),
+     INTERNAL, "compressed flag"),
+    ("compressed flag, grpc-encoding identity", [("grpc-encoding", "identity")],
+     grpc_message(b"\x08\x01", compressed=True), INTERNAL, "compressed flag"),
+    ("grpc-encoding gzip", [("grpc-encoding", "gzip")], grpc_message(b"\x08\x01", compressed=True),
+     UNIMPLEMENTED, "grpc-encoding 'gzip'"),
+    ("grpc-encoding garbage", [("grpc-encoding", "x-n0t;an encoding")], grpc_message(b""),
+     UNIMPLEMENTED, "is not supported"),
+    ("grpc-timeout without a unit", [("grpc-timeout", "100")], None, INTERNAL, "malformed grpc-timeout"),
+    ("grpc-timeout of 9 digits", [("grpc-timeout", "123456789S")], None, INTERNAL, "malformed grpc-timeout"),
+    ("grpc-timeout in Go syntax", [("grpc-timeout", "1s")], None, INTERNAL, "malformed grpc-timeout"),
+    ("grpc-timeout empty", [("grpc-timeout", "")], None, INTERNAL, "malformed grpc-timeout"),
+    ("grpc-timeout negative", [("grpc-timeout", "-1S")], None, INTERNAL, "malformed grpc-timeout"),
+    ("not protobuf", [], grpc_message(b"\xff"), INVALID_ARGUMENT, "not a valid"),
+    ("message over 4 MiB", [], struct.pack(">BI", 0, 5 * 1024 * 1024) + b"\x00" * 1024,
+     RESOURCE_EXHAUSTED, "exceeds the limit"),
+]
+
+
+@pytest.mark.parametrize("name, extra, body, want, words", BAD_REQUESTS, ids=[case[0] for case in BAD_REQUESTS])
+def test_bad_request_is_answered_on_its_stream_only(healthy, expected_trades, name, extra, body, want, words):
+    server, collector = healthy
+
+    def attack():
+        connection = h2_client.RawH2Connection(server.port, timeout_s=5.0)
+        try:
+            stream_id = connection.open_stream(prices_request(server.port, extra), body=body, end_stream=False)
+            bad = connection.pump_until_done(stream_id, 5.0)
+            return bad, then_health_check(connection, server.port)
+        finally:
+            connection.close()
+
+    bad, check = under_attack(name, server, collector, expected_trades, attack)
+    print(f"[{name}] answer: {bad.describe()}")
+    assert bad.grpc_status == want and not bad.timed_out, f"{name}: want grpc-status {want}: {bad.describe()}"
+    assert bad.http_status == "200", bad.describe()
+    final = bad.trailers if bad.trailers is not None else bad.headers
+    assert words in final.get("grpc-message", ""), bad.describe()
+    assert bad.headers.get("grpc-accept-encoding") == "identity", bad.describe()
+    assert check.grpc_status == OK and not check.connection_closed, (
+        f"{name}: the connection was not usable afterwards: {check.describe()}")
+
+
+def test_unsupported_encoding_is_refused_at_the_headers(healthy, expected_trades):
+    """Trailers-Only, as grpc-go does: no DATA, and the refusal says what we accept."""
+    server, collector = healthy
+
+    def attack():
+        headers = prices_request(server.port, [("grpc-encoding", "gzip")])
+        return h2_client.exchange(server.port, headers, body=None, timeout_s=5.0)
+
+    result = under_attack("gzip at the headers", server, collector, expected_trades, attack)
+    assert result.trailers is None and result.data == b"", result.describe()
+    assert result.headers.get("grpc-status") == UNIMPLEMENTED, result.describe()
+    assert result.headers.get("grpc-accept-encoding") == "identity", result.describe()
+
+
+def test_normal_response_headers_advertise_identity(start_server):
+    server = start_server(replay=harness.TRADES_FIXTURE, speed="20", wait_streams=0)
+    connection = h2_client.RawH2Connection(server.port, timeout_s=5.0)
+    try:
+        check = then_health_check(connection, server.port)
+    finally:
+        connection.close()
+    assert check.grpc_status == OK, check.describe()
+    assert check.headers.get("grpc-accept-encoding") == "identity", check.describe()
+
+
+# --------------------------------------------------------------------------
+# (2) grpc-timeout is honoured by the server
+# --------------------------------------------------------------------------
+
+def timed_call(port: int, headers, body=None, timeout_s: float = 6.0) -> tuple[h2_client.H2Result, float]:
+    """Opens one call on a raw connection that reads (and credits) everything;
+    returns how it ended and after how many seconds."""
+    connection = h2_client.RawH2Connection(port, timeout_s=timeout_s)
+    try:
+        started = time.monotonic()
+        stream_id = connection.open_stream(headers, body=body, end_stream=False)
+        result = connection.pump_until_done(stream_id, timeout_s)
+        return result, time.monotonic() - started
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("path", [harness.STREAM_PRICES_METHOD, HEALTH_WATCH])
+def test_server_ends_the_call_at_its_grpc_timeout(healthy, expected_trades, path):
+    server, collector = healthy
+    body = None if path == harness.STREAM_PRICES_METHOD else h2_client.EMPTY_GRPC_MESSAGE
+
+    def attack():
+        return timed_call(server.port, prices_request(server.port, [("grpc-timeout", "500m")], path=path), body)
+
+    (result, seconds) = under_attack(f"grpc-timeout 500m on {path}", server, collector, expected_trades, attack)
+    print(f"[grpc-timeout] {path}: ended after {seconds:.3f}s: {result.describe()[:200]}")
+    # The server's own status, in its trailers: not the client's local deadline.
+    assert result.trailers is not None and result.trailers.get("grpc-status") == DEADLINE_EXCEEDED, result.describe()
+    assert "grpc-timeout" in result.trailers.get("grpc-message", ""), result.describe()
+    assert 0.45 <= seconds < 2.0, f"ended after {seconds:.3f}s, want about 0.5s"
+    if path == harness.STREAM_PRICES_METHOD:
+        assert len(result.data) > 0, "no prices before the deadline"
+
+
+@pytest.mark.parametrize("duration, timeout, want, want_s", [
+    ("300ms", "5S", OK, 0.3),                   # the client's own bound first: OK
+    ("5s", "300m", DEADLINE_EXCEEDED, 0.3),     # the deadline first
+])
+def test_earlier_of_stream_duration_and_grpc_timeout_wins(start_server, duration, timeout, want, want_s):
+    server = start_server(replay=harness.TRADES_FIXTURE, speed="20", wait_streams=0)
+    headers = prices_request(server.port, [("grpc-timeout", timeout), ("tickwire-stream-duration", duration)])
+    result, seconds = timed_call(server.port, headers)
+    assert result.trailers is not None and result.trailers.get("grpc-status") == want, result.describe()
+    assert want_s - 0.05 <= seconds < want_s + 1.5, f"ended after {seconds:.3f}s, want about {want_s}s"
+
+
+def test_grpcio_timeout_gets_deadline_exceeded(start_server, grpc_channels):
+    pb, pb_grpc = harness.stubs()
+    server = start_server(replay=harness.TRADES_FIXTURE, speed="20", wait_streams=0)
+    stub = pb_grpc.PriceStreamStub(grpc_channels(server.target))
+    started = time.monotonic()
+    call = stub.StreamPrices(iter([]), timeout=1.0)
+    received = 0
+    with pytest.raises(grpc.RpcError) as raised:
+        for _ in call:  # bounded by the 1 s deadline
+            received += 1
+    seconds = time.monotonic() - started
+    assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED, raised.value
+    assert 0.9 <= seconds < 3.0 and received > 0, (seconds, received)
