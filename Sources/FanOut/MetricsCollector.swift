@@ -80,7 +80,7 @@ final class MetricsCollector {
         priceMessages = counter("price_messages_fanned_out", "total", "Price messages queued to streams (one per trade per stream)")
         priceBytes = counter("price_bytes_fanned_out", "total", "Bytes of those price messages, gRPC framing included")
         conflated = counter("conflated_trades", "total", "Trades merged into a later one for a slow stream (no conflation yet: always 0)")
-        slowConsumers = counter("slow_consumer_disconnects", "total", "Streams reset because their backlog passed --stream-hard-limit")
+        slowConsumers = counter("slow_consumer_disconnects", "total", "Streams ended with RESOURCE_EXHAUSTED because they, or their connection, fell too far behind")
         latency = r.makeValueHistogram(descriptor: named("ingest_to_flush_latency", "seconds", "Per trade: from reading its frame (ingest_unix_nanos) to the end of the flush pass that first wrote it"),
                                        buckets: Self.latencyBuckets)
 

@@ -10,7 +10,9 @@ public final class PriceDistributor: TradeSink {
     public private(set) var tradesPublished = 0
     /// Messages queued on streams, all streams counted (for the drain log).
     public private(set) var messagesQueued = 0
-    /// Streams reset because they could not keep up (their backlog overflowed).
+    /// Streams ended because they could not keep up: their backlog overflowed,
+    /// stayed over the soft limit too long, or their connection's total
+    /// passed --connection-hard-limit.
     public private(set) var slowStreamsDropped = 0
     /// Bytes of those messages (gRPC prefix included), all streams counted.
     public private(set) var bytesQueued = 0
@@ -120,6 +122,14 @@ public final class PriceDistributor: TradeSink {
             slowStreamsDropped += 1
         }
         overflowed.removeAll(keepingCapacity: true)
+    }
+
+    /// The gRPC layer ended `stream` for its connection's total backlog
+    /// (never during a walk of the registry).
+    func dropTooSlow(_ stream: GRPCStream) {
+        if let subscriptions = registry.remove(stream) { indicators.release(subscriptions) }
+        bounds.forget(stream)
+        slowStreamsDropped += 1
     }
 
     /// A call reached a bound its client set: a StreamPrices stream leaves

@@ -108,8 +108,13 @@ public final class ConnectionHub {
         pendingFlush.removeAll(keepingCapacity: true)
         for connection in batch {
             connection.flushRequested = false
+            guard connection.phase != .closed else { continue }
+            // Before the writability check: a full socket is exactly when queues grow.
+            if connection.phase == .open && connection.isOverBacklogLimit {
+                connection.trimBacklog { delegate.rpcTooSlow($0) }
+            }
             // A full socket is retried on EPOLLOUT, not on every new message.
-            guard connection.phase != .closed, !connection.watchingWritable else { continue }
+            guard !connection.watchingWritable else { continue }
             flush(connection)
             if case .closing(let reason) = connection.phase { close(connection, reason: reason) }
         }

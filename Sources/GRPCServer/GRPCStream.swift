@@ -90,6 +90,7 @@ public final class GRPCStream {
             return .overflowed
         }
         outbound.append(message)
+        connection.backlog.queuedBytes &+= message.count  // checked against the connection's limit at flush
         wakeDataProvider()
         return .queued
     }
@@ -103,7 +104,9 @@ public final class GRPCStream {
         connection.hub.log(.warning, "stream too slow; ending it", [
             "stream": "\(id)", "backlog_bytes": "\(outbound.pendingBytes)", "status": status.message,
         ])
+        let before = outbound.pendingBytes
         outbound.dropUnsent()
+        connection.backlog.queuedBytes -= before - outbound.pendingBytes
         finish(status)
     }
 
@@ -119,6 +122,12 @@ public final class GRPCStream {
         }
     }
 
+    /// The stream is gone: its queue goes, and leaves the connection's total.
+    func discardQueued() {
+        connection.backlog.queuedBytes -= outbound.pendingBytes
+        outbound.removeAll()
+    }
+
     private func wakeDataProvider() {
         if dataDeferred {
             dataDeferred = false
@@ -132,6 +141,7 @@ public final class GRPCStream {
     /// the end of data and submits the trailers that carry grpc-status.
     func provideData(into buffer: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>) -> Int {
         let written = outbound.drain(into: buffer)
+        connection.backlog.queuedBytes -= written
         guard outbound.isEmpty else { return written }
         switch phase {
         case .finishing(let status):

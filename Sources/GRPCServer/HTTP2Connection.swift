@@ -34,6 +34,8 @@ public final class HTTP2Connection {
     private(set) var session: OpaquePointer?
     private(set) var streams: [Int32: GRPCStream] = [:]
     var output = OutputBuffer()
+    /// Running totals of what the streams have waiting (ConnectionBacklog).
+    var backlog = ConnectionBacklog()
     /// Queued in the hub's list of connections to flush this iteration.
     var flushRequested = false
     /// EPOLLOUT is part of the registration (output is waiting on the socket).
@@ -243,10 +245,11 @@ public final class HTTP2Connection {
     func releaseSession() {
         for stream in streams.values.sorted(by: { $0.id < $1.id }) where stream.phase.isLive {
             stream.phase = .closed
-            stream.outbound.removeAll()
+            stream.discardQueued()
             delegate.rpcClosed(stream)
         }
         streams.removeAll()
+        assert(backlog.queuedBytes == 0, "backlog total out of step: \(backlog)")
         if let session { nghttp2_session_del(session) }
         session = nil
         output.release()
@@ -318,7 +321,7 @@ public final class HTTP2Connection {
 
     func streamClosed(streamID: Int32) {
         guard let stream = streams.removeValue(forKey: streamID) else { return }
-        stream.outbound.removeAll()
+        stream.discardQueued()
         let wasLive = stream.phase.isLive
         stream.phase = .closed
         if wasLive { delegate.rpcClosed(stream) }

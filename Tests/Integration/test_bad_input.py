@@ -21,12 +21,10 @@ Every loop is bounded in count and every read by a deadline.
 
 from __future__ import annotations
 
-import socket
 import struct
 import time
 
 import grpc
-import h2.settings
 import pytest
 
 import h2_client
@@ -37,7 +35,6 @@ OK, INVALID_ARGUMENT, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNIMPLEMENTED, INTE
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 HEALTH_WATCH = "/grpc.health.v1.Health/Watch"
 SLOW_LOG = r"stream too slow; ending it\s*$"
-WRITE_IDLE_LOG = r"write idle; closing the connection\s*$"
 
 
 def grpc_message(payload: bytes, compressed: bool = False) -> bytes:
@@ -202,3 +199,67 @@ def test_grpcio_timeout_gets_deadline_exceeded(start_server, grpc_channels):
     seconds = time.monotonic() - started
     assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED, raised.value
     assert 0.9 <= seconds < 3.0 and received > 0, (seconds, received)
+
+
+# --------------------------------------------------------------------------
+# (3) --connection-hard-limit: one connection's streams together
+# --------------------------------------------------------------------------
+
+SOFT_LIMIT = 64 * 1024
+CONNECTION_LIMIT = 128 * 1024
+STALLED_STREAMS = 4
+RSS_GROWTH_LIMIT_KIB = 64 * 1024
+
+
+def test_connection_over_its_limit_loses_its_largest_streams(start_server, grpc_channels, collectors,
+                                                            expected_trades):
+    """Four StreamPrices streams on one connection that is never read. Each
+    stream alone stays under its limits (conflated at the soft limit), but
+    together they pass --connection-hard-limit: the largest end with
+    RESOURCE_EXHAUSTED until the rest fit."""
+    server, collector = start_healthy(start_server, grpc_channels, collectors, extra=[
+        "--stream-soft-limit", str(SOFT_LIMIT), "--connection-hard-limit", str(CONNECTION_LIMIT)])
+
+    def attack():
+        stalled = h2_client.RawH2Connection(server.port, huge_windows=True, recv_buffer_bytes=4096)
+        try:
+            ids = [stalled.open_stream(prices_request(server.port), end_stream=False)
+                   for _ in range(STALLED_STREAMS)]
+            since = server.log.count()
+            _, line = server.log.wait_for(SLOW_LOG, 20.0, since)
+            # Then read for a while: the rest of the message on the wire, then
+            # each ended stream's trailers (its unsent backlog was dropped).
+            # Streams still open stay open, so one deadline bounds them all.
+            deadline = time.monotonic() + 4.0
+            results = [stalled.pump_until_done(stream_id, deadline - time.monotonic()) for stream_id in ids]
+            return line, results
+        finally:
+            stalled.close()
+
+    rss_before = server.rss_kib()
+    with RSSSampler(server) as rss:
+        line, results = under_attack("connection limit", server, collector, expected_trades, attack)
+    ended = [r for r in results if r.grpc_status is not None]
+    print(f"[connection limit] first log line: {line}\n[connection limit] "
+          + "; ".join(f"stream {i}: {r.grpc_status} {(r.trailers or {}).get('grpc-message')}"
+                      for i, r in enumerate(results)))
+    assert f"connection over {CONNECTION_LIMIT} bytes" in line, line
+    assert ended, "no stalled stream ended"
+    for result in ended:
+        assert result.grpc_status == RESOURCE_EXHAUSTED, result.describe()
+        assert f"connection over {CONNECTION_LIMIT} bytes" in result.trailers.get("grpc-message", ""), result.describe()
+    # Each stream alone is under the soft limit when the connection passes
+    # its limit, so only the connection bound can have ended them; at least
+    # one stream is left once the rest fit.
+    assert 1 <= len(ended) < STALLED_STREAMS, [r.describe() for r in results]
+    assert rss.peak_kib - rss_before < RSS_GROWTH_LIMIT_KIB, (rss_before, rss.peak_kib)
+
+
+def test_bad_connection_bound_flags_are_refused():
+    import subprocess
+    for args, message in [
+        (["--connection-hard-limit", "1000"], "--connection-hard-limit must be at least --stream-soft-limit"),
+    ]:
+        result = subprocess.run(harness.server_argv(replay=harness.TRADES_FIXTURE) + args,
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode != 0 and message in result.stderr, (args, result.stderr)
