@@ -29,6 +29,7 @@ final class MetricsCollector {
     private var priceBytes: CounterMirror
     private var conflated: CounterMirror
     private var slowConsumers: CounterMirror
+    private var writeIdle: CounterMirror
     private let latency: ValueHistogram
 
     private let phase: [(String, Gauge)]
@@ -81,6 +82,7 @@ final class MetricsCollector {
         priceBytes = counter("price_bytes_fanned_out", "total", "Bytes of those price messages, gRPC framing included")
         conflated = counter("conflated_trades", "total", "Trades merged into a later one for a slow stream (no conflation yet: always 0)")
         slowConsumers = counter("slow_consumer_disconnects", "total", "Streams ended with RESOURCE_EXHAUSTED because they, or their connection, fell too far behind")
+        writeIdle = counter("write_idle_disconnects", "total", "Connections closed because they took none of their waiting output for --write-idle-timeout")
         latency = r.makeValueHistogram(descriptor: named("ingest_to_flush_latency", "seconds", "Per trade: from reading its frame (ingest_unix_nanos) to the end of the flush pass that first wrote it"),
                                        buckets: Self.latencyBuckets)
 
@@ -115,6 +117,7 @@ final class MetricsCollector {
         priceBytes.follow(s.priceBytes)
         conflated.follow(s.conflatedTrades)
         slowConsumers.follow(s.slowConsumerDisconnects)
+        writeIdle.follow(s.writeIdleDisconnects)
 
         for (label, gauge) in phase { gauge.set(Int64(s.phase.metricLabel == label ? 1 : 0)) }
         loopIterations.follow(s.loop.iterations)

@@ -28,6 +28,7 @@ struct MetricsSnapshot {
     /// Always 0 until conflation exists; exposed so dashboards can be built now.
     var conflatedTrades = 0
     var slowConsumerDisconnects = 0
+    var writeIdleDisconnects = 0
 
     var phase = ShutdownPhase.running
     var loop = LoopStatistics()

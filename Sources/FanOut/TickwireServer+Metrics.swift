@@ -58,6 +58,7 @@ extension TickwireServer: MetricsExposition {
         s.priceMessages = distributor.messagesQueued
         s.priceBytes = distributor.bytesQueued
         s.slowConsumerDisconnects = distributor.slowStreamsDropped
+        s.writeIdleDisconnects = hub.writeIdleClosed
 
         s.phase = reactor.phase
         s.loop = reactor.loopStatistics

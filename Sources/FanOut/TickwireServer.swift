@@ -32,6 +32,8 @@ public final class TickwireServer: ReactorHandler {
         case streamBound = 8
         /// A /metrics connection may have outlived its deadline.
         case metricsDeadline = 9
+        /// Time to look for connections that stopped taking output (--write-idle-timeout).
+        case writeIdleSweep = 10
     }
 
     /// Where the replay is.
@@ -154,11 +156,13 @@ public final class TickwireServer: ReactorHandler {
         }
         nextBatchNanos = reactor.clock.monotonicNanos() + configuration.indicators.intervalNanos
         reactor.schedule(atNanos: nextBatchNanos, tag: TimerTag.indicatorBatch.rawValue)
+        startWriteIdleSweep()
         try reactor.run(self)
         reactor.close()
         var metadata: Logger.Metadata = [
             "trades_published": "\(distributor.tradesPublished)",
             "slow_streams_reset": "\(distributor.slowStreamsDropped)",
+            "write_idle_closed": "\(hub.writeIdleClosed)",
             "conflated_trades": "\(distributor.conflatedTrades)",
             "indicator_batches_sent": "\(distributor.indicators.batchesSent)",
             "batch_rounds": "\(batchCadence.rounds)",
@@ -227,6 +231,8 @@ public final class TickwireServer: ReactorHandler {
             for expiry in expired { distributor.endBounded(expiry.stream, expiry.status) }
         case .metricsDeadline:
             metrics?.timerFired()
+        case .writeIdleSweep:
+            writeIdleSweepDue()
         case nil:
             assertionFailure("unknown timer tag \(tag)")
         }

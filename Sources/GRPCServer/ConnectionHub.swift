@@ -25,6 +25,8 @@ public final class ConnectionHub {
     private let tlsContext: TLSServerContext?
 
     public private(set) var connectionCount = 0
+    /// Connections closed by the write-idle sweep (ConnectionHub+WriteIdle).
+    public internal(set) var writeIdleClosed = 0
     /// When stopping: a connection whose session has ended is half-closed and
     /// read to EOF instead of being closed at once. The stop deadline bounds it.
     public var lingerOnSessionEnd = false
@@ -286,7 +288,7 @@ public final class ConnectionHub {
         }
     }
 
-    private func close(_ connection: HTTP2Connection, reason: String) {
+    func close(_ connection: HTTP2Connection, reason: String) {
         guard connection.phase != .closed else { return }
         let slot = Int(connection.token.slot)
         precondition(slots[slot] === connection, "closing a connection that does not own its slot")

@@ -39,7 +39,14 @@ public final class GRPCStream {
     /// The client sent END_STREAM.
     public internal(set) var inboundClosed = false
 
-    var phase: Phase = .receivingHeaders
+    var phase: Phase = .receivingHeaders {
+        // Rare (a few times per call), so the connection's count of streams
+        // owing trailers is kept here rather than at every assignment.
+        didSet {
+            let was = oldValue.owesTrailers, owes = phase.owesTrailers
+            if was != owes { connection.backlog.finishingStreams += owes ? 1 : -1 }
+        }
+    }
     var headers = RequestHeaders()
     var deframer: MessageDeframer
     var outbound = OutboundQueue()
@@ -142,6 +149,7 @@ public final class GRPCStream {
     func provideData(into buffer: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>) -> Int {
         let written = outbound.drain(into: buffer)
         connection.backlog.queuedBytes -= written
+        connection.backlog.dataBytesSent &+= UInt64(written)
         guard outbound.isEmpty else { return written }
         switch phase {
         case .finishing(let status):
@@ -154,5 +162,13 @@ public final class GRPCStream {
             dataDeferred = true
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)
         }
+    }
+}
+
+extension GRPCStream.Phase {
+    /// Trailers are owed once the queued data is out.
+    var owesTrailers: Bool {
+        if case .finishing = self { return true }
+        return false
     }
 }

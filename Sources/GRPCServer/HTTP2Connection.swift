@@ -36,6 +36,8 @@ public final class HTTP2Connection {
     var output = OutputBuffer()
     /// Running totals of what the streams have waiting (ConnectionBacklog).
     var backlog = ConnectionBacklog()
+    /// The write-idle sweep's view of this connection.
+    var idleWatch = WriteIdleWatch()
     /// Queued in the hub's list of connections to flush this iteration.
     var flushRequested = false
     /// EPOLLOUT is part of the registration (output is waiting on the socket).
@@ -138,6 +140,7 @@ public final class HTTP2Connection {
             switch writeOutput() {
             case .sent(let count):
                 output.consume(count)
+                backlog.socketBytesWritten &+= UInt64(count)
                 if !output.isEmpty { return .blocked }
             case .blocked:
                 return .blocked
@@ -249,7 +252,7 @@ public final class HTTP2Connection {
             delegate.rpcClosed(stream)
         }
         streams.removeAll()
-        assert(backlog.queuedBytes == 0, "backlog total out of step: \(backlog)")
+        assert(backlog.queuedBytes == 0 && backlog.finishingStreams == 0, "backlog totals out of step: \(backlog)")
         if let session { nghttp2_session_del(session) }
         session = nil
         output.release()

@@ -1,7 +1,8 @@
 import ArgumentParser
 import GRPCServer
 
-/// --connection-hard-limit: what one connection may hold queued.
+/// --connection-hard-limit and --write-idle-timeout: what one connection may
+/// hold queued, and how long it may hold output without taking any.
 extension TickwireCommand {
     func applyConnectionBounds(to limits: inout GRPCLimits) throws {
         // Below the soft limit a single stream would be cut before it is ever conflated.
@@ -9,5 +10,10 @@ extension TickwireCommand {
             throw ValidationError("--connection-hard-limit must be at least --stream-soft-limit (\(streamSoftLimit))")
         }
         limits.maxConnectionBacklogBytes = connectionHardLimit
+        guard let idle = GoDuration(parsing: writeIdleTimeout),
+              idle.nanoseconds == 0 || idle.nanoseconds >= 100_000_000 else {
+            throw ValidationError("--write-idle-timeout '\(writeIdleTimeout)' must be 0 (off) or a duration of at least 100ms, such as 30s")
+        }
+        limits.writeIdleTimeoutNanos = idle.nanoseconds
     }
 }

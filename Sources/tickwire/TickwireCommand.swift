@@ -21,7 +21,7 @@ struct TickwireCommand: ParsableCommand {
     static let environmentOptions = [
         "listen", "metrics-listen", "symbols", "replay", "replay-speed", "replay-wait-streams", "log-level", "log-format", "io",
         "max-connections", "max-concurrent-streams", "stream-soft-limit", "stream-hard-limit", "slow-consumer-timeout", "drain-timeout",
-        "connection-hard-limit",
+        "connection-hard-limit", "write-idle-timeout",
         "max-header-list-bytes", "max-settings-entries", "max-outbound-acks", "max-continuations",
         "stream-reset-burst", "stream-reset-rate",
         "indicator-interval", "history", "max-period", "max-indicators", "max-subscriptions-per-stream",
@@ -80,6 +80,9 @@ struct TickwireCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Slow consumers: bytes queued across all of one connection's streams; past it the streams with the largest backlogs end with RESOURCE_EXHAUSTED (client too slow) until the connection is under it again. At least --stream-soft-limit. [env: TICKWIRE_CONNECTION_HARD_LIMIT]", valueName: "bytes"))
     var connectionHardLimit = 16 * 1024 * 1024
+
+    @Option(help: ArgumentHelp("Close a connection that has output waiting (a full socket, or HTTP/2 flow-control windows the client never reopens) and sends none of it for this long; 0 turns the check off. [env: TICKWIRE_WRITE_IDLE_TIMEOUT]", valueName: "duration"))
+    var writeIdleTimeout = "30s"
 
     @Option(help: ArgumentHelp("Largest request header list, counted as in RFC 7541 (name + value + 32 per field); advertised as SETTINGS_MAX_HEADER_LIST_SIZE. A larger one gets RESOURCE_EXHAUSTED on its stream. [env: TICKWIRE_MAX_HEADER_LIST_BYTES]",
                                valueName: "bytes"))

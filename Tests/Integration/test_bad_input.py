@@ -21,10 +21,13 @@ Every loop is bounded in count and every read by a deadline.
 
 from __future__ import annotations
 
+import socket
 import struct
+import sys
 import time
 
 import grpc
+import h2.settings
 import pytest
 
 import h2_client
@@ -35,6 +38,7 @@ OK, INVALID_ARGUMENT, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNIMPLEMENTED, INTE
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 HEALTH_WATCH = "/grpc.health.v1.Health/Watch"
 SLOW_LOG = r"stream too slow; ending it\s*$"
+WRITE_IDLE_LOG = r"write idle; closing the connection\s*$"
 
 
 def grpc_message(payload: bytes, compressed: bool = False) -> bytes:
@@ -255,10 +259,127 @@ def test_connection_over_its_limit_loses_its_largest_streams(start_server, grpc_
     assert rss.peak_kib - rss_before < RSS_GROWTH_LIMIT_KIB, (rss_before, rss.peak_kib)
 
 
+# --------------------------------------------------------------------------
+# (4) --write-idle-timeout: output waiting, none of it taken
+# --------------------------------------------------------------------------
+
+WRITE_IDLE_S = 2.0
+
+
+def zero_window_connection(port: int) -> h2_client.RawH2Connection:
+    """A client whose streams open with a zero flow-control window and that
+    never sends WINDOW_UPDATE: the server can send headers, never data."""
+    connection = h2_client.RawH2Connection(port, timeout_s=10.0)
+    connection.conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+    connection.flush()
+    return connection
+
+
+def unread_socket_connection(port: int) -> h2_client.RawH2Connection:
+    """A client that grants every window but never reads its socket."""
+    return h2_client.RawH2Connection(port, timeout_s=10.0, huge_windows=True, recv_buffer_bytes=4096)
+
+
+def wait_closed(sock: socket.socket, timeout_s: float) -> bool:
+    """Reads (and drops) until EOF or a reset; False when `timeout_s` passes first."""
+    deadline = time.monotonic() + timeout_s
+    while (remaining := deadline - time.monotonic()) > 0:  # bounded by the deadline
+        sock.settimeout(remaining)
+        try:
+            if not sock.recv(65_536):
+                return True
+        except socket.timeout:
+            return False
+        except ConnectionError:
+            return True
+    return False
+
+
+def stall_and_wait(server, connect, at_most_s: float, read: bool):
+    """The attack: a stalled client opens StreamPrices streams and waits for
+    the server to close it. `read`: keep reading (a zero-window client may:
+    reading grants no window); otherwise wait for the log line first."""
+    def attack():
+        stalled = connect(server.port)
+        try:
+            since = server.log.count()
+            started = time.monotonic()
+            # Several streams fill the socket buffers sooner.
+            for _ in range(STALLED_STREAMS):
+                stalled.open_stream(prices_request(server.port), end_stream=False)
+            if read:
+                closed = wait_closed(stalled.sock, at_most_s + 1.0)
+            else:
+                server.log.wait_for(WRITE_IDLE_LOG, at_most_s + 1.0, since)
+                closed = wait_closed(stalled.sock, 5.0)
+            return closed, time.monotonic() - started, since
+        finally:
+            stalled.close()
+    return attack
+
+
+def check_write_idle_close(name: str, server, outcome, at_most_s: float) -> None:
+    closed, seconds, since = outcome
+    _, line = server.log.wait_for(WRITE_IDLE_LOG, 2.0, since)
+    print(f"[{name}] closed={closed} after {seconds:.2f}s: {line}")
+    assert closed, f"{name}: the connection was not closed"
+    assert harness.metadata_int(line, "idle_ms") >= WRITE_IDLE_S * 1000, line
+    assert WRITE_IDLE_S <= seconds <= at_most_s + 1.0, f"{name}: closed after {seconds:.2f}s"
+
+
+def test_zero_window_connection_is_closed_after_the_write_idle_timeout(start_server, grpc_channels, collectors,
+                                                                        expected_trades):
+    """Nothing but headers ever leaves: closed between the timeout and the
+    timeout plus two sweeps (a quarter of it each)."""
+    server, collector = start_healthy(start_server, grpc_channels, collectors,
+                                      extra=["--write-idle-timeout", f"{WRITE_IDLE_S}s"])
+    at_most_s = WRITE_IDLE_S * 1.5 + 0.5
+    attack = stall_and_wait(server, zero_window_connection, at_most_s, read=True)
+    outcome = under_attack("write idle, zero window", server, collector, expected_trades, attack)
+    check_write_idle_close("write idle, zero window", server, outcome, at_most_s)
+
+
+UNREAD_TRADES_PER_S = 4000
+RECORDED_TRADES_PER_S = harness.FIXTURE_TRADE_COUNT / 346.0
+
+
+def test_unread_connection_is_closed_once_its_socket_is_full(start_server, grpc_channels, collectors, tmp_path):
+    """A client that never reads its socket: the kernel takes a few MiB
+    first (send buffer autotuning), so the trades come faster here (a looped
+    fixture) to fill it within seconds; then nothing leaves for the timeout."""
+    sys.path.insert(0, str(harness.REPO_ROOT / "bench" / "load"))
+    from fanout_soak import looped_replay
+
+    replay = looped_replay(4, tmp_path)
+    expected = harness.trades_in(replay.read_text().splitlines())
+    server = start_server(replay=replay, speed=f"{UNREAD_TRADES_PER_S / RECORDED_TRADES_PER_S:.2f}", wait_streams=1,
+                          extra=["--write-idle-timeout", f"{WRITE_IDLE_S}s"])
+    collector = collectors(grpc_channels(server.target), name="healthy", deadline_s=90).start()
+    assert collector.wait_count(20, 15.0), f"healthy stream got no prices: {collector.describe_end()}"
+    at_most_s = 12.0
+    attack = stall_and_wait(server, unread_socket_connection, at_most_s, read=False)
+    outcome = under_attack("write idle, unread socket", server, collector, expected, attack)
+    check_write_idle_close("write idle, unread socket", server, outcome, at_most_s)
+
+
+def test_write_idle_check_can_be_turned_off(start_server):
+    server = start_server(replay=harness.TRADES_FIXTURE, speed="20", wait_streams=0,
+                          extra=["--write-idle-timeout", "0"])
+    stalled = zero_window_connection(server.port)
+    try:
+        stalled.open_stream(prices_request(server.port), end_stream=False)
+        assert not wait_closed(stalled.sock, 3.0), "closed although --write-idle-timeout is 0"
+    finally:
+        stalled.close()
+    assert not server.log.matching(WRITE_IDLE_LOG)
+
+
 def test_bad_connection_bound_flags_are_refused():
     import subprocess
     for args, message in [
         (["--connection-hard-limit", "1000"], "--connection-hard-limit must be at least --stream-soft-limit"),
+        (["--write-idle-timeout", "soon"], "--write-idle-timeout 'soon'"),
+        (["--write-idle-timeout", "5ms"], "--write-idle-timeout '5ms'"),
     ]:
         result = subprocess.run(harness.server_argv(replay=harness.TRADES_FIXTURE) + args,
                                 capture_output=True, text=True, timeout=30)

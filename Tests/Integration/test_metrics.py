@@ -50,6 +50,7 @@ FAMILIES = {
     "tickwire_price_bytes_fanned_out_total": "counter",
     "tickwire_conflated_trades_total": "counter",
     "tickwire_slow_consumer_disconnects_total": "counter",
+    "tickwire_write_idle_disconnects_total": "counter",
     "tickwire_ingest_to_flush_latency_seconds": "histogram",
     "tickwire_shutdown_phase": "gauge",
     "tickwire_reactor_loop_iterations_total": "counter",
