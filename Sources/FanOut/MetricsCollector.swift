@@ -31,6 +31,7 @@ final class MetricsCollector {
     private var conflated: CounterMirror
     private var slowConsumers: CounterMirror
     private var keepaliveEvents: [(KeepaliveEvent, CounterMirror)]
+    private var writeIdle: CounterMirror
     private let latency: ValueHistogram
 
     private let phase: [(String, Gauge)]
@@ -82,7 +83,8 @@ final class MetricsCollector {
         priceMessages = counter("price_messages_fanned_out", "total", "Price messages queued to streams (one per trade per stream)")
         priceBytes = counter("price_bytes_fanned_out", "total", "Bytes of those price messages, gRPC framing included")
         conflated = counter("conflated_trades", "total", "Trades merged into a later one for a slow stream (no conflation yet: always 0)")
-        slowConsumers = counter("slow_consumer_disconnects", "total", "Streams reset because their backlog passed --stream-hard-limit")
+        slowConsumers = counter("slow_consumer_disconnects", "total", "Streams ended with RESOURCE_EXHAUSTED because they, or their connection, fell too far behind")
+        writeIdle = counter("write_idle_disconnects", "total", "Connections closed because they took none of their waiting output for --write-idle-timeout")
         keepaliveEvents = KeepaliveEvent.allCases.map {
             ($0, counter("grpc_keepalive_events", "total", "Connections closed for an unanswered keepalive PING or too many client PINGs, or sent GOAWAY at --max-connection-age",
                          [("event", $0.rawValue)]))
@@ -122,6 +124,7 @@ final class MetricsCollector {
         conflated.follow(s.conflatedTrades)
         slowConsumers.follow(s.slowConsumerDisconnects)
         for index in keepaliveEvents.indices { keepaliveEvents[index].1.follow(s.keepaliveEvents[keepaliveEvents[index].0] ?? 0) }
+        writeIdle.follow(s.writeIdleDisconnects)
 
         for (label, gauge) in phase { gauge.set(Int64(s.phase.metricLabel == label ? 1 : 0)) }
         loopIterations.follow(s.loop.iterations)

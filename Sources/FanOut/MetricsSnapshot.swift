@@ -30,6 +30,7 @@ struct MetricsSnapshot {
     var conflatedTrades = 0
     var slowConsumerDisconnects = 0
     var keepaliveEvents: [KeepaliveEvent: Int] = [:]
+    var writeIdleDisconnects = 0
 
     var phase = ShutdownPhase.running
     var loop = LoopStatistics()

@@ -10,7 +10,9 @@ public final class PriceDistributor: TradeSink {
     public private(set) var tradesPublished = 0
     /// Messages queued on streams, all streams counted (for the drain log).
     public private(set) var messagesQueued = 0
-    /// Streams reset because they could not keep up (their backlog overflowed).
+    /// Streams ended because they could not keep up: their backlog overflowed,
+    /// stayed over the soft limit too long, or their connection's total
+    /// passed --connection-hard-limit.
     public private(set) var slowStreamsDropped = 0
     /// Bytes of those messages (gRPC prefix included), all streams counted.
     public private(set) var bytesQueued = 0
@@ -74,8 +76,6 @@ public final class PriceDistributor: TradeSink {
         }
     }
 
-    /// A stream reached the bound its client asked for: it leaves the
-    /// registry and ends with OK once what is queued has gone out.
     @inline(__always)
     private func queue(_ message: WireMessage, on stream: GRPCStream) {
         switch stream.send(message) {
@@ -124,9 +124,21 @@ public final class PriceDistributor: TradeSink {
         overflowed.removeAll(keepingCapacity: true)
     }
 
-    func endBounded(_ stream: GRPCStream) {
+    /// The gRPC layer ended `stream` for its connection's total backlog
+    /// (never during a walk of the registry).
+    func dropTooSlow(_ stream: GRPCStream) {
         if let subscriptions = registry.remove(stream) { indicators.release(subscriptions) }
         bounds.forget(stream)
-        stream.finish(.ok)
+        slowStreamsDropped += 1
+    }
+
+    /// A call reached a bound its client set: a StreamPrices stream leaves
+    /// the registry (any other call was never in it), and the call ends with
+    /// `status` (OK, or DEADLINE_EXCEEDED for grpc-timeout) once what is
+    /// queued has gone out.
+    func endBounded(_ stream: GRPCStream, _ status: GRPCStatus = .ok) {
+        if let subscriptions = registry.remove(stream) { indicators.release(subscriptions) }
+        bounds.forget(stream)
+        stream.finish(status)
     }
 }

@@ -1,14 +1,24 @@
 import GRPCServer
 import Reactor
 
-/// The StreamPrices streams that asked to end by themselves (StreamBound),
-/// and when. Deadlines share one reactor timer, set for the earliest of them;
-/// message budgets are counted down once per published price. Both lists hold
-/// only bounded streams, so unbounded fan-out pays nothing.
+/// The calls that end by themselves, and when: StreamPrices streams bounded
+/// by their client (StreamBound, ending with OK), and any call whose client
+/// sent `grpc-timeout` (ending with DEADLINE_EXCEEDED). A call with both ends
+/// at the earlier. Deadlines share one reactor timer, set for the earliest of
+/// them; message budgets are counted down once per published price. Both
+/// lists hold only bounded calls, so unbounded fan-out pays nothing.
 final class StreamBounds {
     private struct Deadline {
         let stream: GRPCStream
         let atNanos: Int64
+        /// What the call ends with when the deadline comes.
+        let status: GRPCStatus
+    }
+
+    /// A call whose deadline has come, and the status it ends with.
+    struct Expiry {
+        let stream: GRPCStream
+        let status: GRPCStatus
     }
 
     private struct Budget {
@@ -28,13 +38,11 @@ final class StreamBounds {
 
     var hasBudgets: Bool { !budgets.isEmpty }
 
-    func track(_ stream: GRPCStream, _ bound: StreamBound, reactor: Reactor) {
-        if let nanos = bound.durationNanos {
-            let now = reactor.clock.monotonicNanos()
-            let (at, overflow) = now.addingReportingOverflow(nanos)
-            let deadline = overflow ? Int64.max : at
-            deadlines.append(Deadline(stream: stream, atNanos: deadline))
-            armTimer(reactor, for: deadline)
+    /// `callTimeoutNanos`: the call's grpc-timeout, if its client sent one.
+    func track(_ stream: GRPCStream, _ bound: StreamBound, callTimeoutNanos: Int64?, reactor: Reactor) {
+        if let end = Self.earliestEnd(bound, callTimeoutNanos, nowNanos: reactor.clock.monotonicNanos()) {
+            deadlines.append(Deadline(stream: stream, atNanos: end.atNanos, status: end.status))
+            armTimer(reactor, for: end.atNanos)
         }
         if let count = bound.priceMessages {
             budgets.append(Budget(stream: stream, remaining: count))
@@ -72,15 +80,34 @@ final class StreamBounds {
         }
     }
 
-    /// The timer fired: streams whose deadline has passed are appended to
+    /// The earlier of the client's two time bounds, if it set either. On a
+    /// tie grpc-timeout wins: the client would see DEADLINE_EXCEEDED anyway.
+    private static func earliestEnd(_ bound: StreamBound, _ callTimeoutNanos: Int64?,
+                                    nowNanos: Int64) -> (atNanos: Int64, status: GRPCStatus)? {
+        func at(_ nanos: Int64) -> Int64 {
+            let (sum, overflow) = nowNanos.addingReportingOverflow(max(0, nanos))
+            return overflow ? Int64.max : sum
+        }
+        let duration = bound.durationNanos.map { (at($0), GRPCStatus.ok) }
+        let timeout = callTimeoutNanos.map {
+            (at($0), GRPCStatus(.deadlineExceeded, "the call's grpc-timeout of \($0 / 1_000_000) ms elapsed"))
+        }
+        switch (duration, timeout) {
+        case (nil, nil): return nil
+        case (let only?, nil), (nil, let only?): return only
+        case (let duration?, let timeout?): return duration.0 < timeout.0 ? duration : timeout
+        }
+    }
+
+    /// The timer fired: calls whose deadline has passed are appended to
     /// `expired` and forgotten, and the timer is set for the next deadline.
-    func timerFired(reactor: Reactor, expired: inout [GRPCStream]) {
+    func timerFired(reactor: Reactor, expired: inout [Expiry]) {
         timer = nil
         let now = reactor.clock.monotonicNanos()
         var index = 0
         while index < deadlines.count {
             if deadlines[index].atNanos <= now {
-                expired.append(deadlines[index].stream)
+                expired.append(Expiry(stream: deadlines[index].stream, status: deadlines[index].status))
                 deadlines.swapAt(index, deadlines.count - 1)
                 deadlines.removeLast()
             } else {

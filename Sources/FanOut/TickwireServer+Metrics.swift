@@ -59,6 +59,7 @@ extension TickwireServer: MetricsExposition {
         s.priceBytes = distributor.bytesQueued
         s.slowConsumerDisconnects = distributor.slowStreamsDropped
         s.keepaliveEvents = hub.keepaliveEvents
+        s.writeIdleDisconnects = hub.writeIdleClosed
 
         s.phase = reactor.phase
         s.loop = reactor.loopStatistics

@@ -25,11 +25,16 @@ extension TickwireServer: GRPCServerDelegate {
                 return .reject(GRPCStatus(.invalidArgument, invalid.message))
             }
             distributor.registry.add(stream)
-            if !bound.isUnbounded { distributor.bounds.track(stream, bound, reactor: reactor) }
+            if !bound.isUnbounded || stream.requestedTimeoutNanos != nil {
+                distributor.bounds.track(stream, bound, callTimeoutNanos: stream.requestedTimeoutNanos, reactor: reactor)
+            }
             if replayState == .waitingForStreams && distributor.registry.count >= configuration.replayWaitStreams {
                 replayState = .ready
                 logger.info("replay starting", metadata: ["streams": "\(distributor.registry.count)"])
             }
+        } else if let timeout = stream.requestedTimeoutNanos {
+            // Health.Watch never ends by itself either: its deadline is ours to keep.
+            distributor.bounds.track(stream, StreamBound(), callTimeoutNanos: timeout, reactor: reactor)
         }
         openCalls += 1
         return .accept
@@ -58,12 +63,12 @@ extension TickwireServer: GRPCServerDelegate {
 
     public func rpcClosed(_ stream: GRPCStream) {
         if stream.handlerTag != 0 { openCalls -= 1 }
+        distributor.bounds.forget(stream)  // any method may have had a grpc-timeout
         switch RPCMethod(rawValue: stream.handlerTag) {
         case .streamPrices:
             if let subscriptions = distributor.registry.remove(stream) {
                 distributor.indicators.release(subscriptions)
             }
-            distributor.bounds.forget(stream)
             if reactor.phase.isDraining { drain.streamsEndedByClients += 1 }
         case .healthWatch: health.streamClosed(stream)
         case .healthCheck, .reflectionV1, .reflectionV1Alpha, nil: break

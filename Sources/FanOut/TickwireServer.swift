@@ -27,12 +27,15 @@ public final class TickwireServer: ReactorHandler {
         case feedTick = 6
         /// The live feed's backoff is over: connect again.
         case feedRetry = 7
-        /// The earliest client-asked stream deadline (StreamBounds) is due.
+        /// The earliest client-asked call deadline (StreamBounds: stream
+        /// duration or grpc-timeout) is due.
         case streamBound = 8
         /// A /metrics connection may have outlived its deadline.
         case metricsDeadline = 9
         /// The connection hub's keepalive and max-age sweep.
         case connectionSweep = 10
+        /// Time to look for connections that stopped taking output (--write-idle-timeout).
+        case writeIdleSweep = 11
     }
 
     /// Where the replay is.
@@ -159,11 +162,13 @@ public final class TickwireServer: ReactorHandler {
         }
         nextBatchNanos = reactor.clock.monotonicNanos() + configuration.indicators.intervalNanos
         reactor.schedule(atNanos: nextBatchNanos, tag: TimerTag.indicatorBatch.rawValue)
+        startWriteIdleSweep()
         try reactor.run(self)
         reactor.close()
         var metadata: Logger.Metadata = [
             "trades_published": "\(distributor.tradesPublished)",
             "slow_streams_reset": "\(distributor.slowStreamsDropped)",
+            "write_idle_closed": "\(hub.writeIdleClosed)",
             "conflated_trades": "\(distributor.conflatedTrades)",
             "indicator_batches_sent": "\(distributor.indicators.batchesSent)",
             "batch_rounds": "\(batchCadence.rounds)",
@@ -228,13 +233,15 @@ public final class TickwireServer: ReactorHandler {
         case .feedRetry:
             liveFeed?.retryDue()
         case .streamBound:
-            var expired: [GRPCStream] = []
+            var expired: [StreamBounds.Expiry] = []
             distributor.bounds.timerFired(reactor: reactor, expired: &expired)
-            for stream in expired { distributor.endBounded(stream) }
+            for expiry in expired { distributor.endBounded(expiry.stream, expiry.status) }
         case .metricsDeadline:
             metrics?.timerFired()
         case .connectionSweep:
             hub.sweepTimerFired()
+        case .writeIdleSweep:
+            writeIdleSweepDue()
         case nil:
             assertionFailure("unknown timer tag \(tag)")
         }

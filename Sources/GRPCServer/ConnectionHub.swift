@@ -35,6 +35,8 @@ public final class ConnectionHub {
     public internal(set) var keepaliveEvents: [KeepaliveEvent: Int] = [:]
 
     public private(set) var connectionCount = 0
+    /// Connections closed by the write-idle sweep (ConnectionHub+WriteIdle).
+    public internal(set) var writeIdleClosed = 0
     /// When stopping: a connection whose session has ended is half-closed and
     /// read to EOF instead of being closed at once. The stop deadline bounds it.
     public var lingerOnSessionEnd = false
@@ -126,8 +128,13 @@ public final class ConnectionHub {
         defer { flushing.removeAll(keepingCapacity: true) }
         for connection in flushing {
             connection.flushRequested = false
+            guard connection.phase != .closed else { continue }
+            // Before the writability check: a full socket is exactly when queues grow.
+            if connection.phase == .open && connection.isOverBacklogLimit {
+                connection.trimBacklog { delegate.rpcTooSlow($0) }
+            }
             // A full socket is retried on EPOLLOUT, not on every new message.
-            guard connection.phase != .closed, !connection.watchingWritable else { continue }
+            guard !connection.watchingWritable else { continue }
             flush(connection)
             if case .closing(let reason) = connection.phase { close(connection, reason: reason) }
         }

@@ -8,6 +8,15 @@ public struct GRPCLimits: Sendable {
     public var maxConnections = 4096
     /// Bytes a stream may have queued before it is judged too slow and ended.
     public var maxStreamBacklogBytes = 4 * 1024 * 1024
+    /// Bytes queued across all of one connection's streams (--connection-hard-limit):
+    /// past it the streams with the largest backlogs end with RESOURCE_EXHAUSTED.
+    /// Four streams at the stream limit: without it one connection could hold
+    /// maxConcurrentStreams of those (400 MiB), though its streams share one
+    /// socket and so fall behind together.
+    public var maxConnectionBacklogBytes = 16 * 1024 * 1024
+    /// A connection with output waiting that sends none of it for this long
+    /// is closed (--write-idle-timeout); 0 turns the check off.
+    public var writeIdleTimeoutNanos: Int64 = 30_000_000_000
     /// Output buffered per connection before we stop pulling frames from
     /// nghttp2 and wait for the socket to drain.
     public var connectionOutputHighWaterBytes = 256 * 1024

@@ -15,6 +15,10 @@ public protocol GRPCServerDelegate: AnyObject {
     func rpcMessage(_ stream: GRPCStream, _ message: UnsafeRawBufferPointer)
     /// The client half-closed its side (END_STREAM).
     func rpcHalfClosed(_ stream: GRPCStream)
+    /// The gRPC layer ended the call because its connection had more queued
+    /// than --connection-hard-limit (trailers with RESOURCE_EXHAUSTED follow,
+    /// then rpcClosed). Called between loop iterations' work, never mid-walk.
+    func rpcTooSlow(_ stream: GRPCStream)
     /// The stream is gone (finished, reset, or its connection closed). No
     /// further calls mention it.
     func rpcClosed(_ stream: GRPCStream)

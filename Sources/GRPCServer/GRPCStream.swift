@@ -32,10 +32,21 @@ public final class GRPCStream {
     public var requestedDuration: String? { headers.streamDuration }
     /// The `tickwire-stream-messages` metadata value, if the client sent one.
     public var requestedMessages: String? { headers.streamMessages }
+    /// The call's deadline from `grpc-timeout`, in nanoseconds from when its
+    /// headers arrived; nil when the client set none. Malformed values never
+    /// get this far (the call is refused with INTERNAL).
+    public var requestedTimeoutNanos: Int64? { headers.grpcTimeout.flatMap(GRPCTimeout.nanoseconds) }
     /// The client sent END_STREAM.
     public internal(set) var inboundClosed = false
 
-    var phase: Phase = .receivingHeaders
+    var phase: Phase = .receivingHeaders {
+        // Rare (a few times per call), so the connection's count of streams
+        // owing trailers is kept here rather than at every assignment.
+        didSet {
+            let was = oldValue.owesTrailers, owes = phase.owesTrailers
+            if was != owes { connection.backlog.finishingStreams += owes ? 1 : -1 }
+        }
+    }
     var headers = RequestHeaders()
     var deframer: MessageDeframer
     var outbound = OutboundQueue()
@@ -86,6 +97,7 @@ public final class GRPCStream {
             return .overflowed
         }
         outbound.append(message)
+        connection.backlog.queuedBytes &+= message.count  // checked against the connection's limit at flush
         wakeDataProvider()
         return .queued
     }
@@ -99,7 +111,9 @@ public final class GRPCStream {
         connection.hub.log(.warning, "stream too slow; ending it", [
             "stream": "\(id)", "backlog_bytes": "\(outbound.pendingBytes)", "status": status.message,
         ])
+        let before = outbound.pendingBytes
         outbound.dropUnsent()
+        connection.backlog.queuedBytes -= before - outbound.pendingBytes
         finish(status)
     }
 
@@ -115,6 +129,12 @@ public final class GRPCStream {
         }
     }
 
+    /// The stream is gone: its queue goes, and leaves the connection's total.
+    func discardQueued() {
+        connection.backlog.queuedBytes -= outbound.pendingBytes
+        outbound.removeAll()
+    }
+
     private func wakeDataProvider() {
         if dataDeferred {
             dataDeferred = false
@@ -128,6 +148,8 @@ public final class GRPCStream {
     /// the end of data and submits the trailers that carry grpc-status.
     func provideData(into buffer: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>) -> Int {
         let written = outbound.drain(into: buffer)
+        connection.backlog.queuedBytes -= written
+        connection.backlog.dataBytesSent &+= UInt64(written)
         guard outbound.isEmpty else { return written }
         switch phase {
         case .finishing(let status):
@@ -140,5 +162,13 @@ public final class GRPCStream {
             dataDeferred = true
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)
         }
+    }
+}
+
+extension GRPCStream.Phase {
+    /// Trailers are owed once the queued data is out.
+    var owesTrailers: Bool {
+        if case .finishing = self { return true }
+        return false
     }
 }

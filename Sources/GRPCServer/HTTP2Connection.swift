@@ -34,6 +34,10 @@ public final class HTTP2Connection {
     private(set) var session: OpaquePointer?
     private(set) var streams: [Int32: GRPCStream] = [:]
     var output = OutputBuffer()
+    /// Running totals of what the streams have waiting (ConnectionBacklog).
+    var backlog = ConnectionBacklog()
+    /// The write-idle sweep's view of this connection.
+    var idleWatch = WriteIdleWatch()
     /// Queued in the hub's list of connections to flush this iteration.
     var flushRequested = false
     /// EPOLLOUT is part of the registration (output is waiting on the socket).
@@ -152,6 +156,7 @@ public final class HTTP2Connection {
             switch writeOutput() {
             case .sent(let count):
                 output.consume(count)
+                backlog.socketBytesWritten &+= UInt64(count)
                 if !output.isEmpty { return .blocked }
             case .blocked:
                 return .blocked
@@ -200,7 +205,8 @@ public final class HTTP2Connection {
     /// carries both the response headers and grpc-status.
     func submitTrailersOnly(_ stream: GRPCStream, status: GRPCStatus, httpStatus: String) {
         guard let session else { return }
-        let fields = [(":status", httpStatus), ("content-type", "application/grpc")] + HeaderBlock.trailers(status)
+        let fields = [(":status", httpStatus), ("content-type", "application/grpc"), HeaderBlock.acceptEncoding]
+            + HeaderBlock.trailers(status)
         _ = HeaderBlock.with(fields) { nva, count in
             nghttp2_submit_response(session, stream.id, nva, count, nil)
         }
@@ -259,10 +265,11 @@ public final class HTTP2Connection {
     func releaseSession() {
         for stream in streams.values.sorted(by: { $0.id < $1.id }) where stream.phase.isLive {
             stream.phase = .closed
-            stream.outbound.removeAll()
+            stream.discardQueued()
             delegate.rpcClosed(stream)
         }
         streams.removeAll()
+        assert(backlog.queuedBytes == 0 && backlog.finishingStreams == 0, "backlog totals out of step: \(backlog)")
         if let session { nghttp2_session_del(session) }
         session = nil
         output.release()
@@ -313,7 +320,10 @@ public final class HTTP2Connection {
             case .tooLarge(let announced, let limit):
                 stream.finish(GRPCStatus(.resourceExhausted, "request message of \(announced) bytes exceeds the limit of \(limit) bytes"))
             case .compressed:
-                stream.finish(GRPCStatus(.unimplemented, "compressed messages are not supported; send grpc-encoding identity"))
+                // A grpc-encoding we cannot decode was refused with the headers,
+                // so this call declared identity (or nothing): the flag lies.
+                let declared = stream.headers.grpcEncoding.map { "grpc-encoding is '\($0.prefix(64))'" } ?? "the request has no grpc-encoding"
+                stream.finish(GRPCStatus(.internal, "a message has the compressed flag set, but \(declared)"))
             }
         }
     }
@@ -331,7 +341,7 @@ public final class HTTP2Connection {
 
     func streamClosed(streamID: Int32) {
         guard let stream = streams.removeValue(forKey: streamID) else { return }
-        stream.outbound.removeAll()
+        stream.discardQueued()
         let wasLive = stream.phase.isLive
         stream.phase = .closed
         if wasLive { delegate.rpcClosed(stream) }

@@ -27,7 +27,11 @@ enum HeaderBlock {
         }
     }
 
-    static let responseHeaders: [(String, String)] = [(":status", "200"), ("content-type", "application/grpc")]
+    /// Every response says which message encodings we accept (only identity),
+    /// so a client that tried another learns why, and what to send instead.
+    static let acceptEncoding = ("grpc-accept-encoding", "identity")
+
+    static let responseHeaders: [(String, String)] = [(":status", "200"), ("content-type", "application/grpc"), acceptEncoding]
 
     static func trailers(_ status: GRPCStatus) -> [(String, String)] {
         var fields = [("grpc-status", String(status.code.rawValue))]

@@ -4,7 +4,9 @@ struct RequestHeaders {
     var method = ""
     var path = ""
     var contentType = ""
-    var grpcTimeout = ""
+    /// Raw `grpc-timeout` and `grpc-encoding` values; nil when not sent.
+    var grpcTimeout: String?
+    var grpcEncoding: String?
     var userAgent = ""
     /// The two metadata fields a client uses to bound its own stream (read
     /// by FanOut's StreamBound). Only these are kept, raw, so that other
@@ -30,12 +32,20 @@ struct RequestHeaders {
         case unsupportedMediaType
         /// The header list outgrew --max-header-list-bytes.
         case headerListTooLarge(bytes: Int, limit: Int)
+        /// A `grpc-encoding` other than identity: we decompress nothing, so
+        /// the call is refused before any message (as grpc-go does), and the
+        /// response's `grpc-accept-encoding` says what would work.
+        case unsupportedEncoding(String)
+        /// A `grpc-timeout` that is not 1-8 digits and a unit.
+        case malformedTimeout(String)
 
         var httpStatus: String {
             switch self {
             case .methodNotAllowed: return "405"
             case .unsupportedMediaType: return "415"
             case .headerListTooLarge: return "431"
+            // gRPC-level refusals of a well-formed HTTP request: the status says it all.
+            case .unsupportedEncoding, .malformedTimeout: return "200"
             }
         }
 
@@ -47,6 +57,10 @@ struct RequestHeaders {
                 return GRPCStatus(.internal, "content-type must be application/grpc, application/grpc+proto or application/grpc;…")
             case .headerListTooLarge(let bytes, let limit):
                 return GRPCStatus(.resourceExhausted, "request header list of \(bytes) bytes exceeds the limit of \(limit) bytes")
+            case .unsupportedEncoding(let encoding):
+                return GRPCStatus(.unimplemented, "grpc-encoding '\(encoding.prefix(64))' is not supported; this server accepts identity only")
+            case .malformedTimeout(let timeout):
+                return GRPCStatus(.internal, "malformed grpc-timeout '\(timeout.prefix(64))': want 1 to 8 digits and a unit (H, M, S, m, u or n)")
             }
         }
     }
@@ -62,6 +76,7 @@ struct RequestHeaders {
         case 10 where equals(name, "user-agent"): userAgent = String(decoding: value, as: UTF8.self)
         case 12 where equals(name, "content-type"): contentType = String(decoding: value, as: UTF8.self)
         case 12 where equals(name, "grpc-timeout"): grpcTimeout = String(decoding: value, as: UTF8.self)
+        case 13 where equals(name, "grpc-encoding"): grpcEncoding = String(decoding: value, as: UTF8.self)
         case 24 where equals(name, "tickwire-stream-duration"): streamDuration = String(decoding: value, as: UTF8.self)
         case 24 where equals(name, "tickwire-stream-messages"): streamMessages = String(decoding: value, as: UTF8.self)
         default: break  // te and everything else: nghttp2 already enforces what HTTP/2 requires.
@@ -78,7 +93,14 @@ struct RequestHeaders {
         if exceedsListLimit { return .headerListTooLarge(bytes: listBytes, limit: maxListBytes) }
         if method != "POST" { return .methodNotAllowed }
         if !Self.isGRPCContentType(contentType) { return .unsupportedMediaType }
+        if let grpcEncoding, !Self.isIdentity(grpcEncoding) { return .unsupportedEncoding(grpcEncoding) }
+        if let grpcTimeout, GRPCTimeout.nanoseconds(grpcTimeout) == nil { return .malformedTimeout(grpcTimeout) }
         return nil
+    }
+
+    /// No encoding at all: an empty value is as good as none.
+    static func isIdentity(_ encoding: String) -> Bool {
+        encoding.isEmpty || encoding.lowercased() == "identity"
     }
 
     static func isGRPCContentType(_ value: String) -> Bool {

@@ -21,6 +21,7 @@ struct TickwireCommand: ParsableCommand {
     static let environmentOptions = [
         "listen", "metrics-listen", "symbols", "replay", "replay-speed", "replay-rate", "replay-wait-streams", "log-level", "log-format", "io",
         "max-connections", "max-concurrent-streams", "stream-soft-limit", "stream-hard-limit", "slow-consumer-timeout", "drain-timeout",
+        "connection-hard-limit", "write-idle-timeout",
         "max-header-list-bytes", "max-settings-entries", "max-outbound-acks", "max-continuations",
         "stream-reset-burst", "stream-reset-rate",
         "keepalive-time", "keepalive-timeout", "keepalive-min-ping-interval", "keepalive-permit-without-calls",
@@ -88,6 +89,12 @@ struct TickwireCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Slow consumers: a stream above --stream-soft-limit for this long ends with RESOURCE_EXHAUSTED (client too slow). [env: TICKWIRE_SLOW_CONSUMER_TIMEOUT]", valueName: "duration"))
     var slowConsumerTimeout = "10s"
+
+    @Option(help: ArgumentHelp("Slow consumers: bytes queued across all of one connection's streams; past it the streams with the largest backlogs end with RESOURCE_EXHAUSTED (client too slow) until the connection is under it again. At least --stream-soft-limit. Default: 16 MiB or 4 × --stream-hard-limit, whichever is larger. [env: TICKWIRE_CONNECTION_HARD_LIMIT]", valueName: "bytes"))
+    var connectionHardLimit: Int?
+
+    @Option(help: ArgumentHelp("Close a connection that has output waiting (a full socket, or HTTP/2 flow-control windows the client never reopens) and sends none of it for this long; 0 turns the check off. [env: TICKWIRE_WRITE_IDLE_TIMEOUT]", valueName: "duration"))
+    var writeIdleTimeout = "30s"
 
     @Option(help: ArgumentHelp("Largest request header list, counted as in RFC 7541 (name + value + 32 per field); advertised as SETTINGS_MAX_HEADER_LIST_SIZE. A larger one gets RESOURCE_EXHAUSTED on its stream. [env: TICKWIRE_MAX_HEADER_LIST_BYTES]",
                                valueName: "bytes"))
@@ -247,6 +254,7 @@ struct TickwireCommand: ParsableCommand {
         configuration.grpc.maxStreamBacklogBytes = streamHardLimit
         configuration.slowConsumers.softLimitBytes = streamSoftLimit
         configuration.slowConsumers.timeoutNanos = slowTimeout.nanoseconds
+        try applyConnectionBounds(to: &configuration.grpc)
         try applyHTTP2Limits(to: &configuration.grpc)
         configuration.grpc.keepalive = try makeKeepalivePolicy()
         guard let flush = GoDuration(parsing: stopFlushTimeout) else {

@@ -51,6 +51,7 @@ FAMILIES = {
     "tickwire_conflated_trades_total": "counter",
     "tickwire_slow_consumer_disconnects_total": "counter",
     "tickwire_grpc_keepalive_events_total": "counter",
+    "tickwire_write_idle_disconnects_total": "counter",
     "tickwire_ingest_to_flush_latency_seconds": "histogram",
     "tickwire_shutdown_phase": "gauge",
     "tickwire_reactor_loop_iterations_total": "counter",

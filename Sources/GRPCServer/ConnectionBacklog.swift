@@ -1,0 +1,20 @@
+/// What one connection has waiting to go out, kept as running totals where
+/// the streams' queues change: the per-trade path pays one addition, and
+/// neither the --connection-hard-limit check nor the write-idle sweep has
+/// to walk the streams unless a bound is crossed.
+struct ConnectionBacklog {
+    /// Bytes queued across all the connection's streams and not yet handed
+    /// to nghttp2 (the sum of their OutboundQueue.pendingBytes).
+    var queuedBytes = 0
+    /// Streams whose trailers wait behind their data (phase `.finishing`):
+    /// output is owed even when no bytes are queued.
+    var finishingStreams = 0
+    /// Stream bytes handed to nghttp2 since the connection opened. Moves only
+    /// when the peer's flow-control windows let data out.
+    var dataBytesSent: UInt64 = 0
+    /// Bytes the socket (or TLS) accepted since the connection opened.
+    var socketBytesWritten: UInt64 = 0
+
+    /// Streams have something to send.
+    var streamsWaiting: Bool { queuedBytes > 0 || finishingStreams > 0 }
+}
