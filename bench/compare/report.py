@@ -63,7 +63,8 @@ def table(results: list[dict]) -> str:
         base = [r["scenario"], r["server"], f"{r['streams']:,} / {r['connections']:,}", offered(r)]
         if "skipped" in r or "failed" in r:
             key = "skipped" if "skipped" in r else "failed"
-            rows.append("| " + " | ".join(base + [f"{key}: {r[key][:120]}"] + [""] * (len(COLUMNS) - 5)) + " |")
+            why = r[key][:120].replace("|", "/")  # a server's usage text must not split the row
+            rows.append("| " + " | ".join(base + [f"{key}: {why}"] + [""] * (len(COLUMNS) - 5)) + " |")
             continue
         lat = r["latency_ms"]
         rows.append("| " + " | ".join(base + [
