@@ -1,0 +1,131 @@
+"""How run.py shows results: a ghz-style summary per run, one JSON line per
+run, the Markdown table and the two plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def summary(r: dict) -> str:
+    """ghz's layout (Summary, Latency distribution, Status), for a stream of
+    prices instead of unary calls."""
+    head = f"[{r['server']} / {r['scenario']}] {r['streams']} streams over {r['connections']} connections, " \
+           f"offered {offered(r)} trades/s"
+    if "skipped" in r or "failed" in r:
+        key = "skipped" if "skipped" in r else "failed"
+        return f"{head}\n  {key.upper()}: {r[key]}\n"
+    lat = r["latency_ms"]
+    lines = [
+        head,
+        "Summary:",
+        f"  Count:\t{r['count']} messages ({r['prices']} prices)",
+        f"  Total:\t{r['total_s']:.2f} s",
+        f"  Messages/s:\t{r['msgs_per_s']:,} ({r['trades_per_s_delivered']:,} trades/s per stream)",
+        f"  MB/s:\t\t{r['mb_per_s']:.2f}",
+        "",
+        f"Latency distribution (ingest_unix_nanos -> receipt, {r['latency_samples']} sampled prices):",
+        *(f"  {label} in {lat[key]:.3f} ms" for label, key in
+          (("50 %", "p50"), ("90 %", "p90"), ("99 %", "p99"), ("99.9 %", "p999"), ("max ", "max"))),
+        "",
+        "Server:",
+        f"  CPU:\t\t{r['server_cpu_share'] * 100:.0f}% of a core, {r['cpu_ns_per_msg']} ns per delivered message "
+        f"(waited for its CPU {r['server_wait_share'] * 100:.0f}% of the time)",
+        f"  RSS:\t\tidle {r['rss_idle_kib']:,} KiB, loaded {r['rss_loaded_kib']:,} KiB: "
+        f"{r['kib_per_stream']:.1f} KiB per stream, {r['kib_per_connection']:.1f} KiB per connection",
+        f"  Per stream:\tprices {r['prices_per_stream_min']}..{r['prices_per_stream_max']} over the whole run",
+        "",
+        f"Errors: {r['errors']} (streams ended early or malformed); indicator requests refused: {r['statuses_not_ok']}",
+        f"Machine: tw-load {r['client_cpu_share'] * 100:.0f}% of a core; other processes ~{r['others_cpu_share'] * 100:.0f}%"
+        + (f" ({', '.join(r['busiest_others'])})" if r["busiest_others"] else ""),
+    ]
+    if r["others_cpu_share"] > 0.10:
+        lines.append("WARNING: other load ran during the hold; these figures are noisy")
+    return "\n".join(lines) + "\n"
+
+
+def offered(r: dict) -> str:
+    return "max" if r["offered_trades_per_s"] is None else f"{r['offered_trades_per_s']:g}"
+
+
+def json_line(r: dict) -> str:
+    return json.dumps(r, sort_keys=True, separators=(",", ":"))
+
+
+COLUMNS = ["scenario", "server", "streams / conns", "trades/s offered", "msgs/s", "MB/s", "p50 ms", "p99 ms",
+           "p99.9 ms", "max ms", "CPU ns/msg", "server CPU", "RSS idle / loaded KiB", "KiB/stream", "errors",
+           "others' CPU"]
+
+
+def table(results: list[dict]) -> str:
+    rows = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in results:
+        base = [r["scenario"], r["server"], f"{r['streams']:,} / {r['connections']:,}", offered(r)]
+        if "skipped" in r or "failed" in r:
+            key = "skipped" if "skipped" in r else "failed"
+            why = r[key][:120].replace("|", "/")  # a server's usage text must not split the row
+            rows.append("| " + " | ".join(base + [f"{key}: {why}"] + [""] * (len(COLUMNS) - 5)) + " |")
+            continue
+        lat = r["latency_ms"]
+        rows.append("| " + " | ".join(base + [
+            f"{r['msgs_per_s']:,}", f"{r['mb_per_s']:.1f}", f"{lat['p50']:.2f}", f"{lat['p99']:.2f}",
+            f"{lat['p999']:.2f}", f"{lat['max']:.1f}", f"{r['cpu_ns_per_msg']:,.0f}",
+            f"{r['server_cpu_share'] * 100:.0f}%", f"{r['rss_idle_kib']:,} / {r['rss_loaded_kib']:,}",
+            f"{r['kib_per_stream']:.1f}", str(r["errors"]), f"{r['others_cpu_share'] * 100:.0f}%"]) + " |")
+    return "\n".join(rows) + "\n"
+
+
+PERCENTILES = [("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9), ("max", 100)]
+
+
+def plots(results: list[dict], out_dir: Path) -> list[Path]:
+    """latency_cdf.png (one panel per scenario, a line per server through
+    tw-load's percentiles) and cpu_per_message.png; small, 80 dpi."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    measured = [r for r in results if "count" in r]
+    scenarios = list(dict.fromkeys(r["scenario"] for r in measured))
+    servers = list(dict.fromkeys(r["server"] for r in measured))
+    written = []
+    if not measured:
+        return written
+    cols = min(3, len(scenarios))
+    rows = (len(scenarios) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
+    for ax, scenario in zip(axes.flat, scenarios):
+        for r in (r for r in measured if r["scenario"] == scenario):
+            xs = [max(r["latency_ms"][k], 1e-3) for k, _ in PERCENTILES]
+            ax.plot(xs, [p for _, p in PERCENTILES], marker="o", label=r["server"])
+        ax.set_xscale("log")
+        ax.set_title(scenario, fontsize=9)
+        ax.set_xlabel("ingest -> receipt, ms", fontsize=8)
+        ax.set_ylabel("percentile", fontsize=8)
+        ax.set_ylim(45, 101)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(scenarios):]:
+        ax.axis("off")
+    fig.tight_layout()
+    written.append(out_dir / "latency_cdf.png")
+    fig.savefig(written[-1], dpi=80)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    width = 0.8 / max(1, len(servers))
+    for n, server in enumerate(servers):
+        values = [next((r["cpu_ns_per_msg"] or 0 for r in measured if r["scenario"] == s and r["server"] == server), 0)
+                  for s in scenarios]
+        ax.bar([i + n * width for i in range(len(scenarios))], values, width, label=server)
+    ax.set_xticks([i + width * (len(servers) - 1) / 2 for i in range(len(scenarios))])
+    ax.set_xticklabels(scenarios, fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("server CPU ns per delivered message", fontsize=8)
+    ax.legend(fontsize=7)
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    fig.tight_layout()
+    written.append(out_dir / "cpu_per_message.png")
+    fig.savefig(written[-1], dpi=80)
+    plt.close(fig)
+    return written

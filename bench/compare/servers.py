@@ -1,0 +1,70 @@
+"""The servers a run can target: how to start each on a scenario, and why one
+cannot run. Each serves StreamPrices on 127.0.0.1 from the same replay file at
+the same rate, holds the replay until every stream is open, and logs
+`address=HOST:PORT listening` (parsed by harness.TickwireServer)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Callable
+
+from scenarios import Scenario
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SYMBOLS = "btcusdt,ethusdt"
+
+
+@dataclasses.dataclass(frozen=True)
+class Server:
+    name: str
+    binary: Path
+    # argv after the binary, for a scenario and a replay file.
+    arguments: Callable[[Scenario, Path], list[str]]
+    # How to get the binary when it is missing.
+    build_hint: str
+
+    def argv(self, scenario: Scenario, replay: Path) -> list[str]:
+        return [str(self.binary), *self.arguments(scenario, replay)]
+
+    def unavailable(self) -> str | None:
+        """Why this server cannot run here, or None."""
+        if not self.binary.exists():
+            return f"no binary at {self.binary}: {self.build_hint}"
+        return None
+
+
+def tickwire_arguments(io: str | None) -> Callable[[Scenario, Path], list[str]]:
+    def arguments(scenario: Scenario, replay: Path) -> list[str]:
+        pace = ["--replay-speed", "max"] if scenario.trades_per_s is None else \
+            ["--replay-rate", f"{scenario.trades_per_s:g}"]
+        argv = ["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--symbols", SYMBOLS,
+                "--replay", str(replay), *pace, "--replay-loop", "--replay-wait-streams", str(scenario.streams),
+                "--log-level", "info",
+                # Room for every connection of the scenario (allocated at startup, so sized per run).
+                "--max-connections", str(max(4096, scenario.connections + 64))]
+        return argv + (["--io", io] if io else [])
+    return arguments
+
+
+def grpc_go_arguments(scenario: Scenario, replay: Path) -> list[str]:
+    return ["-listen", "127.0.0.1:0", "-replay", str(replay),
+            "-replay-rate", "0" if scenario.trades_per_s is None else f"{scenario.trades_per_s:g}",
+            "-replay-loop", "-replay-wait-streams", str(scenario.streams)]
+
+
+def all_servers(tickwire_bin: Path | None) -> dict[str, Server]:
+    tickwire = tickwire_bin or Path(os.environ.get("TICKWIRE_BIN") or REPO_ROOT / ".build/release/tickwire")
+    build = "swift build -c release --product tickwire"
+    peers = REPO_ROOT / ".build-peers"
+    return {
+        "tickwire": Server("tickwire", tickwire, tickwire_arguments(None), build),
+        # Another branch adds `--io io_uring`; a binary without it exits 64 at
+        # startup, and the run is reported skipped with its message.
+        "tickwire-io_uring": Server("tickwire-io_uring", tickwire, tickwire_arguments("io_uring"), build),
+        "grpc-go": Server("grpc-go", peers / "tickwire-grpc-go", grpc_go_arguments, "bench/peers/go/build.sh"),
+        # bench/peers/swift/ is a stub so far: the entry reports it missing.
+        "grpc-swift-2": Server("grpc-swift-2", peers / "tickwire-grpc-swift-2", grpc_go_arguments,
+                               "not built yet: see bench/peers/swift/README.md"),
+    }

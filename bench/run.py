@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Runs each scenario against each server in turn, on this machine, in one go
+(issue 8): tw-load offers the load and reads every message; the server is
+pinned to one CPU and tw-load to another. Prints a ghz-style summary and one
+JSON line per run, and writes results.md, results.jsonl and the plots to
+--out (bench/results/).
+
+    .venv/bin/python bench/run.py --quick                      # smoke: every scenario, tickwire and grpc-go
+    .venv/bin/python bench/run.py --servers tickwire,grpc-go   # the full durations
+    .venv/bin/python bench/run.py --scenarios colocated,mid --hold-s 10
+
+Everything listens on 127.0.0.1 only. Every phase has a deadline: a run takes
+about its hold plus 5-15 s (plus up to --wait-quiet-s for an idle machine;
+capacity opens 10,000 connections first). The machine this was written on is
+shared: each run meters other processes' CPU and says when it was not alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "bench" / "compare"))
+sys.path.insert(0, str(REPO_ROOT / "bench" / "load"))
+
+import one_run  # noqa: E402
+import report  # noqa: E402
+import scenarios  # noqa: E402
+import servers  # noqa: E402
+import tw_load  # noqa: E402
+
+DEFAULT_SERVERS = "tickwire,tickwire-io_uring,grpc-go,grpc-swift-2"
+
+
+def machine_line() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "?")
+    return f"{os.cpu_count()} CPUs ({model}), kernel {os.uname().release}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--servers", default=DEFAULT_SERVERS, help=f"comma-separated (default {DEFAULT_SERVERS})")
+    parser.add_argument("--scenarios", help="comma-separated, of " + ",".join(s.name for s in scenarios.FULL))
+    parser.add_argument("--quick", action="store_true", help="short holds and capacity at 2,000 connections")
+    parser.add_argument("--hold-s", type=float, help="override every scenario's hold")
+    parser.add_argument("--server-cpu", type=int, default=1, help="CPU for the server (default 1)")
+    parser.add_argument("--client-cpu", type=int, default=0, help="CPU for tw-load (default 0)")
+    parser.add_argument("--wait-quiet-s", type=float, default=20, help="wait at most this long for an idle second")
+    parser.add_argument("--bin", type=Path, help="tickwire binary (default $TICKWIRE_BIN or .build/release/tickwire)")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
+    parser.add_argument("--no-plots", action="store_true")
+    args = parser.parse_args()
+
+    known = servers.all_servers(args.bin)
+    chosen = [n.strip() for n in args.servers.split(",") if n.strip()]
+    if unknown := [n for n in chosen if n not in known]:
+        parser.error(f"unknown server(s) {unknown}; choose from {list(known)}")
+    plan = scenarios.scenarios(args.scenarios.split(",") if args.scenarios else None, args.quick, args.hold_s)
+    assert args.server_cpu != args.client_cpu, "the server and tw-load need different CPUs"
+    if args.quick:
+        args.wait_quiet_s = min(args.wait_quiet_s, 5)
+    load_client = tw_load.ensure_built()
+    one_run.raise_fd_limit()
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    print(f"# {started}; {machine_line()}; server on CPU {args.server_cpu}, tw-load on CPU {args.client_cpu}",
+          flush=True)
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="tickwire-bench-") as tmp:
+        for scenario in plan:
+            for name in chosen:
+                result = one_run.run(known[name], scenario, args.server_cpu, args.client_cpu, load_client,
+                                     args.wait_quiet_s, Path(tmp))
+                results.append(result)
+                print(report.summary(result), flush=True)
+                print(report.json_line(result), flush=True)
+                print(flush=True)
+
+    command = "bench/run.py " + " ".join(sys.argv[1:])
+    header = f"Run {started} on {machine_line()}; `{command.strip()}`. Server on CPU {args.server_cpu}, " \
+             f"tw-load on CPU {args.client_cpu}; the machine was shared (see \"others' CPU\").\n\n"
+    (args.out / "results.md").write_text(header + report.table(results))
+    (args.out / "results.jsonl").write_text("".join(report.json_line(r) + "\n" for r in results))
+    if not args.no_plots:
+        for path in report.plots(results, args.out):
+            print(f"wrote {path}")
+    print(f"wrote {args.out / 'results.md'} and results.jsonl")
+    return 0 if all("failed" not in r for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
