@@ -85,6 +85,7 @@ let package = Package(
         .testTarget(name: "GRPCServerTests", dependencies: ["GRPCServer"]),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"]),
         .testTarget(name: "MetricsHTTPTests", dependencies: ["MetricsHTTP"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(name: "FanOutTests", dependencies: ["FanOut", "TickwireProto",
                                                         .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
     ]
