@@ -61,7 +61,8 @@ EXIT_MARGIN_S = 2.0
 def start_workers(start_server, replay, speed: str, wait_streams: int, extra=()) -> harness.TickwireServer:
     """Starts `--workers 2` and waits for the supervisor's own `listening` line
     (a worker's comes earlier, when its sibling may not listen yet)."""
-    argv = harness.server_argv(replay, speed=speed, wait_streams=wait_streams,
+    # debug: the tests read `connection accepted`, a debug line.
+    argv = harness.server_argv(replay, speed=speed, wait_streams=wait_streams, log_level="debug",
                                extra=["--workers", str(WORKERS), *extra])
     server = start_server(argv=argv, wait_listening=False)
     _, line = server.log.wait_for(SUPERVISOR_LISTENING_RE, harness.STARTUP_TIMEOUT_S)
