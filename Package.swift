@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // Tickwire: one target per layer, so that the import graph shows the architecture.
 //
-//   tickwire (executable)  -> FanOut, ArgumentParser, Logging
+//   tickwire (executable)  -> FanOut, Supervisor, ArgumentParser, Logging
+//   Supervisor             -> Reactor, Logging (--workers: spawns, reaps and restarts worker processes)
 //   FanOut                 -> GRPCServer, BinanceFeed, Indicators, TickwireProto, MetricsHTTP, Prometheus
 //   MetricsHTTP            -> Reactor (the /metrics HTTP/1.1 endpoint; knows nothing of Prometheus)
 //   GRPCServer             -> Reactor, TLS, CNghttp2
@@ -68,8 +69,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: hotPath),
+        .target(name: "Supervisor", dependencies: [
+            "Reactor", "CTickwireShim", .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "tickwire", dependencies: [
-            "FanOut", "Reactor", "BinanceFeed", "GRPCServer",
+            "FanOut", "Reactor", "BinanceFeed", "GRPCServer", "Supervisor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -81,6 +85,7 @@ let package = Package(
         .testTarget(name: "GRPCServerTests", dependencies: ["GRPCServer"]),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"]),
         .testTarget(name: "MetricsHTTPTests", dependencies: ["MetricsHTTP"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(name: "FanOutTests", dependencies: ["FanOut", "TickwireProto",
                                                         .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
     ]

@@ -1,10 +1,24 @@
 #define _GNU_SOURCE 1
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "tickwire_shim.h"
 
 int tw_accept4(int fd) {
     return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int tw_pipe_cloexec_nonblocking(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC | O_NONBLOCK);
+}
+
+// The CPUs this process may run on (taskset, cgroup cpusets), not all online ones.
+int tw_affinity_cpu_count(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
+    return CPU_COUNT(&set);
 }
 
 // Declared here rather than taken from nghttp2.h, and weak: a build against

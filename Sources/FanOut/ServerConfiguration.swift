@@ -5,6 +5,9 @@ import Reactor
 /// Everything the server needs to know, validated before anything starts.
 public struct ServerConfiguration: Sendable {
     public var listen = ListenAddress(host: "0.0.0.0", port: 50051)
+    /// Bind `listen` with SO_REUSEPORT: set in a `--workers` worker, whose
+    /// siblings listen on the same address.
+    public var listenReusePort = false
     /// Where Prometheus scrapes `/metrics` (--metrics-listen); nil turns the endpoint off.
     public var metricsListen: ListenAddress? = ListenAddress(host: "0.0.0.0", port: 9090)
     public var symbols: SymbolTable

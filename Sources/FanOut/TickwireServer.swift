@@ -128,8 +128,10 @@ public final class TickwireServer: ReactorHandler {
     public var boundAddress: ListenAddress? { hub.boundAddress }
 
     /// Listens, plays, and serves until a signal stops the server.
-    public func run() throws(SystemError) {
-        try hub.listen(on: configuration.listen)
+    /// `whenListening` runs once the `listening` line is logged (a worker
+    /// tells its supervisor there).
+    public func run(whenListening: () -> Void = {}) throws(SystemError) {
+        try hub.listen(on: configuration.listen, reusePort: configuration.listenReusePort)
         do {
             try startMetrics()
             try reactor.watchSignals()
@@ -147,6 +149,7 @@ public final class TickwireServer: ReactorHandler {
         if let address = metrics?.boundAddress {
             logger.info("metrics listening", metadata: ["address": "\(address)"])
         }
+        whenListening()
         if let replay {
             logger.info("replay loaded", metadata: [
                 "file": "\(replay.path)", "bytes": "\(replay.byteCount)", "speed": "\(replay.speed)", "loop": "\(replay.loops)",
@@ -197,7 +200,7 @@ public final class TickwireServer: ReactorHandler {
         case .feed: liveFeed?.handle(event)
         case .metricsListener: metrics?.listenerReady()
         case .metricsConnection: metrics?.connectionReady(event, exposition: self)
-        case .signal: assertionFailure("no handler for \(event.token)")
+        case .signal, .workerReady: assertionFailure("no handler for \(event.token)")
         }
     }
 

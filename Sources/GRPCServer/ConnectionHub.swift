@@ -73,8 +73,9 @@ public final class ConnectionHub {
 
     var monotonicNanos: Int64 { reactor.clock.monotonicNanos() }
 
-    public func listen(on address: ListenAddress) throws(SystemError) {
-        let listener = try TCPListener(address: address)
+    /// `reusePort`: share the address with the other `--workers` processes.
+    public func listen(on address: ListenAddress, reusePort: Bool = false) throws(SystemError) {
+        let listener = try TCPListener(address: address, reusePort: reusePort)
         try reactor.register(fd: listener.fd, token: EventToken(kind: .listener), interest: .read)
         self.listener = listener
     }

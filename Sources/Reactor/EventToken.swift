@@ -13,6 +13,8 @@ public enum EventSourceKind: UInt8, Sendable {
     case metricsListener = 5
     /// One accepted /metrics HTTP/1.1 connection.
     case metricsConnection = 6
+    /// The `--workers` supervisor's pipe on which each worker says it listens.
+    case workerReady = 7
 }
 
 /// The 64-bit user datum stored with each epoll registration: kind, a slot

@@ -9,26 +9,14 @@ public final class TCPListener {
 
     /// The default backlog absorbs a reconnect storm (every client of a
     /// rolled pod arriving at once) between two loop iterations; the kernel
-    /// clamps it to net.core.somaxconn (4096 since Linux 5.4).
-    public init(address: ListenAddress, backlog: Int32 = 4096) throws(SystemError) {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(address.host, String(address.port), &hints, &list)
-        guard status == 0, let first = list else {
-            throw SystemError(call: "getaddrinfo(\(address.host))", errno: status == EAI_SYSTEM ? tw_errno() : EINVAL)
-        }
-        defer { freeaddrinfo(list) }
-
-        let socketFD = try systemCallOrThrow("socket") { tw_socket_nonblocking(first.pointee.ai_family, Int32(SOCK_STREAM.rawValue)) }
+    /// clamps it to net.core.somaxconn (4096 since Linux 5.4). `reusePort`
+    /// joins the SO_REUSEPORT group of the other `--workers` processes.
+    public init(address: ListenAddress, backlog: Int32 = 4096, reusePort: Bool = false) throws(SystemError) {
+        let socketFD = try BoundSocket.make(address: address, reusePort: reusePort)
         do throws(SystemError) {
-            try systemCallOrThrow("setsockopt(SO_REUSEADDR)") { tw_set_int_sockopt(socketFD, SOL_SOCKET, SO_REUSEADDR, 1) }
-            try systemCallOrThrow("bind") { bind(socketFD, first.pointee.ai_addr, first.pointee.ai_addrlen) }
             try systemCallOrThrow("listen") { listen(socketFD, backlog) }
             self.fd = socketFD
-            self.boundAddress = ListenAddress(host: address.host, port: try Self.localPort(of: socketFD))
+            self.boundAddress = ListenAddress(host: address.host, port: try BoundSocket.localPort(of: socketFD))
         } catch {
             closeDescriptor(socketFD)
             throw error
@@ -55,23 +43,5 @@ public final class TCPListener {
         guard fd >= 0 else { return }
         closeDescriptor(fd)
         fd = -1
-    }
-
-    private static func localPort(of fd: Int32) throws(SystemError) -> UInt16 {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        try withUnsafeMutablePointer(to: &storage) { (pointer) throws(SystemError) in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (address) throws(SystemError) in
-                _ = try systemCallOrThrow("getsockname") { getsockname(fd, address, &length) }
-            }
-        }
-        // Safe because getsockname filled `storage` with the family it reports.
-        let family = Int32(storage.ss_family)
-        return withUnsafePointer(to: &storage) { pointer in
-            if family == AF_INET6 {
-                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
-            }
-            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
-        }
     }
 }

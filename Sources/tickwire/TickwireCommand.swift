@@ -1,10 +1,12 @@
 import ArgumentParser
+import Foundation
 import Glibc
 import BinanceFeed
 import FanOut
 import GRPCServer
 import Logging
 import Reactor
+import Supervisor
 
 struct TickwireCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +21,7 @@ struct TickwireCommand: ParsableCommand {
 
     /// The long options, for EnvironmentDefaults. Keep in step with the @Options below.
     static let environmentOptions = [
-        "listen", "metrics-listen", "symbols", "replay", "replay-speed", "replay-rate", "replay-wait-streams", "log-level", "log-format", "io",
+        "listen", "metrics-listen", "workers", "symbols", "replay", "replay-speed", "replay-rate", "replay-wait-streams", "log-level", "log-format", "io",
         "max-connections", "max-concurrent-streams", "stream-soft-limit", "stream-hard-limit", "slow-consumer-timeout", "drain-timeout",
         "connection-hard-limit", "write-idle-timeout",
         "max-header-list-bytes", "max-settings-entries", "max-outbound-acks", "max-continuations",
@@ -41,6 +43,10 @@ struct TickwireCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Prometheus /metrics address, HOST:PORT, served on the same loop; 'off' disables it. Port 0 picks a free port (the log says which). [env: TICKWIRE_METRICS_LISTEN]",
                                valueName: "host:port|off"))
     var metricsListen = "0.0.0.0:9090"
+
+    @Option(help: ArgumentHelp("Worker processes: N (1 to 256) or 'auto' (one per CPU this process may run on). With more than 1, tickwire becomes a small supervisor that starts N copies of the server, each with its own loop and feed, sharing the --listen port through SO_REUSEPORT; worker i serves /metrics on the --metrics-listen port + i. [env: TICKWIRE_WORKERS]",
+                               valueName: "n|auto"))
+    var workers = "1"
 
     @Option(help: ArgumentHelp("Comma-separated symbols to serve, any case. [env: TICKWIRE_SYMBOLS]", valueName: "list"))
     var symbols = "btcusdt,ethusdt"
@@ -221,6 +227,7 @@ struct TickwireCommand: ParsableCommand {
         guard io == "epoll" else {
             throw ValidationError("--io '\(io)' is not available; this build supports epoll")
         }
+        try validateWorkers()
     }
 
     func makeConfiguration() throws -> ServerConfiguration {
@@ -372,8 +379,19 @@ struct TickwireCommand: ParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let logger = Logger(label: "tickwire")
-        let configuration = try makeConfiguration()
+        var logger = Logger(label: "tickwire")
+        var configuration = try makeConfiguration()
+        let worker = WorkerEnvironment(environment: ProcessInfo.processInfo.environment)
+        if let worker {
+            logger[metadataKey: "worker"] = "\(worker.index)"
+            guard worker.stopWithSupervisor() else {
+                logger.critical("the supervisor is gone; not starting")
+                throw ExitCode(1)
+            }
+            configuration.listenReusePort = true
+        } else if let count = WorkerCount.parse(workers), count > 1 {
+            throw ExitCode(try superviseWorkers(count: count, configuration: configuration, logger: logger))
+        }
         logDescriptorLimit(DescriptorLimit.raiseSoftToHard(), maxConnections: configuration.grpc.maxConnections, logger)
         // Which flood guards the loaded libnghttp2 really has: two need Debian's backported fixes.
         logger.log(level: HTTP2Protections.allAvailable ? .info : .warning, "HTTP/2 protections",
@@ -383,7 +401,7 @@ struct TickwireCommand: ParsableCommand {
             // Closing is idempotent; run() closes it too on a clean exit.
             defer { reactor.close() }
             let server = try TickwireServer(configuration: configuration, reactor: reactor, logger: logger)
-            try server.run()
+            try server.run { worker?.notifyListening() }
         } catch {
             logger.critical("cannot start or keep serving", metadata: ["error": "\(error)"])
             throw ExitCode(1)

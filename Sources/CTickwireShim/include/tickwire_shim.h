@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <sys/prctl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -43,6 +45,18 @@ int tw_accept4(int fd);
 static inline int tw_socket_nonblocking(int domain, int type) {
     return socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 }
+
+// The `--workers` supervisor. pipe2 and CPU_COUNT need _GNU_SOURCE (shim.c);
+// wait(2)'s status accessors are macros Swift cannot import.
+int tw_pipe_cloexec_nonblocking(int fds[2]);
+int tw_affinity_cpu_count(void);
+static inline int tw_reap_child_nohang(int *status) { return waitpid(-1, status, WNOHANG); }
+static inline int tw_status_exited(int status) { return WIFEXITED(status); }
+static inline int tw_status_exit_code(int status) { return WEXITSTATUS(status); }
+static inline int tw_status_signaled(int status) { return WIFSIGNALED(status); }
+static inline int tw_status_signal(int status) { return WTERMSIG(status); }
+// A worker asks for `signo` when its supervisor dies, so it never outlives it.
+static inline int tw_set_parent_death_signal(int signo) { return prctl(PR_SET_PDEATHSIG, (unsigned long)signo); }
 
 static inline int tw_timerfd_create(void) {
     return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
