@@ -28,11 +28,11 @@ RUN swift build -c release --product tickwire --static-swift-stdlib \
 FROM debian:bookworm-slim
 # One package per library `ldd tickwire` shows, plus the CA store for the
 # Binance TLS connection. libc6 and libgcc-s1 are already in the base image.
-# liburing2 is absent because nothing links liburing yet; the test names any
-# library that is missing here, or installed without being linked.
+# liburing2 serves --io io_uring. The test names any library that is missing
+# here, or installed without being linked.
 RUN apt-get update -q \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        ca-certificates libnghttp2-14 libsimdjson14 libssl3 libstdc++6 libwslay1 \
+        ca-certificates libnghttp2-14 libsimdjson14 libssl3 libstdc++6 liburing2 libwslay1 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 tickwire \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
@@ -45,8 +45,9 @@ EXPOSE 50051 9090
 # SIGTERM starts the graceful drain (docs/operations.md); a second one skips
 # the rest of it.
 STOPSIGNAL SIGTERM
-# epoll is the backend: the default seccomp profiles of Docker and containerd
-# (Kubernetes' RuntimeDefault) block io_uring.
+# epoll is the default backend: the default seccomp profiles of Docker and
+# containerd (Kubernetes' RuntimeDefault) block io_uring, and --io io_uring
+# falls back to epoll there with a warning.
 ENTRYPOINT ["/usr/local/bin/tickwire"]
 # Live Binance trades; every flag is in `tickwire --help` and can also be set
 # as TICKWIRE_<FLAG> (docker run -e TICKWIRE_LOG_LEVEL=debug …).

@@ -9,7 +9,7 @@
 //   BinanceFeed            -> Reactor, TLS, WebSocket, CBinanceJSON -> CSimdjson
 //   WebSocket              -> CWslay, COpenSSL (RNG, SHA-1 for the handshake)
 //   TLS                    -> Reactor, COpenSSL
-//   Reactor                -> CTickwireShim
+//   Reactor                -> CTickwireShim, CURing (liburing, for the io_uring poller)
 //   Indicators             -> (nothing)
 //   TickwireProto          -> SwiftProtobuf (generated code, committed)
 import PackageDescription
@@ -55,7 +55,7 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("simdjson")]),
 
         // Layers.
-        .target(name: "Reactor", dependencies: ["CTickwireShim"], swiftSettings: hotPath),
+        .target(name: "Reactor", dependencies: ["CTickwireShim", "CURing"], swiftSettings: hotPath),
         .target(name: "TLS", dependencies: ["Reactor", "COpenSSL"], swiftSettings: hotPath),
         .target(name: "WebSocket", dependencies: ["CWslay", "COpenSSL"], swiftSettings: hotPath),
         .target(name: "BinanceFeed", dependencies: ["Reactor", "TLS", "WebSocket", "CBinanceJSON"], swiftSettings: hotPath),

@@ -30,6 +30,9 @@ public protocol Poller: AnyObject {
     var backendName: String { get }
     func register(fd: Int32, token: EventToken, interest: Interest) throws(SystemError)
     func modify(fd: Int32, token: EventToken, interest: Interest) throws(SystemError)
+    /// Call before closing the descriptor. epoll forgets a closed descriptor
+    /// by itself; an io_uring poll holds the file (the socket stays open) and
+    /// the registration until it is removed here.
     func unregister(fd: Int32) throws(SystemError)
     /// Waits at most `timeoutMs` (-1: forever) and hands each event to `body`.
     func poll(timeoutMs: Int32, _ body: (ReadyEvent) -> Void) throws(SystemError)

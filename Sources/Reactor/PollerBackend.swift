@@ -1,11 +1,15 @@
 /// The readiness backends the reactor can run on. An enum rather than an
 /// existential so each call is a direct, inlinable switch on the hot path.
 public enum PollerBackend {
+    /// Level-triggered epoll: the default, and the fallback.
     case epoll(EpollPoller)
+    /// io_uring single-shot polls, submitted in one batch with each wait.
+    case ioUring(UringPoller)
 
     public var poller: any Poller {
         switch self {
         case .epoll(let poller): return poller
+        case .ioUring(let poller): return poller
         }
     }
 
@@ -13,6 +17,7 @@ public enum PollerBackend {
     func poll(timeoutMs: Int32, _ body: (ReadyEvent) -> Void) throws(SystemError) {
         switch self {
         case .epoll(let poller): try poller.poll(timeoutMs: timeoutMs, body)
+        case .ioUring(let poller): try poller.poll(timeoutMs: timeoutMs, body)
         }
     }
 }

@@ -78,7 +78,8 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "text|json"))
     var logFormat = "text"
 
-    @Option(help: ArgumentHelp("I/O backend. Only epoll is available in this build. [env: TICKWIRE_IO]", valueName: "epoll"))
+    @Option(help: ArgumentHelp("Readiness backend: epoll (level-triggered epoll_wait) or io_uring (poll requests queued during an iteration and submitted together with the wait, in one io_uring_enter). When io_uring cannot be set up (for example a container's seccomp profile blocks it, as Docker's and containerd's defaults do) the server logs a warning saying why and runs on epoll. The startup log names the backend in use. [env: TICKWIRE_IO]",
+                               valueName: "epoll|io_uring"))
     var io = "epoll"
 
     @Option(help: ArgumentHelp("Connections held at once; more are closed on accept. [env: TICKWIRE_MAX_CONNECTIONS]", valueName: "n"))
@@ -224,8 +225,8 @@ struct TickwireCommand: ParsableCommand {
         guard Logger.Level(rawValue: logLevel.lowercased()) != nil else {
             throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
         }
-        guard io == "epoll" else {
-            throw ValidationError("--io '\(io)' is not available; this build supports epoll")
+        guard IOBackendChoice(rawValue: io.lowercased()) != nil else {
+            throw ValidationError("--io '\(io)' is not epoll or io_uring")
         }
         try validateWorkers()
     }
@@ -349,6 +350,18 @@ struct TickwireCommand: ParsableCommand {
         return settings
     }
 
+    /// The --io backend; an io_uring the kernel refuses falls back to epoll with a warning.
+    private func openBackend(_ logger: Logger) throws(SystemError) -> PollerBackend {
+        let choice = IOBackendChoice(rawValue: io.lowercased()) ?? .epoll
+        let opened = try PollerBackend.open(choice)
+        if let reason = opened.fallbackReason {
+            logger.warning("io_uring unavailable; falling back to epoll", metadata: [
+                "reason": "\(reason)", "io": "\(opened.backend.poller.backendName)",
+            ])
+        }
+        return opened.backend
+    }
+
     private func replayPace() throws -> ReplaySpeed {
         if let replayRate {
             guard replaySpeed == nil else {
@@ -397,7 +410,7 @@ struct TickwireCommand: ParsableCommand {
         logger.log(level: HTTP2Protections.allAvailable ? .info : .warning, "HTTP/2 protections",
                    metadata: HTTP2Protections.summary(configuration.grpc).mapValues { .string($0) })
         do {
-            let reactor = Reactor(backend: .epoll(try EpollPoller()))
+            let reactor = Reactor(backend: try openBackend(logger))
             // Closing is idempotent; run() closes it too on a clean exit.
             defer { reactor.close() }
             let server = try TickwireServer(configuration: configuration, reactor: reactor, logger: logger)

@@ -54,9 +54,19 @@ final class RecordingHandler: ReactorHandler {
     func beforeSleep(reactor: Reactor) -> Bool { sleeps += 1; return false }
 }
 
+/// A reactor on exactly the named backend: no fallback, so an io_uring test
+/// that cannot set up io_uring fails rather than quietly testing epoll.
+func makeReactor(_ choice: IOBackendChoice) throws -> Reactor {
+    switch choice {
+    case .epoll: return Reactor(backend: .epoll(try EpollPoller()))
+    case .ioUring: return Reactor(backend: .ioUring(try UringPoller()))
+    }
+}
+
 @Suite(.serialized) struct ReactorLoopTests {
-    @Test func timersFireInOrderThroughEpoll() throws {
-        let reactor = Reactor(backend: .epoll(try EpollPoller()))
+    @Test(arguments: IOBackendChoice.allCases)
+    func timersFireInOrder(_ choice: IOBackendChoice) throws {
+        let reactor = try makeReactor(choice)
         defer { reactor.close() }
         let handler = RecordingHandler()
         reactor.schedule(afterNanos: 30_000_000, tag: 2)
@@ -73,8 +83,9 @@ final class RecordingHandler: ReactorHandler {
         #expect(elapsedMs < 1_000)
     }
 
-    @Test func signalArrivesThroughTheSignalfd() throws {
-        let reactor = Reactor(backend: .epoll(try EpollPoller()))
+    @Test(arguments: IOBackendChoice.allCases)
+    func signalArrivesThroughTheSignalfd(_ choice: IOBackendChoice) throws {
+        let reactor = try makeReactor(choice)
         defer { reactor.close() }
         try reactor.watchSignals([SIGUSR2])
         let handler = RecordingHandler()
@@ -87,8 +98,9 @@ final class RecordingHandler: ReactorHandler {
         #expect(handler.signals == [SIGUSR2])
     }
 
-    @Test func readinessOfAPipeIsReportedWithItsToken() throws {
-        let reactor = Reactor(backend: .epoll(try EpollPoller()))
+    @Test(arguments: IOBackendChoice.allCases)
+    func readinessOfAPipeIsReportedWithItsToken(_ choice: IOBackendChoice) throws {
+        let reactor = try makeReactor(choice)
         defer { reactor.close() }
         var fds: [Int32] = [0, 0]
         #expect(pipe(&fds) == 0)
