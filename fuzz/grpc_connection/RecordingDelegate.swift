@@ -51,6 +51,12 @@ final class RecordingDelegate: GRPCServerDelegate {
         stream.finish(GRPCStatus(.ok, ""))
     }
 
+    func rpcTooSlow(_ stream: GRPCStream) {
+        // The connection total (--connection-hard-limit) ended the call; only
+        // an open call can be too slow, and its rpcClosed still follows.
+        expectOpen(stream, "rpcTooSlow")
+    }
+
     func rpcClosed(_ stream: GRPCStream) {
         let id = ObjectIdentifier(stream)
         precondition(lives[id] != .closed, "invariant broken: rpcClosed twice for stream \(stream.id)")

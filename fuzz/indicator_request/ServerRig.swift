@@ -46,7 +46,7 @@ final class ServerRig {
             server = try TickwireServer(configuration: configuration, reactor: reactor, logger: logger)
             // fd -1: this connection is never flushed, so it never touches a socket.
             connection = try HTTP2Connection(fd: -1, token: EventToken(kind: .connection), limits: configuration.grpc,
-                                             hub: server.hub, tls: nil)
+                                             hub: server.hub, tls: nil, openedAtNanos: 0, ageJitterNanos: 0)
         } catch {
             fatalError("rig setup: \(error)")
         }
