@@ -35,6 +35,8 @@ CANCEL, INTERNAL_ERROR, ENHANCE_YOUR_CALM = 0x8, 0x2, 0xB
 ATTACK_BUDGET_S = 10.0
 # The healthy stream keeps being measured this long after the attack.
 SETTLE_S = 1.0
+# ... and this long before it, for the baseline figure.
+BEFORE_S = 1.0
 HEALTH_CHECK_PATH = "/grpc.health.v1.Health/Check"
 GOAWAY_SENT_RE = r"GOAWAY sent to a misbehaving peer; closing\s*$"
 FLOOD_RE = r"HTTP/2 flood; closing the connection\s*$"
@@ -138,6 +140,11 @@ def send_then_watch(port: int, data: bytes, timeout_s: float = ATTACK_BUDGET_S):
 # The healthy client and the figures
 # --------------------------------------------------------------------------
 
+def price_latencies_ms(items) -> list[float]:
+    return [(item.recv_wall_ns - item.response.price.ingest_unix_nanos) / 1e6
+            for item in items if item.response.WhichOneof("payload") == "price"]
+
+
 def p99(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -176,20 +183,21 @@ def healthy(start_server, grpc_channels, collectors):
 
 def under_attack(name: str, server, collector, expected_trades, attack):
     """Runs `attack()`, prints the figures, checks the healthy stream, returns the attack's result."""
-    time.sleep(0.3)  # a little undisturbed traffic first
+    quiet_start = collector.count()
+    time.sleep(BEFORE_S)  # undisturbed traffic first, measured as the baseline
     rss_before = server.rss_kib()
     first = collector.count()
     with RSSSampler(server) as rss:
         result = attack()
         time.sleep(SETTLE_S)
     last = collector.count()
-    window = collector.items[first:last]
-    latencies_ms = [(item.recv_wall_ns - item.response.price.ingest_unix_nanos) / 1e6
-                    for item in window if item.response.WhichOneof("payload") == "price"]
+    before_ms = price_latencies_ms(collector.items[quiet_start:first])
+    latencies_ms = price_latencies_ms(collector.items[first:last])
     assert latencies_ms, f"{name}: the healthy stream received nothing during the attack; {collector.describe_end()}"
-    print(f"\n[{name}] healthy client: {len(latencies_ms)} trades during the attack, p99 ingest->receive "
-          f"{p99(latencies_ms):.2f} ms (max {max(latencies_ms):.2f} ms); server RSS before {rss_before} KiB, "
-          f"peak during {rss.peak_kib} KiB")
+    before = f"{p99(before_ms):.2f} ms over {len(before_ms)} trades" if before_ms else "no trades"
+    print(f"\n[{name}] healthy client: p99 ingest->receive before the attack {before}; during "
+          f"{p99(latencies_ms):.2f} ms over {len(latencies_ms)} trades (max {max(latencies_ms):.2f} ms); "
+          f"server RSS before {rss_before} KiB, peak during {rss.peak_kib} KiB")
     assert not collector.finished, f"{name}: the healthy stream ended: {collector.describe_end()}"
     got = [harness.trade_from_update(item.response.price) for item in collector.prices()]
     assert got == expected_trades[:len(got)], (
