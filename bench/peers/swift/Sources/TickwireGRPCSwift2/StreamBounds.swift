@@ -1,0 +1,47 @@
+import GRPCCore
+
+/// The optional ends a client asks for in metadata, as docs/wire-api.md says:
+/// `tickwire-stream-duration` (a Go duration) and `tickwire-stream-messages`
+/// (prices); reaching either ends the call with OK.
+struct StreamBounds: Sendable {
+    var duration: Duration?
+    var messages: Int?
+
+    init(metadata: Metadata) throws(RPCError) {
+        if let text = metadata[stringValues: "tickwire-stream-duration"].first(where: { _ in true }) {
+            guard let duration = Self.parseGoDuration(text), duration > .zero else {
+                throw RPCError(code: .invalidArgument,
+                               message: "tickwire-stream-duration: \"\(text)\" is not a positive Go duration")
+            }
+            self.duration = duration
+        }
+        if let text = metadata[stringValues: "tickwire-stream-messages"].first(where: { _ in true }) {
+            guard let count = Int32(text), count >= 1 else {
+                throw RPCError(code: .invalidArgument,
+                               message: "tickwire-stream-messages: \"\(text)\" is not 1 to 2147483647")
+            }
+            messages = Int(count)
+        }
+    }
+
+    /// Go's time.ParseDuration for unsigned values: one or more decimal
+    /// numbers, each with a unit (ns, us, µs, ms, s, m, h), e.g. "1m30s", "2.5s".
+    static func parseGoDuration(_ text: String) -> Duration? {
+        let units: [(String, Double)] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3),
+                                         ("s", 1), ("m", 60), ("h", 3600)]
+        var rest = Substring(text)
+        var seconds = 0.0
+        if rest == "0" { return .zero }
+        while !rest.isEmpty {
+            let number = rest.prefix(while: { $0.isNumber || $0 == "." })
+            guard let value = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            // Longest unit first, so "ms" is not read as "m".
+            guard let (unit, scale) = units.sorted(by: { $0.0.count > $1.0.count })
+                    .first(where: { rest.hasPrefix($0.0) }) else { return nil }
+            rest = rest.dropFirst(unit.count)
+            seconds += value * scale
+        }
+        return text.isEmpty ? nil : .seconds(seconds)
+    }
+}
