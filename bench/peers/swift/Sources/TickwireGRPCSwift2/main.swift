@@ -3,7 +3,6 @@
 // grpc-go peer, fed by the same replay file at the same fixed rate, written
 // as an ordinary grpc-swift-2 service on the NIO HTTP/2 transport. This file
 // only parses the flags, wires the parts and runs them until a signal.
-import Dispatch
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
@@ -44,16 +43,9 @@ let replaying = Task {
 
 // Streams never end by themselves, so a graceful shutdown would wait forever:
 // SIGTERM/SIGINT stop at once, as the grpc-go peer's Stop() does.
-let signalQueue = DispatchQueue(label: "signals")
-let signalSources = [SIGTERM, SIGINT].map { number in
-    signal(number, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
-    source.setEventHandler {
-        replaying.cancel()
-        serving.cancel()
-    }
-    source.resume()
-    return source
+let signalSources = onTerminationSignals {
+    replaying.cancel()
+    serving.cancel()
 }
 
 do {
@@ -61,7 +53,8 @@ do {
     guard let bound = address.ipv4 else { fatal("listen: \(address) is not an IPv4 address") }
     logLine("address=\(bound.host):\(bound.port) listening")
     try await serving.value
-} catch is CancellationError {
+} catch where serving.isCancelled {
+    // A signal cancelled serve(); the transport reports that as its error.
 } catch {
     fatal("serve: \(error)")
 }
