@@ -8,14 +8,14 @@ struct StreamBounds: Sendable {
     var messages: Int?
 
     init(metadata: Metadata) throws(RPCError) {
-        if let text = metadata[stringValues: "tickwire-stream-duration"].first(where: { _ in true }) {
+        if let text = Self.first("tickwire-stream-duration", in: metadata) {
             guard let duration = Self.parseGoDuration(text), duration > .zero else {
                 throw RPCError(code: .invalidArgument,
                                message: "tickwire-stream-duration: \"\(text)\" is not a positive Go duration")
             }
             self.duration = duration
         }
-        if let text = metadata[stringValues: "tickwire-stream-messages"].first(where: { _ in true }) {
+        if let text = Self.first("tickwire-stream-messages", in: metadata) {
             guard let count = Int32(text), count >= 1 else {
                 throw RPCError(code: .invalidArgument,
                                message: "tickwire-stream-messages: \"\(text)\" is not 1 to 2147483647")
@@ -24,11 +24,19 @@ struct StreamBounds: Sendable {
         }
     }
 
+    private static func first(_ key: String, in metadata: Metadata) -> String? {
+        var values = metadata[stringValues: key].makeIterator()
+        return values.next()
+    }
+
+    /// Go's units, longest first so "ms" is not read as "m".
+    private static let goUnits: [(String, Double)] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3),
+                                                      ("s", 1), ("m", 60), ("h", 3600)]
+        .sorted { $0.0.count > $1.0.count }
+
     /// Go's time.ParseDuration for unsigned values: one or more decimal
     /// numbers, each with a unit (ns, us, µs, ms, s, m, h), e.g. "1m30s", "2.5s".
     static func parseGoDuration(_ text: String) -> Duration? {
-        let units: [(String, Double)] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3),
-                                         ("s", 1), ("m", 60), ("h", 3600)]
         var rest = Substring(text)
         var seconds = 0.0
         if rest == "0" { return .zero }
@@ -36,9 +44,7 @@ struct StreamBounds: Sendable {
             let number = rest.prefix(while: { $0.isNumber || $0 == "." })
             guard let value = Double(number) else { return nil }
             rest = rest.dropFirst(number.count)
-            // Longest unit first, so "ms" is not read as "m".
-            guard let (unit, scale) = units.sorted(by: { $0.0.count > $1.0.count })
-                    .first(where: { rest.hasPrefix($0.0) }) else { return nil }
+            guard let (unit, scale) = goUnits.first(where: { rest.hasPrefix($0.0) }) else { return nil }
             rest = rest.dropFirst(unit.count)
             seconds += value * scale
         }
