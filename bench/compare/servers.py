@@ -64,7 +64,7 @@ def all_servers(tickwire_bin: Path | None) -> dict[str, Server]:
         # startup, and the run is reported skipped with its message.
         "tickwire-io_uring": Server("tickwire-io_uring", tickwire, tickwire_arguments("io_uring"), build),
         "grpc-go": Server("grpc-go", peers / "tickwire-grpc-go", grpc_go_arguments, "bench/peers/go/build.sh"),
-        # bench/peers/swift/ is a stub so far: the entry reports it missing.
+        # Same flags as the grpc-go peer (bench/peers/swift/README.md).
         "grpc-swift-2": Server("grpc-swift-2", peers / "tickwire-grpc-swift-2", grpc_go_arguments,
-                               "not built yet: see bench/peers/swift/README.md"),
+                               "bench/peers/swift/build.sh"),
     }
