@@ -52,6 +52,11 @@ def main() -> int:
     parser.add_argument("--hold-s", type=float, help="override every scenario's hold")
     parser.add_argument("--server-cpu", type=int, default=1, help="CPU for the server (default 1)")
     parser.add_argument("--client-cpu", type=int, default=0, help="CPU for tw-load (default 0)")
+    parser.add_argument("--realtime", action="store_true",
+                        help="every server (all its threads) and tw-load at SCHED_RR 1, so that other load on a "
+                             "shared machine waits; a spinning tw-load gets nice -20 instead")
+    parser.add_argument("--busy-poll", choices=["scenario", "on", "off"], default="scenario",
+                        help="tw-load spins on epoll_wait: per scenario (colocated only, default), or on/off for all")
     parser.add_argument("--wait-quiet-s", type=float, default=20, help="wait at most this long for an idle second")
     parser.add_argument("--bin", type=Path, help="tickwire binary (default $TICKWIRE_BIN or .build/release/tickwire)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
@@ -62,7 +67,8 @@ def main() -> int:
     chosen = [n.strip() for n in args.servers.split(",") if n.strip()]
     if unknown := [n for n in chosen if n not in known]:
         parser.error(f"unknown server(s) {unknown}; choose from {list(known)}")
-    plan = scenarios.scenarios(args.scenarios.split(",") if args.scenarios else None, args.quick, args.hold_s)
+    plan = scenarios.scenarios(args.scenarios.split(",") if args.scenarios else None, args.quick, args.hold_s,
+                               None if args.busy_poll == "scenario" else args.busy_poll == "on")
     assert args.server_cpu != args.client_cpu, "the server and tw-load need different CPUs"
     if args.quick:
         args.wait_quiet_s = min(args.wait_quiet_s, 5)
@@ -70,15 +76,16 @@ def main() -> int:
     one_run.raise_fd_limit()
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    print(f"# {started}; {machine_line()}; server on CPU {args.server_cpu}, tw-load on CPU {args.client_cpu}",
-          flush=True)
+    priority = "; SCHED_RR 1 (--realtime)" if args.realtime else ""
+    print(f"# {started}; {machine_line()}; server on CPU {args.server_cpu}, tw-load on CPU {args.client_cpu}"
+          f"{priority}", flush=True)
 
     results = []
     with tempfile.TemporaryDirectory(prefix="tickwire-bench-") as tmp:
         for scenario in plan:
             for name in chosen:
                 result = one_run.run(known[name], scenario, args.server_cpu, args.client_cpu, load_client,
-                                     args.wait_quiet_s, Path(tmp))
+                                     args.wait_quiet_s, Path(tmp), args.realtime)
                 results.append(result)
                 print(report.summary(result), flush=True)
                 print(report.json_line(result), flush=True)
@@ -86,7 +93,7 @@ def main() -> int:
 
     command = "bench/run.py " + " ".join(sys.argv[1:])
     header = f"Run {started} on {machine_line()}; `{command.strip()}`. Server on CPU {args.server_cpu}, " \
-             f"tw-load on CPU {args.client_cpu}; the machine was shared (see \"others' CPU\").\n\n"
+             f"tw-load on CPU {args.client_cpu}{priority}; the machine was shared (see \"others' CPU\").\n\n"
     (args.out / "results.md").write_text(header + report.table(results))
     (args.out / "results.jsonl").write_text("".join(report.json_line(r) + "\n" for r in results))
     if not args.no_plots:

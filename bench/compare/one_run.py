@@ -54,9 +54,26 @@ def client_shares(scenario: Scenario) -> list[tuple[int, int]]:
     return out
 
 
+def placement(cpu: int, realtime: bool) -> list[str]:
+    """The command prefix that pins a server to `cpu`, and with `realtime` runs
+    it (every thread it will start) at SCHED_RR 1 so that other load on a
+    shared machine waits for it. Applied to every server alike."""
+    return (["chrt", "--rr", "1"] if realtime else []) + ["taskset", "-c", str(cpu)]
+
+
+def client_prefix(scenario: Scenario, realtime: bool) -> list[str]:
+    """tw-load's priority: SCHED_RR 1 like the server, except when it spins,
+    where the kernel's real-time throttling (95 % of each second) would stop
+    it for 50 ms a second; a spinning client gets nice -20 instead."""
+    if not realtime:
+        return []
+    return ["nice", "-n", "-20"] if scenario.busy_poll else ["chrt", "--rr", "1"]
+
+
 def run(server: Server, scenario: Scenario, server_cpu: int, client_cpu: int, load_client: Path,
-        wait_quiet_s: float, workdir: Path) -> dict:
+        wait_quiet_s: float, workdir: Path, realtime: bool = False) -> dict:
     result = {"server": server.name, "scenario": scenario.name, "streams": scenario.streams,
+              "realtime": realtime, "client_busy_poll": scenario.busy_poll,
               "connections": scenario.connections, "offered_trades_per_s": scenario.trades_per_s,
               "indicators": scenario.indicators, "hold_s": scenario.hold_s}
     reason = server.unavailable()
@@ -66,7 +83,7 @@ def run(server: Server, scenario: Scenario, server_cpu: int, client_cpu: int, lo
     result["busy_before_start"] = round(busy, 3)
     log_path = workdir / f"{server.name}-{scenario.name}.log"
     proc = harness.TickwireServer(server.argv(scenario, REPLAY), harness.server_env(), log_path,
-                                  wrapper=["taskset", "-c", str(server_cpu)])
+                                  wrapper=placement(server_cpu, realtime))
     clients: list[subprocess.Popen] = []
     try:
         try:
@@ -81,7 +98,7 @@ def run(server: Server, scenario: Scenario, server_cpu: int, client_cpu: int, lo
             return {**result, key: f"server did not start (exit {rc}): {tail[:300]}"}
         time.sleep(0.5)  # let startup allocation settle before the idle figure
         result["rss_idle_kib"] = meter.rss_kib(proc.proc.pid)
-        measure(proc, scenario, client_cpu, load_client, workdir, clients, result)
+        measure(proc, scenario, client_cpu, load_client, workdir, clients, result, realtime)
     finally:
         for c in clients:
             if c.poll() is None:
@@ -96,7 +113,7 @@ def run(server: Server, scenario: Scenario, server_cpu: int, client_cpu: int, lo
 
 
 def measure(proc, scenario: Scenario, client_cpu: int, load_client: Path, workdir: Path,
-            clients: list[subprocess.Popen], result: dict) -> None:
+            clients: list[subprocess.Popen], result: dict, realtime: bool = False) -> None:
     warmup_s = 1.0
     open_timeout_s = 30 + scenario.connections / 100  # 10,000 handshakes take a while on a busy box
     reports = [workdir / f"tw-load-{n}.json" for n in range(len(client_shares(scenario)))]
@@ -105,7 +122,8 @@ def measure(proc, scenario: Scenario, client_cpu: int, load_client: Path, workdi
                                      indicators=scenario.indicators,
                                      duration_s=open_timeout_s + warmup_s + scenario.hold_s + 30,
                                      json_path=path, sample_every=scenario.sample_every, cpu=client_cpu,
-                                     warmup_s=warmup_s))
+                                     warmup_s=warmup_s, busy_poll=scenario.busy_poll,
+                                     prefix=client_prefix(scenario, realtime)))
     ready_by = time.monotonic() + open_timeout_s
     for c in clients:
         try:

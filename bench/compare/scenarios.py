@@ -18,6 +18,9 @@ class Scenario:
     indicators: int = 0
     # tw-load decodes every n-th price of a stream for its latency.
     sample_every: int = 1
+    # tw-load spins on epoll_wait instead of sleeping, as a colocated trading
+    # client would: the latency then leaves out the reader's own wake-up.
+    busy_poll: bool = False
     what: str = ""
 
     @property
@@ -26,7 +29,8 @@ class Scenario:
 
 
 FULL = [
-    Scenario("colocated", 10, 10, 1000, 30, what="10 streams / 10 conns at 1,000 trades/s"),
+    Scenario("colocated", 10, 10, 1000, 30, busy_poll=True,
+             what="10 streams / 10 conns at 1,000 trades/s, tw-load spinning"),
     Scenario("mid", 100, 100, 2000, 30, sample_every=10, what="100 / 100 at 2,000 trades/s"),
     Scenario("fanout", 1000, 100, 2000, 30, sample_every=100, what="1,000 streams / 100 conns at 2,000 trades/s"),
     Scenario("burst", 100, 100, None, 10, sample_every=100, what="100 / 100, replay as fast as possible, 10 s"),
@@ -44,7 +48,8 @@ QUICK_OVERRIDES = {"colocated": dict(hold_s=6), "mid": dict(hold_s=6), "fanout":
                    "indicators": dict(hold_s=6)}
 
 
-def scenarios(names: list[str] | None, quick: bool, hold_s: float | None) -> list[Scenario]:
+def scenarios(names: list[str] | None, quick: bool, hold_s: float | None,
+              busy_poll: bool | None = None) -> list[Scenario]:
     chosen = [s for s in FULL if not names or s.name in names]
     unknown = set(names or []) - {s.name for s in FULL}
     if unknown:
@@ -53,4 +58,6 @@ def scenarios(names: list[str] | None, quick: bool, hold_s: float | None) -> lis
         chosen = [dataclasses.replace(s, **QUICK_OVERRIDES.get(s.name, {})) for s in chosen]
     if hold_s is not None:
         chosen = [dataclasses.replace(s, hold_s=hold_s) for s in chosen]
+    if busy_poll is not None:
+        chosen = [dataclasses.replace(s, busy_poll=busy_poll) for s in chosen]
     return chosen

@@ -39,9 +39,10 @@ def ensure_built(binary: Path | None = None) -> Path:
 def spawn(binary: Path, target: str, connections: int, streams: int, indicators: int, duration_s: float,
           json_path: Path, record_path: Path | None = None, probe_streams: int = 0,
           sample_every: int = 100, cpu: int | None = None, stalled_streams: int = 0,
-          warmup_s: float = 0.0) -> subprocess.Popen:
-    """Starts tw-load; its stdout carries the `ready` line, its stderr the summary."""
-    argv = [str(binary), "--target", target, "--connections", str(connections), "--streams", str(streams),
+          warmup_s: float = 0.0, busy_poll: bool = False, prefix: list[str] | None = None) -> subprocess.Popen:
+    """Starts tw-load; its stdout carries the `ready` line, its stderr the summary.
+    `prefix` goes before the binary (for example `nice -n -20`)."""
+    argv = [*(prefix or []), str(binary), "--target", target, "--connections", str(connections), "--streams", str(streams),
             "--indicators", str(indicators), "--duration", f"{duration_s:g}", "--warmup", f"{warmup_s:g}",
             "--sample-every", str(sample_every), "--json", str(json_path), "--stream-detail"]
     if record_path is not None:
@@ -50,6 +51,8 @@ def spawn(binary: Path, target: str, connections: int, streams: int, indicators:
         argv += ["--cpu", str(cpu)]
     if stalled_streams:
         argv += ["--stalled-streams", str(stalled_streams)]
+    if busy_poll:
+        argv += ["--busy-poll"]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)
 

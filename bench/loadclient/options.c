@@ -23,6 +23,8 @@ static const char usage_text[] =
     "  --probe-streams P     how many streams (the first P) record (default 0; 10 with --record-batches)\n"
     "  --stalled-streams S   S more streams on one extra connection that is never read\n"
     "  --stream-detail       one row per stream in the JSON report\n"
+    "  --busy-poll           never sleep in epoll_wait: spin on it with a zero timeout, so that a price's\n"
+    "                        latency does not include waking this process (costs a whole core)\n"
     "SIGUSR1, SIGINT or SIGTERM ends the run early; the report is written either way.\n";
 
 static int parse_int(const char *text, int min, int max, int *out)
@@ -64,6 +66,7 @@ static int parse_target(const char *text, struct load_options *out)
 enum option_id {
     OPT_TARGET = 1, OPT_CONNECTIONS, OPT_STREAMS, OPT_INDICATORS, OPT_DURATION, OPT_WARMUP,
     OPT_SAMPLE_EVERY, OPT_CPU, OPT_JSON, OPT_RECORD, OPT_PROBES, OPT_STALLED, OPT_DETAIL,
+    OPT_BUSY_POLL,
 };
 
 static const struct option long_options[] = {
@@ -80,6 +83,7 @@ static const struct option long_options[] = {
     {"probe-streams", required_argument, NULL, OPT_PROBES},
     {"stalled-streams", required_argument, NULL, OPT_STALLED},
     {"stream-detail", no_argument, NULL, OPT_DETAIL},
+    {"busy-poll", no_argument, NULL, OPT_BUSY_POLL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -100,6 +104,7 @@ static int apply(struct load_options *out, int id, const char *arg, int *probes_
     case OPT_PROBES: *probes_given = 1; return parse_int(arg, 0, 1000000, &out->probe_streams);
     case OPT_STALLED: return parse_int(arg, 0, 1000, &out->stalled_streams);
     case OPT_DETAIL: out->stream_detail = 1; return 0;
+    case OPT_BUSY_POLL: out->busy_poll = 1; return 0;
     default: return -1;
     }
 }

@@ -19,6 +19,7 @@ struct load_options {
     const char *record_path;   /* NULL: no probe recording */
     int stalled_streams;       /* extra streams on their own connection that never read */
     int stream_detail;         /* per-stream rows in the JSON report */
+    int busy_poll;             /* epoll_wait with a zero timeout: no wake-up in the latency */
 };
 
 /* Fills `out` from argv; prints usage and returns -1 on a bad option. */
