@@ -43,6 +43,9 @@ public struct ServerConfiguration: Sendable {
     /// its slowest reader instead of conflating its prices.
     public var maxSpeedBacklogBytes: Int { slowConsumers.softLimitBytes / 2 }
     public var slowConsumers = SlowConsumerPolicy()
+    /// How long queued messages may wait so that several leave in one write
+    /// (--flush-linger, FlushLinger); 0 writes every iteration.
+    public var flushLingerNanos: Int64 = 0
 
     public init(symbols: SymbolTable) {
         self.symbols = symbols

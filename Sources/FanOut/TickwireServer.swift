@@ -36,6 +36,8 @@ public final class TickwireServer: ReactorHandler {
         case connectionSweep = 10
         /// Time to look for connections that stopped taking output (--write-idle-timeout).
         case writeIdleSweep = 11
+        /// Lingering messages are due to be written (--flush-linger).
+        case flushLinger = 12
     }
 
     /// Where the replay is.
@@ -61,6 +63,8 @@ public final class TickwireServer: ReactorHandler {
     /// The live Binance connection (nil when replaying).
     var liveFeed: LiveFeed<PriceDistributor>?
     var replayState: ReplayState
+    /// --flush-linger's window (off unless configured).
+    var flushLinger: FlushLinger
     /// The /metrics endpoint and its registry (nil with --metrics-listen off).
     var metrics: MetricsEndpoint?
     var collector: MetricsCollector?
@@ -103,6 +107,7 @@ public final class TickwireServer: ReactorHandler {
             replay = nil
         }
         replayState = configuration.replayWaitStreams > 0 ? .waitingForStreams : .ready
+        flushLinger = FlushLinger(windowNanos: configuration.flushLingerNanos)
         feedCounts = FeedEventCounts(symbols: configuration.symbols)
         if configuration.metricsListen != nil {
             metrics = MetricsEndpoint(reactor: reactor, timerTag: TimerTag.metricsDeadline.rawValue)
@@ -245,6 +250,8 @@ public final class TickwireServer: ReactorHandler {
             hub.sweepTimerFired()
         case .writeIdleSweep:
             writeIdleSweepDue()
+        case .flushLinger:
+            flushLinger.timerFired()  // beforeSleep, next, writes what waited
         case nil:
             assertionFailure("unknown timer tag \(tag)")
         }
@@ -258,13 +265,30 @@ public final class TickwireServer: ReactorHandler {
 
     public func beforeSleep(reactor: Reactor) -> Bool {
         let busy = driveReplay()
-        hub.flushPending()
-        observeFlushedTrades()
+        let outputWaiting = flushOnce()
         checkDrainComplete()
         if reactor.phase.isStopping, stopFlushComplete {
             apply(reactor.phase.flushEnded())
         }
-        return busy || hub.hasPendingFlush
+        return busy || outputWaiting
+    }
+
+    /// This iteration's flush, or with --flush-linger only what cannot wait.
+    /// Returns true when output is left that the next iteration must write
+    /// without sleeping first.
+    private func flushOnce() -> Bool {
+        let decision = flushLinger.decide(nowNanos: reactor.clock.monotonicNanos(),
+                                          messagesPending: hub.hasPendingFlush, stopping: reactor.phase.isStopping)
+        switch decision {
+        case .flushAll:
+            hub.flushPending()
+            observeFlushedTrades()
+            return hub.hasPendingFlush
+        case .hold(let wakeAt):
+            if let wakeAt { reactor.schedule(atNanos: wakeAt, tag: TimerTag.flushLinger.rawValue) }
+            hub.flushPending(holdingMessages: true)
+            return hub.hasUrgentFlush
+        }
     }
 }
 

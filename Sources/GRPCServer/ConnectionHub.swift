@@ -19,6 +19,8 @@ public final class ConnectionHub {
     private var generations: [UInt32]
     private var freeSlots: [UInt32]
     private var pendingFlush: [HTTP2Connection] = []
+    /// Some connection in pendingFlush has more than messages waiting.
+    private var urgentFlushPending = false
     /// The batch being flushed now (see flushPending).
     private var flushing: [HTTP2Connection] = []
     private let readBuffer: UnsafeMutableRawBufferPointer
@@ -119,16 +121,24 @@ public final class ConnectionHub {
     }
 
     /// Flushes every connection that has output waiting. Called once per
-    /// reactor iteration, before it sleeps.
-    public func flushPending() {
-        guard !pendingFlush.isEmpty else { return }
+    /// reactor iteration, before it sleeps. `holdingMessages` (--flush-linger)
+    /// leaves connections that have only queued messages waiting for a later
+    /// call; the others go out now, their messages included.
+    public func flushPending(holdingMessages: Bool = false) {
+        guard !pendingFlush.isEmpty, !holdingMessages || urgentFlushPending else { return }
         // Two arrays swapped, not a copy: a copy would make removeAll
         // allocate a fresh buffer every iteration. Flushing can schedule
         // more flushes; those land in the emptied pendingFlush.
         swap(&pendingFlush, &flushing)
+        urgentFlushPending = false
         defer { flushing.removeAll(keepingCapacity: true) }
         for connection in flushing {
+            if holdingMessages && !connection.flushUrgent && connection.phase != .closed {
+                pendingFlush.append(connection)  // still requested; its turn comes when the linger ends
+                continue
+            }
             connection.flushRequested = false
+            connection.flushUrgent = false
             guard connection.phase != .closed else { continue }
             // Before the writability check: a full socket is exactly when queues grow.
             if connection.phase == .open && connection.isOverBacklogLimit {
@@ -142,9 +152,16 @@ public final class ConnectionHub {
     }
 
     public var hasPendingFlush: Bool { !pendingFlush.isEmpty }
+    /// Output other than lingering messages is waiting.
+    public var hasUrgentFlush: Bool { urgentFlushPending }
 
-    func scheduleFlush(_ connection: HTTP2Connection) {
-        guard !connection.flushRequested, connection.phase != .closed else { return }
+    func scheduleFlush(_ connection: HTTP2Connection, urgent: Bool = true) {
+        guard connection.phase != .closed else { return }
+        if urgent {
+            connection.flushUrgent = true
+            urgentFlushPending = true
+        }
+        guard !connection.flushRequested else { return }
         connection.flushRequested = true
         pendingFlush.append(connection)
     }

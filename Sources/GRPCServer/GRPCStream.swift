@@ -98,7 +98,7 @@ public final class GRPCStream {
         }
         outbound.append(message)
         connection.backlog.queuedBytes &+= message.count  // checked against the connection's limit at flush
-        wakeDataProvider()
+        wakeDataProvider(urgent: false)  // a message alone may linger (--flush-linger)
         return .queued
     }
 
@@ -135,12 +135,12 @@ public final class GRPCStream {
         outbound.removeAll()
     }
 
-    private func wakeDataProvider() {
+    private func wakeDataProvider(urgent: Bool = true) {
         if dataDeferred {
             dataDeferred = false
             connection.resumeData(self)
         }
-        connection.requestFlush()
+        connection.requestFlush(urgent: urgent)
     }
 
     /// nghttp2's data provider: fills one DATA frame from the queue. When the

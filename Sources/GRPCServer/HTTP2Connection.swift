@@ -40,6 +40,10 @@ public final class HTTP2Connection {
     var idleWatch = WriteIdleWatch()
     /// Queued in the hub's list of connections to flush this iteration.
     var flushRequested = false
+    /// Something other than a queued message is waiting (a handshake, an
+    /// ACK, headers, trailers): it goes out even while messages linger
+    /// (--flush-linger), and takes this connection's messages with it.
+    var flushUrgent = false
     /// EPOLLOUT is part of the registration (output is waiting on the socket).
     var watchingWritable = false
     /// The graceful double GOAWAY (PROTOCOL-HTTP2.md, "GOAWAY"): first a
@@ -170,8 +174,9 @@ public final class HTTP2Connection {
         return .drained
     }
 
-    func requestFlush() {
-        hub.scheduleFlush(self)
+    /// `urgent: false` is for queued messages only, which may linger.
+    func requestFlush(urgent: Bool = true) {
+        hub.scheduleFlush(self, urgent: urgent)
     }
 
     // MARK: Stream actions (called by GRPCStream)

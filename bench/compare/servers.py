@@ -35,7 +35,7 @@ class Server:
         return None
 
 
-def tickwire_arguments(io: str | None) -> Callable[[Scenario, Path], list[str]]:
+def tickwire_arguments(io: str | None, linger: str | None = None) -> Callable[[Scenario, Path], list[str]]:
     def arguments(scenario: Scenario, replay: Path) -> list[str]:
         pace = ["--replay-speed", "max"] if scenario.trades_per_s is None else \
             ["--replay-rate", f"{scenario.trades_per_s:g}"]
@@ -44,7 +44,7 @@ def tickwire_arguments(io: str | None) -> Callable[[Scenario, Path], list[str]]:
                 "--log-level", "info",
                 # Room for every connection of the scenario (allocated at startup, so sized per run).
                 "--max-connections", str(max(4096, scenario.connections + 64))]
-        return argv + (["--io", io] if io else [])
+        return argv + (["--io", io] if io else []) + (["--flush-linger", linger] if linger else [])
     return arguments
 
 
@@ -63,6 +63,10 @@ def all_servers(tickwire_bin: Path | None) -> dict[str, Server]:
         # Another branch adds `--io io_uring`; a binary without it exits 64 at
         # startup, and the run is reported skipped with its message.
         "tickwire-io_uring": Server("tickwire-io_uring", tickwire, tickwire_arguments("io_uring"), build),
+        # Not in the default set: the same server trading latency for CPU
+        # (--flush-linger), to show what one write per several trades costs and saves.
+        **{f"tickwire-linger{w}": Server(f"tickwire-linger{w}", tickwire, tickwire_arguments(None, w), build)
+           for w in ("1ms", "2ms", "5ms")},
         "grpc-go": Server("grpc-go", peers / "tickwire-grpc-go", grpc_go_arguments, "bench/peers/go/build.sh"),
         # Same flags as the grpc-go peer (bench/peers/swift/README.md).
         "grpc-swift-2": Server("grpc-swift-2", peers / "tickwire-grpc-swift-2", grpc_go_arguments,

@@ -1,0 +1,91 @@
+"""--flush-linger: trades wait up to the window so that several leave in one
+write per connection; everything else (handshakes, unary answers, trailers)
+is written at once.
+
+What a client sees with a 50 ms window at 200 trades/s: prices in clumps,
+one clump per window, each price at most the window (plus scheduling) after
+its ingest, none lost or reordered. Without the window the same feed arrives
+one price at a time. A health check on a lingering server is answered at once.
+
+Every wait has a deadline; every loop is bounded by a count.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+import harness
+
+RATE = 200            # trades/s: one every 5 ms
+LINGER_MS = 50
+WANT = 400            # two seconds of trades
+
+
+def rate_argv(extra: list[str]) -> list[str]:
+    argv = harness.server_argv(replay=harness.TRADES_FIXTURE, wait_streams=1)
+    at = argv.index("--replay-speed")  # server_argv always passes it; --replay-rate excludes it
+    del argv[at:at + 2]
+    return argv + ["--replay-rate", str(RATE)] + extra
+
+
+def receive(start_server, grpc_channels, collectors, expected_trades, extra: list[str]):
+    server = start_server(argv=rate_argv(extra))
+    collector = collectors(grpc_channels(server.target), name="linger", deadline_s=30).start()
+    assert collector.wait_count(WANT, 15.0), f"got {collector.count()} of {WANT}: {collector.describe_end()}"
+    prices = collector.prices()[:WANT]
+    trades = [harness.trade_from_update(item.response.price) for item in prices]
+    assert trades == expected_trades[:WANT], harness.first_difference(trades, expected_trades[:WANT])
+    gaps_ms = [(b.recv_mono - a.recv_mono) * 1000 for a, b in zip(prices, prices[1:])]
+    latency_ms = [(item.recv_wall_ns - item.response.price.ingest_unix_nanos) / 1e6 for item in prices]
+    return server, gaps_ms, latency_ms
+
+
+def clumps(gaps_ms: list[float]) -> int:
+    """Arrivals separated by more than a fifth of the window: one write each."""
+    return 1 + sum(1 for g in gaps_ms if g > LINGER_MS / 5)
+
+
+def test_prices_leave_in_one_write_per_window(start_server, grpc_channels, collectors, expected_trades):
+    server, gaps_ms, latency_ms = receive(start_server, grpc_channels, collectors, expected_trades,
+                                          ["--flush-linger", f"{LINGER_MS}ms"])
+    windows = WANT / RATE * 1000 / LINGER_MS  # 40
+    print(f"\n[flush-linger {LINGER_MS}ms] {WANT} prices in {clumps(gaps_ms)} clumps (~{windows:.0f} windows); "
+          f"latency median {statistics.median(latency_ms):.1f} ms, max {max(latency_ms):.1f} ms")
+    # One clump per window (a late window can split in two on a busy machine), not one per trade.
+    assert clumps(gaps_ms) <= 2 * windows, f"{clumps(gaps_ms)} separate arrivals for {WANT} prices"
+    assert statistics.median(gaps_ms) < 1.0, f"median gap {statistics.median(gaps_ms):.2f} ms: not clumped"
+    # The first price of a window waited nearly the whole window; on average half.
+    assert max(latency_ms) >= LINGER_MS * 0.8, f"nothing waited: max latency {max(latency_ms):.1f} ms"
+    assert statistics.median(latency_ms) <= LINGER_MS + 20, f"median latency {statistics.median(latency_ms):.1f} ms"
+
+    # Unary calls are not held: headers and trailers are urgent and take the message along.
+    stub = health_pb2_grpc.HealthStub(grpc_channels(server.target))
+    stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)  # the channel is connected
+    took = []
+    for _ in range(10):
+        started = time.monotonic()
+        stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+        took.append((time.monotonic() - started) * 1000)
+    print(f"[flush-linger {LINGER_MS}ms] health check median {statistics.median(took):.2f} ms")
+    assert statistics.median(took) < LINGER_MS / 2, f"health checks waited for the window: {took}"
+
+
+def test_without_the_window_prices_arrive_one_by_one(start_server, grpc_channels, collectors, expected_trades):
+    _, gaps_ms, latency_ms = receive(start_server, grpc_channels, collectors, expected_trades, [])
+    print(f"\n[no flush-linger] {WANT} prices, median gap {statistics.median(gaps_ms):.2f} ms; "
+          f"latency median {statistics.median(latency_ms):.2f} ms")
+    # The control: the same measures see the feed's own 5 ms pace.
+    assert statistics.median(gaps_ms) >= 2.0, f"median gap {statistics.median(gaps_ms):.2f} ms without a window"
+    assert statistics.median(latency_ms) < LINGER_MS / 5
+
+
+def test_a_window_over_100ms_is_refused(binary):
+    for bad in ["200ms", "1s", "soon"]:
+        out = subprocess.run([str(binary), "--replay", str(harness.TRADES_FIXTURE), "--flush-linger", bad],
+                             capture_output=True, text=True, timeout=30, env=harness.server_env())
+        assert out.returncode == 64, (bad, out.returncode, out.stderr)
+        assert "--flush-linger" in out.stderr and "at most 100ms" in out.stderr, out.stderr
