@@ -82,7 +82,7 @@ final class MetricsCollector {
         indicatorBatches = counter("indicator_batches_sent", "total", "IndicatorBatch messages sent")
         priceMessages = counter("price_messages_fanned_out", "total", "Price messages queued to streams (one per trade per stream)")
         priceBytes = counter("price_bytes_fanned_out", "total", "Bytes of those price messages, gRPC framing included")
-        conflated = counter("conflated_trades", "total", "Trades merged into a later one for a slow stream (no conflation yet: always 0)")
+        conflated = counter("conflated_trades", "total", "Trades a slow stream never received because a newer trade of the same symbol replaced them (--stream-soft-limit)")
         slowConsumers = counter("slow_consumer_disconnects", "total", "Streams ended with RESOURCE_EXHAUSTED because they, or their connection, fell too far behind")
         writeIdle = counter("write_idle_disconnects", "total", "Connections closed because they took none of their waiting output for --write-idle-timeout")
         keepaliveEvents = KeepaliveEvent.allCases.map {

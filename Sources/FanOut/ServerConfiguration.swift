@@ -38,6 +38,9 @@ public struct ServerConfiguration: Sendable {
     /// Stream enqueues (trades × streams) one loop iteration may do before it
     /// lets timers, reads and flushes run.
     public var enqueueBudgetPerIteration = 16_384
+    /// What one connection's write costs, in stream enqueues: the iteration's
+    /// budget is at least this many per open connection (publishBudget).
+    public var enqueuesPerConnectionWrite = 256
     /// In `--replay-speed max`, publish only while every stream's backlog is
     /// below this: half the soft limit, so a max-speed replay paces itself by
     /// its slowest reader instead of conflating its prices.

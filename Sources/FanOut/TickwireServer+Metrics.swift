@@ -58,6 +58,7 @@ extension TickwireServer: MetricsExposition {
         s.priceMessages = distributor.messagesQueued
         s.priceBytes = distributor.bytesQueued
         s.slowConsumerDisconnects = distributor.slowStreamsDropped
+        s.conflatedTrades = distributor.conflatedTrades
         s.keepaliveEvents = hub.keepaliveEvents
         s.writeIdleDisconnects = hub.writeIdleClosed
 

@@ -8,8 +8,17 @@ extension TickwireServer {
     /// per stream, so the budget shrinks as streams grow: a backlog of due
     /// trades is spread over several iterations instead of holding up timers,
     /// reads and flushes for a second at a time.
+    ///
+    /// It grows with the connections again, because each iteration ends with
+    /// a write per connection that has output, and that write (the kernel's
+    /// TCP path, several µs) costs as much as a few hundred enqueues. With
+    /// 10,000 connections a flush round takes ~100 ms; a budget of one trade
+    /// per round then published ~10 trades/s of the 100 due, and the replay
+    /// fell behind while the server was busy writing one trade at a time.
     var publishBudget: Int {
-        max(1, min(512, configuration.enqueueBudgetPerIteration / max(1, distributor.registry.count)))
+        let enqueues = max(configuration.enqueueBudgetPerIteration,
+                           configuration.enqueuesPerConnectionWrite * hub.connectionCount)
+        return max(1, min(512, enqueues / max(1, distributor.registry.count)))
     }
 
     /// Publishes what is due; returns true when more is ready right now.

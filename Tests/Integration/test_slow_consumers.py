@@ -18,8 +18,10 @@ on a release build, where the target is p99 under 5 ms).
 
 from __future__ import annotations
 
+import re
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import h2_client
@@ -100,10 +102,19 @@ def test_stalled_reader_is_conflated_then_ended_while_others_get_everything(star
           f"tw-load's {C_CLIENT_STREAMS} streams: {c_latency}; RSS before {rss_before} KiB, during {rss_during} KiB")
     assert rss_during - rss_before < RSS_GROWTH_LIMIT_KIB, (rss_before, rss_during)
 
+    # The conflation shows on /metrics, not only in the stop line.
+    server.wait_metrics_listening()
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=5) as response:
+        exposition = response.read().decode()
+    match = re.search(r"^tickwire_conflated_trades_total (\S+)$", exposition, re.MULTILINE)
+    assert match, "no tickwire_conflated_trades_total sample"
+    conflated_metric = float(match.group(1))
+
     code = server.stop()
     assert code == 0
     stopped = server.log.matching(harness.STOPPED_RE)[-1]
     assert metadata_int(stopped, "conflated_trades") > 0, stopped
+    assert conflated_metric == metadata_int(stopped, "conflated_trades"), (conflated_metric, stopped)
     assert metadata_int(stopped, "slow_streams_reset") == 1, stopped
 
 
