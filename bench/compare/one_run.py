@@ -132,9 +132,10 @@ def measure(proc, scenario: Scenario, client_cpu: int, load_client: Path, workdi
             result["failed"] = f"tw-load not ready: {str(error)[:300]}"
             return
     try:
-        proc.log.wait_for(r"replay starting", 15)
+        # A server may still be registering streams after tw-load saw them answered.
+        proc.log.wait_for(r"replay starting", 15 + scenario.streams / 500)
     except AssertionError:
-        result["failed"] = "the replay did not start"
+        result["failed"] = f"the replay did not start within {15 + scenario.streams / 500:.0f} s of every stream opening"
         return
     sampler = meter.RssSampler(proc.proc.pid)
     sampler.sleep(warmup_s + 0.2)

@@ -69,10 +69,12 @@ func (h *hub) subscribe() *subscriber {
 }
 
 func (h *hub) unsubscribe(s *subscriber) {
+	// done first: publish may be blocked on this subscriber's full channel
+	// while holding the read lock, and would keep the write lock from us.
+	close(s.done)
 	h.mu.Lock()
 	delete(h.subscribers, s)
 	h.mu.Unlock()
-	close(s.done)
 }
 
 // publish hands one price message (shared, read-only, by every stream) to
