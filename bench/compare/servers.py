@@ -66,7 +66,7 @@ def all_servers(tickwire_bin: Path | None) -> dict[str, Server]:
         # Not in the default set: the same server trading latency for CPU
         # (--flush-linger), to show what one write per several trades costs and saves.
         **{f"tickwire-linger{w}": Server(f"tickwire-linger{w}", tickwire, tickwire_arguments(None, w), build)
-           for w in ("1ms", "2ms", "5ms")},
+           for w in ("1ms", "2ms", "5ms", "10ms", "20ms")},
         "grpc-go": Server("grpc-go", peers / "tickwire-grpc-go", grpc_go_arguments, "bench/peers/go/build.sh"),
         # Same flags as the grpc-go peer (bench/peers/swift/README.md).
         "grpc-swift-2": Server("grpc-swift-2", peers / "tickwire-grpc-swift-2", grpc_go_arguments,
