@@ -270,6 +270,12 @@ struct TickwireCommand: ParsableCommand {
             throw ValidationError("--flush-linger '\(flushLinger)' must be 0 (off) or a duration of at most 100ms, such as 1ms")
         }
         configuration.flushLingerNanos = linger.nanoseconds
+        // A lingering connection makes no progress for up to a window: the
+        // write-idle check must not take that for a stalled reader.
+        let idleNanos = configuration.grpc.writeIdleTimeoutNanos
+        guard idleNanos == 0 || idleNanos > 2 * linger.nanoseconds else {
+            throw ValidationError("--write-idle-timeout (\(writeIdleTimeout)) must be more than twice --flush-linger (\(flushLinger)), or 0")
+        }
         try applyHTTP2Limits(to: &configuration.grpc)
         configuration.grpc.keepalive = try makeKeepalivePolicy()
         guard let flush = GoDuration(parsing: stopFlushTimeout) else {

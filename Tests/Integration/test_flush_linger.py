@@ -83,9 +83,14 @@ def test_without_the_window_prices_arrive_one_by_one(start_server, grpc_channels
     assert statistics.median(latency_ms) < LINGER_MS / 5
 
 
-def test_a_window_over_100ms_is_refused(binary):
+def test_bad_windows_are_refused(binary):
     for bad in ["200ms", "1s", "soon"]:
         out = subprocess.run([str(binary), "--replay", str(harness.TRADES_FIXTURE), "--flush-linger", bad],
                              capture_output=True, text=True, timeout=30, env=harness.server_env())
         assert out.returncode == 64, (bad, out.returncode, out.stderr)
         assert "--flush-linger" in out.stderr and "at most 100ms" in out.stderr, out.stderr
+    # A window the write-idle check could mistake for a stalled reader.
+    out = subprocess.run([str(binary), "--replay", str(harness.TRADES_FIXTURE), "--flush-linger", "100ms",
+                          "--write-idle-timeout", "150ms"], capture_output=True, text=True, timeout=30,
+                         env=harness.server_env())
+    assert out.returncode == 64 and "more than twice --flush-linger" in out.stderr, out.stderr
