@@ -53,4 +53,10 @@ struct FlushLinger {
     mutating func timerFired() {
         timerArmed = false
     }
+
+    /// What looked pending was all urgent and has been written: the next
+    /// message opens a fresh window instead of inheriting this one's start.
+    mutating func nothingHeld() {
+        openedAtNanos = nil
+    }
 }

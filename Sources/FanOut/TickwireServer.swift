@@ -265,17 +265,19 @@ public final class TickwireServer: ReactorHandler {
 
     public func beforeSleep(reactor: Reactor) -> Bool {
         let busy = driveReplay()
-        let outputWaiting = flushOnce()
+        let holding = flushOnce()
         checkDrainComplete()
         if reactor.phase.isStopping, stopFlushComplete {
             apply(reactor.phase.flushEnded())
         }
-        return busy || outputWaiting
+        // Asked after the drain check: starting to stop queues trailers and
+        // GOAWAYs that must go out now, not at the next event. What lingers
+        // waits for its timer.
+        return busy || (holding ? hub.hasUrgentFlush : hub.hasPendingFlush)
     }
 
     /// This iteration's flush, or with --flush-linger only what cannot wait.
-    /// Returns true when output is left that the next iteration must write
-    /// without sleeping first.
+    /// Returns true when messages were held back for a later iteration.
     private func flushOnce() -> Bool {
         let decision = flushLinger.decide(nowNanos: reactor.clock.monotonicNanos(),
                                           messagesPending: hub.hasPendingFlush, stopping: reactor.phase.isStopping)
@@ -283,11 +285,13 @@ public final class TickwireServer: ReactorHandler {
         case .flushAll:
             hub.flushPending()
             observeFlushedTrades()
-            return hub.hasPendingFlush
+            return false
         case .hold(let wakeAt):
             if let wakeAt { reactor.schedule(atNanos: wakeAt, tag: TimerTag.flushLinger.rawValue) }
             hub.flushPending(holdingMessages: true)
-            return hub.hasUrgentFlush
+            // Only urgent output was waiting, and it is out: no window is open.
+            if !hub.hasPendingFlush { flushLinger.nothingHeld() }
+            return true
         }
     }
 }

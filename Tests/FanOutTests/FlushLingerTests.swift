@@ -46,6 +46,17 @@ import Testing
         #expect(linger.decide(nowNanos: 3 * ms + 1, messagesPending: true, stopping: false) == .flushAll)
     }
 
+    @Test func aWindowOpenedOnlyForUrgentOutputDoesNotCarryOver() {
+        var linger = FlushLinger(windowNanos: 2 * ms)
+        _ = linger.decide(nowNanos: 0, messagesPending: true, stopping: false)  // a PING ACK looked pending
+        linger.nothingHeld()  // it went out as urgent; nothing was held
+        #expect(linger.openedAtNanos == nil)
+        // A message just before the old window would have closed waits a whole window of its own.
+        linger.timerFired()
+        #expect(linger.decide(nowNanos: 2 * ms - 1, messagesPending: true, stopping: false)
+                == .hold(wakeAtNanos: 4 * ms - 1))
+    }
+
     @Test func nothingLingersWhileStopping() {
         var linger = FlushLinger(windowNanos: 50 * ms)
         _ = linger.decide(nowNanos: 0, messagesPending: true, stopping: false)

@@ -980,3 +980,41 @@ def test_second_signal_skips_the_rest_of_the_drain(start_server, grpc_channels, 
     assert len(signals) == 2, signals
     stopping = outcome.log_line("stopping")
     assert harness.metadata_int(stopping, "streams_force_closed") == READERS, stopping
+
+
+def test_stopping_writes_its_trailers_without_waiting_for_a_timer(start_server, grpc_channels, collectors):
+    """When the last price stream leaves during the drain, the server starts
+    stopping in that same loop iteration, and what stopping queues (the open
+    Health/Watch's trailers, the final GOAWAY) goes out at once: with no sweep
+    and no replay timer left to wake the loop, nothing else would write it
+    before the stop budget ran out (the indicator batch timer, every 100 ms
+    by default, is pushed out of the way too)."""
+    stop_budget_s = 5.0
+    server = start_server(replay=harness.TRADES_FIXTURE, speed="max", wait_streams=1,
+                          extra=["--keepalive-time", "off", "--write-idle-timeout", "0",
+                                 "--stop-flush-timeout", f"{stop_budget_s:g}s", "--drain-timeout", "20s",
+                                 "--indicator-interval", "60s"])  # no batch timer either
+    prices = collectors(grpc_channels(server.target), name="prices", deadline_s=60).start()
+    server.log.wait_for(harness.REPLAY_FINISHED_RE, 30.0)  # no replay timer from here on
+    watch = HealthWatch(grpc_channels(server.target))
+    assert watch.wait_status("SERVING", 10.0) is not None, "no SERVING on the Watch"
+
+    server.proc.send_signal(signal.SIGTERM)
+    assert watch.wait_status("NOT_SERVING", 10.0) is not None, "the drain did not reach the Watch"
+    time.sleep(0.3)  # the loop is asleep now: nothing is due
+    cancelled_at = time.monotonic()
+    prices.cancel()
+    deadline = cancelled_at + stop_budget_s + 5.0
+    while server.proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    exited_after = time.monotonic() - cancelled_at
+    assert server.proc.poll() == 0, f"exit code {server.proc.poll()} after {exited_after:.2f} s"
+    assert harness.wait_until(lambda: watch.finished, 5.0), "the Watch never ended"
+    print(f"\n[stopping] exit {exited_after * 1000:.0f} ms after the last price stream left; "
+          f"Watch ended with {watch.error.code() if watch.error else 'OK'}")
+    # Measured: ~20 ms; with stopping's output left for the next wake-up,
+    # 0.7 s (something of grpcio's woke the loop) or the whole stop budget.
+    assert exited_after < 0.45, (
+        f"the server exited {exited_after:.2f} s after the last stream left: stopping's output waited "
+        f"for something else to wake the loop")
+    assert not server.log.matching(r"stop flush budget spent"), "the stop flush ran out of budget"
