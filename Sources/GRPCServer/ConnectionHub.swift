@@ -23,6 +23,12 @@ public final class ConnectionHub {
     private var urgentFlushPending = false
     /// The batch being flushed now (see flushPending).
     private var flushing: [HTTP2Connection] = []
+    /// Connections whose output waits for this iteration's io_uring
+    /// submission (ConnectionHub+BatchedSends.swift); a send's tag is its index.
+    var batched: [HTTP2Connection] = []
+    /// io_uring_enter failed for sends once: the ring's state is unknown, so
+    /// it is never used again and writes go through sendmsg.
+    var sendBatchAbandoned = false
     private let readBuffer: UnsafeMutableRawBufferPointer
     private let logSink: LogSink
     /// Set when the listener serves TLS (`--tls-cert`); nil for h2c.
@@ -146,9 +152,14 @@ public final class ConnectionHub {
             }
             // A full socket is retried on EPOLLOUT, not on every new message.
             guard !connection.watchingWritable else { continue }
-            flush(connection)
+            if sendBatch != nil, connection.phase == .open, connection.sendsThroughBatch {
+                if prepareBatchedSend(connection) { continue }
+            } else {
+                flush(connection)
+            }
             if case .closing(let reason) = connection.phase { close(connection, reason: reason) }
         }
+        sendBatched()
     }
 
     public var hasPendingFlush: Bool { !pendingFlush.isEmpty }
@@ -284,7 +295,7 @@ public final class ConnectionHub {
         }
     }
 
-    private func flush(_ connection: HTTP2Connection) {
+    func flush(_ connection: HTTP2Connection) {
         guard connection.phase == .open else { return }
         switch connection.flush() {
         case .drained:
@@ -302,7 +313,7 @@ public final class ConnectionHub {
         }
     }
 
-    private func watchWritable(_ connection: HTTP2Connection, _ watch: Bool) {
+    func watchWritable(_ connection: HTTP2Connection, _ watch: Bool) {
         guard connection.watchingWritable != watch else { return }
         connection.watchingWritable = watch
         do {

@@ -149,19 +149,11 @@ public final class HTTP2Connection {
         guard let session else { return .finished }
         guard transportReady else { return .drained }  // SETTINGS wait for the TLS handshake
         while true {
-            while output.count < limits.connectionOutputHighWaterBytes {
-                var chunk: UnsafePointer<UInt8>?
-                let length = nghttp2_session_mem_send(session, &chunk)
-                if length < 0 { return .failed("nghttp2_session_mem_send: \(String(cString: nghttp2_strerror(Int32(length))))") }
-                guard length > 0, let chunk else { break }
-                output.append(UnsafeRawBufferPointer(start: chunk, count: length))
-            }
+            if let failure = fillOutput() { return .failed(failure) }
             if output.isEmpty { break }
             switch writeOutput() {
             case .sent(let count):
-                output.consume(count)
-                backlog.socketBytesWritten &+= UInt64(count)
-                if !output.isEmpty { return .blocked }
+                if let outcome = wrote(count) { return outcome }
             case .blocked:
                 return .blocked
             case .failed(let reason):
@@ -173,6 +165,32 @@ public final class HTTP2Connection {
         }
         return .drained
     }
+
+    /// Pulls frames from nghttp2 into the output buffer, up to the high-water
+    /// mark. Returns nghttp2's error, if it had one.
+    func fillOutput() -> String? {
+        guard let session else { return nil }
+        while output.count < limits.connectionOutputHighWaterBytes {
+            var chunk: UnsafePointer<UInt8>?
+            let length = nghttp2_session_mem_send(session, &chunk)
+            if length < 0 { return "nghttp2_session_mem_send: \(String(cString: nghttp2_strerror(Int32(length))))" }
+            guard length > 0, let chunk else { break }
+            output.append(UnsafeRawBufferPointer(start: chunk, count: length))
+        }
+        return nil
+    }
+
+    /// Accounts `count` bytes as on the socket. Returns `.blocked` when some
+    /// output is left (the socket took less), nil when all of it went.
+    func wrote(_ count: Int) -> FlushOutcome? {
+        output.consume(count)
+        backlog.socketBytesWritten &+= UInt64(count)
+        return output.isEmpty ? nil : .blocked
+    }
+
+    /// The output can go out through io_uring: plain TCP (TLS must go
+    /// through SSL_write) with a live session.
+    var sendsThroughBatch: Bool { tls == nil && session != nil }
 
     /// `urgent: false` is for queued messages only, which may linger.
     func requestFlush(urgent: Bool = true) {

@@ -3,7 +3,8 @@
 public enum IOBackendChoice: String, CaseIterable, Sendable {
     /// Level-triggered epoll.
     case epoll
-    /// io_uring polls, falling back to epoll when the kernel refuses io_uring.
+    /// io_uring polls and batched sends, falling back to epoll when the
+    /// kernel refuses io_uring.
     case ioUring = "io_uring"
 }
 
@@ -13,6 +14,10 @@ public struct OpenedBackend {
     /// Set when io_uring was asked for but could not be set up (seccomp EPERM,
     /// ENOSYS, kernel.io_uring_disabled, a kernel without the poll opcodes).
     public let fallbackReason: SystemError?
+    /// io_uring's batched sends; nil on epoll, or when the kernel polls but
+    /// cannot send through io_uring (then `sendBatchFailure` says why).
+    public let sendBatch: UringSendBatch?
+    public let sendBatchFailure: SystemError?
 }
 
 extension PollerBackend {
@@ -22,11 +27,19 @@ extension PollerBackend {
         var reason: SystemError?
         if choice == .ioUring {
             do {
-                return OpenedBackend(backend: .ioUring(try UringPoller()), fallbackReason: nil)
+                let poller = try UringPoller()
+                do {
+                    return OpenedBackend(backend: .ioUring(poller), fallbackReason: nil,
+                                         sendBatch: try UringSendBatch(), sendBatchFailure: nil)
+                } catch {
+                    return OpenedBackend(backend: .ioUring(poller), fallbackReason: nil,
+                                         sendBatch: nil, sendBatchFailure: error)
+                }
             } catch {
                 reason = error
             }
         }
-        return OpenedBackend(backend: .epoll(try EpollPoller()), fallbackReason: reason)
+        return OpenedBackend(backend: .epoll(try EpollPoller()), fallbackReason: reason,
+                             sendBatch: nil, sendBatchFailure: nil)
     }
 }

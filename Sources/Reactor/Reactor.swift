@@ -21,6 +21,9 @@ public protocol ReactorHandler: AnyObject {
 /// Nothing in it blocks except the poller's wait.
 public final class Reactor {
     public let backend: PollerBackend
+    /// io_uring's batched sends, when the backend has them: connections'
+    /// output goes out through it in one call per iteration.
+    public let sendBatch: UringSendBatch?
     public let clock: any ReactorClock
     public var phase: ShutdownPhase = .running
     /// Iterations and time spent working, for the metrics endpoint.
@@ -28,8 +31,9 @@ public final class Reactor {
     private var timers = TimerQueue()
     private var signals: SignalSource?
 
-    public init(backend: PollerBackend, clock: any ReactorClock = SystemClock()) {
+    public init(backend: PollerBackend, sendBatch: UringSendBatch? = nil, clock: any ReactorClock = SystemClock()) {
         self.backend = backend
+        self.sendBatch = sendBatch
         self.clock = clock
     }
 
@@ -125,5 +129,6 @@ public final class Reactor {
             self.signals = nil
         }
         backend.poller.close()
+        sendBatch?.close()
     }
 }

@@ -364,7 +364,7 @@ struct TickwireCommand: ParsableCommand {
     }
 
     /// The --io backend; an io_uring the kernel refuses falls back to epoll with a warning.
-    private func openBackend(_ logger: Logger) throws(SystemError) -> PollerBackend {
+    private func openBackend(_ logger: Logger) throws(SystemError) -> OpenedBackend {
         let choice = IOBackendChoice(rawValue: io.lowercased()) ?? .epoll
         let opened = try PollerBackend.open(choice)
         if let reason = opened.fallbackReason {
@@ -372,7 +372,12 @@ struct TickwireCommand: ParsableCommand {
                 "reason": "\(reason)", "io": "\(opened.backend.poller.backendName)",
             ])
         }
-        return opened.backend
+        if let reason = opened.sendBatchFailure {
+            logger.warning("io_uring cannot send here; connections write with sendmsg", metadata: [
+                "reason": "\(reason)", "io": "\(opened.backend.poller.backendName)",
+            ])
+        }
+        return opened
     }
 
     private func replayPace() throws -> ReplaySpeed {
@@ -423,7 +428,8 @@ struct TickwireCommand: ParsableCommand {
         logger.log(level: HTTP2Protections.allAvailable ? .info : .warning, "HTTP/2 protections",
                    metadata: HTTP2Protections.summary(configuration.grpc).mapValues { .string($0) })
         do {
-            let reactor = Reactor(backend: try openBackend(logger))
+            let opened = try openBackend(logger)
+            let reactor = Reactor(backend: opened.backend, sendBatch: opened.sendBatch)
             // Closing is idempotent; run() closes it too on a clean exit.
             defer { reactor.close() }
             let server = try TickwireServer(configuration: configuration, reactor: reactor, logger: logger)

@@ -18,10 +18,14 @@ import sys
 import pytest
 
 import harness
+import test_bad_input
 import test_client_death
+import test_flush_linger
+import test_grpc_tls
 import test_replay_fanout
 import test_shutdown
 import test_slow_consumers
+from test_grpc_tls import pki  # noqa: F401  (the module's fixture, for the TLS test below)
 
 WITHOUT_IO_URING = harness.INTEGRATION_DIR / "without_io_uring.py"
 FALLBACK_RE = re.compile(r"\bwarning\b.*\breason=io_uring_setup: (?P<why>.*?) \(errno \d+\).*"
@@ -29,9 +33,18 @@ FALLBACK_RE = re.compile(r"\bwarning\b.*\breason=io_uring_setup: (?P<why>.*?) \(
 
 
 def backend_of(server: harness.TickwireServer) -> str:
+    return listening_metadata(server, "io")
+
+
+def sends_of(server: harness.TickwireServer) -> str:
+    """How h2c connections write: "io_uring" (one batch per iteration) or "sendmsg"."""
+    return listening_metadata(server, "sends")
+
+
+def listening_metadata(server: harness.TickwireServer, key: str) -> str:
     lines = server.log.matching(harness.LISTENING_RE)
     assert lines, f"no listening line; log:\n{server.log.tail()}"
-    return harness.metadata_str(lines[0], "io")
+    return harness.metadata_str(lines[0], key)
 
 
 @pytest.fixture
@@ -45,6 +58,7 @@ def start_server(start_server):
         server = start_server(argv=argv, wait_listening=wait_listening, **kwargs)
         if wait_listening:
             assert backend_of(server) == "io_uring", server.log.tail()
+            assert sends_of(server) == "io_uring", server.log.tail()
             assert not server.log.matching(FALLBACK_RE), server.log.tail()
         return server
     return start
@@ -76,6 +90,30 @@ def test_sigterm_drains_the_readers(start_server, grpc_channels, collectors, exp
     test_shutdown.test_sigterm_drains_twenty_readers(start_server, grpc_channels, collectors, expected_trades)
 
 
+# The batched sends' other paths: a drain's trailers and GOAWAYs written in the
+# same iteration; a socket that never drains (the write-idle close); TLS
+# connections, which bypass the batch (SSL_write) next to h2c ones in it; and
+# --flush-linger's windows, whose writes are all batched at once.
+
+def test_stopping_writes_trailers_at_once(start_server, grpc_channels, collectors):
+    test_shutdown.test_stopping_writes_its_trailers_without_waiting_for_a_timer(
+        start_server, grpc_channels, collectors)
+
+
+def test_unread_connection_is_closed_once_its_socket_is_full(start_server, grpc_channels, collectors, tmp_path):
+    test_bad_input.test_unread_connection_is_closed_once_its_socket_is_full(
+        start_server, grpc_channels, collectors, tmp_path)
+
+
+def test_tls_client_receives_every_trade(start_server, collectors, expected_trades, pki):  # noqa: F811
+    test_grpc_tls.test_tls_client_receives_every_trade(start_server, collectors, expected_trades, pki)
+
+
+def test_lingering_windows_leave_in_one_write_each(start_server, grpc_channels, collectors, expected_trades):
+    test_flush_linger.test_prices_leave_in_one_write_per_window(
+        start_server, grpc_channels, collectors, expected_trades)
+
+
 # --------------------------------------------------------------------------
 # Fallback: io_uring forbidden by seccomp
 # --------------------------------------------------------------------------
@@ -100,6 +138,7 @@ def test_forbidden_io_uring_falls_back_to_epoll_and_serves(binary, tmp_path, grp
     try:
         server.wait_listening()
         assert backend_of(server) == "epoll"
+        assert sends_of(server) == "sendmsg"
         warnings = server.log.matching(FALLBACK_RE)
         assert len(warnings) == 1, server.log.tail()
         assert FALLBACK_RE.search(warnings[0]).group("why") == why, warnings[0]

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <liburing.h>
 
 // POLLRDHUP needs _GNU_SOURCE, which must not leak into Swift's Glibc module.
@@ -92,5 +93,47 @@ static inline unsigned tw_uring_drain(struct io_uring *ring, struct tw_uring_com
 }
 
 static inline void tw_uring_exit(struct io_uring *ring) { io_uring_queue_exit(ring); }
+
+// A ring for sends only: one issuer, completions delivered when we wait
+// (Linux 6.0); older kernels refuse the flags and get a plain ring.
+static inline int tw_uring_init_for_sends(struct io_uring *ring, unsigned entries) {
+    memset(ring, 0, sizeof(*ring));
+#if defined(IORING_SETUP_SINGLE_ISSUER) && defined(IORING_SETUP_COOP_TASKRUN)
+    int result = io_uring_queue_init(entries, ring, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN);
+    if (result != -EINVAL) return result;
+    memset(ring, 0, sizeof(*ring));
+#endif
+    return io_uring_queue_init(entries, ring, 0);
+}
+
+// 1 when the kernel implements IORING_OP_SEND (Linux 5.6).
+static inline int tw_uring_supports_send(struct io_uring *ring) {
+    struct io_uring_probe *probe = io_uring_get_probe_ring(ring);
+    if (probe == NULL) return 0;
+    int supported = io_uring_opcode_supported(probe, IORING_OP_SEND);
+    io_uring_free_probe(probe);
+    return supported;
+}
+
+// A send that never waits for room and never raises SIGPIPE: a full socket
+// completes at once with -EAGAIN (MSG_DONTWAIT makes the request NOWAIT, so
+// the kernel does not park it on an internal poll), which keeps the bytes'
+// lifetime to the submitting call. -EBUSY when the submission queue is full.
+static inline int tw_uring_queue_send(struct io_uring *ring, int fd, const void *bytes, size_t count,
+                                      uint64_t user_data) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+    if (sqe == NULL) return -EBUSY;
+    io_uring_prep_send(sqe, fd, bytes, count, MSG_DONTWAIT | MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
+// Submits what is queued and waits until `count` completions are ready.
+static inline int tw_uring_submit_and_wait_for(struct io_uring *ring, unsigned count) {
+    return io_uring_submit_and_wait(ring, count);
+}
+
+// Completions ready to be drained.
+static inline unsigned tw_uring_cq_ready(const struct io_uring *ring) { return io_uring_cq_ready(ring); }
 
 #endif
