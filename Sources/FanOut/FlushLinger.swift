@@ -9,6 +9,14 @@
 /// when everything waiting goes out. Anything else a connection has to send
 /// (handshakes, ACKs, headers, trailers) goes at once and takes that
 /// connection's messages along (ConnectionHub.flushPending).
+///
+/// `--flush-linger auto` lingers only while the loop is busy: a 1 ms window
+/// engages when the loop worked half of the last load sample (the 100 ms
+/// tick) and releases when it works less than a quarter. A quiet server
+/// keeps writing every iteration, so its latency is untouched; a loaded one
+/// stops spending its CPU on one write per trade per connection, which is
+/// what saturates it first. The gap between the two thresholds keeps the
+/// window from flapping: lingering itself lowers the load it is judged by.
 struct FlushLinger {
     enum Decision: Equatable {
         /// Write everything now.
@@ -17,17 +25,43 @@ struct FlushLinger {
         case hold(wakeAtNanos: Int64?)
     }
 
+    /// The busy shares that engage and release `auto`'s window.
+    static let engageAtBusyShare = 0.5
+    static let releaseBelowBusyShare = 0.25
+
     let windowNanos: Int64
+    /// Lingers only while the loop is busy (`--flush-linger auto`).
+    let followsLoad: Bool
+    /// Lingering now: always for a fixed window, by load for `auto`.
+    private(set) var engaged: Bool
     /// When the current window opened: messages have waited since then.
     private(set) var openedAtNanos: Int64?
     /// A wake-up timer is armed; cleared when it fires.
     private var timerArmed = false
+    /// The loop's busy time at the previous load sample, and when it was taken.
+    private var lastSample: (busyNanos: Int64, atNanos: Int64)?
 
-    init(windowNanos: Int64) {
+    init(windowNanos: Int64, followsLoad: Bool = false) {
         self.windowNanos = max(0, windowNanos)
+        self.followsLoad = followsLoad
+        engaged = !followsLoad
     }
 
-    var isEnabled: Bool { windowNanos > 0 }
+    var isEnabled: Bool { windowNanos > 0 && engaged }
+
+    /// Takes a load sample: the loop's total busy time (LoopStatistics) at
+    /// `nowNanos`. Returns the busy share since the previous sample when it
+    /// engaged or released the window, nil otherwise.
+    mutating func observeLoad(busyNanos: Int64, nowNanos: Int64) -> Double? {
+        guard followsLoad else { return nil }
+        defer { lastSample = (busyNanos, nowNanos) }
+        guard let last = lastSample, nowNanos > last.atNanos else { return nil }
+        let share = Double(busyNanos - last.busyNanos) / Double(nowNanos - last.atNanos)
+        let engage = engaged ? share >= Self.releaseBelowBusyShare : share >= Self.engageAtBusyShare
+        guard engage != engaged else { return nil }
+        engaged = engage
+        return share
+    }
 
     /// Called once per iteration before the flush. `stopping`: the server is
     /// on its way out and nothing lingers.

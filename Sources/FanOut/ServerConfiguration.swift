@@ -49,6 +49,10 @@ public struct ServerConfiguration: Sendable {
     /// How long queued messages may wait so that several leave in one write
     /// (--flush-linger, FlushLinger); 0 writes every iteration.
     public var flushLingerNanos: Int64 = 0
+    /// The window applies only while the loop is busy (--flush-linger auto).
+    public var flushLingerFollowsLoad = false
+    /// `--flush-linger auto`'s window.
+    public static let automaticFlushLingerNanos: Int64 = 1_000_000
 
     public init(symbols: SymbolTable) {
         self.symbols = symbols

@@ -107,7 +107,8 @@ public final class TickwireServer: ReactorHandler {
             replay = nil
         }
         replayState = configuration.replayWaitStreams > 0 ? .waitingForStreams : .ready
-        flushLinger = FlushLinger(windowNanos: configuration.flushLingerNanos)
+        flushLinger = FlushLinger(windowNanos: configuration.flushLingerNanos,
+                                  followsLoad: configuration.flushLingerFollowsLoad)
         feedCounts = FeedEventCounts(symbols: configuration.symbols)
         if configuration.metricsListen != nil {
             metrics = MetricsEndpoint(reactor: reactor, timerTag: TimerTag.metricsDeadline.rawValue)
@@ -231,6 +232,7 @@ public final class TickwireServer: ReactorHandler {
             batchCadence.recordRound(atNanos: now)
             distributor.sweepSlowConsumers(nowNanos: now)
             freedMemory.trimIfDue(nowNanos: now)
+            sampleLoadForLinger(nowNanos: now)
             distributor.indicators.emitBatches(&distributor.registry)
             let interval = configuration.indicators.intervalNanos
             nextBatchNanos += interval
@@ -276,6 +278,21 @@ public final class TickwireServer: ReactorHandler {
         // GOAWAYs that must go out now, not at the next event. What lingers
         // waits for its timer.
         return busy || (holding ? hub.hasUrgentFlush : hub.hasPendingFlush)
+    }
+
+    /// `--flush-linger auto`: engages or releases the window by the loop's load.
+    private func sampleLoadForLinger(nowNanos: Int64) {
+        guard let share = flushLinger.observeLoad(busyNanos: reactor.loopStatistics.busyNanos, nowNanos: nowNanos) else {
+            return
+        }
+        let busy = "\(Int((share * 100).rounded()))%"
+        if flushLinger.engaged {
+            logger.info("loop busy; prices now wait up to the linger window to share writes", metadata: [
+                "busy": .string(busy), "window_ms": "\(flushLinger.windowNanos / 1_000_000)",
+            ])
+        } else {
+            logger.info("loop quiet again; prices are written every iteration", metadata: ["busy": .string(busy)])
+        }
     }
 
     /// This iteration's flush, or with --flush-linger only what cannot wait.

@@ -78,7 +78,7 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "text|json"))
     var logFormat = "text"
 
-    @Option(help: ArgumentHelp("Readiness backend: epoll (level-triggered epoll_wait) or io_uring (poll requests queued during an iteration and submitted together with the wait, in one io_uring_enter). When io_uring cannot be set up (for example a container's seccomp profile blocks it, as Docker's and containerd's defaults do) the server logs a warning saying why and runs on epoll. The startup log names the backend in use. [env: TICKWIRE_IO]",
+    @Option(help: ArgumentHelp("I/O backend: epoll (level-triggered epoll_wait, one sendmsg per connection written) or io_uring (poll requests queued during an iteration and submitted together with the wait, in one io_uring_enter; and each iteration's writes to h2c connections sent together in another). When io_uring cannot be set up (for example a container's seccomp profile blocks it, as Docker's and containerd's defaults do) the server logs a warning saying why and runs on epoll. The startup log names the backend in use (io=) and how connections write (sends=). [env: TICKWIRE_IO]",
                                valueName: "epoll|io_uring"))
     var io = "epoll"
 
@@ -103,7 +103,7 @@ struct TickwireCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Close a connection that has output waiting (a full socket, or HTTP/2 flow-control windows the client never reopens) and sends none of it for this long; 0 turns the check off. [env: TICKWIRE_WRITE_IDLE_TIMEOUT]", valueName: "duration"))
     var writeIdleTimeout = "30s"
 
-    @Option(help: ArgumentHelp("Let prices and indicator batches wait up to this long so that several leave in one write per connection: less CPU per message (each write costs the kernel's whole TCP path) for up to this much more latency. 0 (the default) writes every loop iteration. At most 100ms. [env: TICKWIRE_FLUSH_LINGER]", valueName: "duration"))
+    @Option(help: ArgumentHelp("Let prices and indicator batches wait up to this long so that several leave in one write per connection: less CPU per message (each write costs the kernel's whole TCP path) for up to this much more latency. 0 (the default) writes every loop iteration. At most 100ms. 'auto' lingers 1ms only while the loop is busy (engaged at 50% of the time working, released below 25%), so a quiet server keeps its latency. [env: TICKWIRE_FLUSH_LINGER]", valueName: "duration"))
     var flushLinger = "0"
 
     @Option(help: ArgumentHelp("Largest request header list, counted as in RFC 7541 (name + value + 32 per field); advertised as SETTINGS_MAX_HEADER_LIST_SIZE. A larger one gets RESOURCE_EXHAUSTED on its stream. [env: TICKWIRE_MAX_HEADER_LIST_BYTES]",
@@ -266,14 +266,19 @@ struct TickwireCommand: ParsableCommand {
         configuration.slowConsumers.softLimitBytes = streamSoftLimit
         configuration.slowConsumers.timeoutNanos = slowTimeout.nanoseconds
         try applyConnectionBounds(to: &configuration.grpc)
-        guard let linger = GoDuration(parsing: flushLinger), linger.nanoseconds <= 100_000_000 else {
-            throw ValidationError("--flush-linger '\(flushLinger)' must be 0 (off) or a duration of at most 100ms, such as 1ms")
+        if flushLinger.lowercased() == "auto" {
+            configuration.flushLingerNanos = ServerConfiguration.automaticFlushLingerNanos
+            configuration.flushLingerFollowsLoad = true
+        } else {
+            guard let linger = GoDuration(parsing: flushLinger), linger.nanoseconds <= 100_000_000 else {
+                throw ValidationError("--flush-linger '\(flushLinger)' must be 0 (off), auto, or a duration of at most 100ms, such as 1ms")
+            }
+            configuration.flushLingerNanos = linger.nanoseconds
         }
-        configuration.flushLingerNanos = linger.nanoseconds
         // A lingering connection makes no progress for up to a window: the
         // write-idle check must not take that for a stalled reader.
         let idleNanos = configuration.grpc.writeIdleTimeoutNanos
-        guard idleNanos == 0 || idleNanos > 2 * linger.nanoseconds else {
+        guard idleNanos == 0 || idleNanos > 2 * configuration.flushLingerNanos else {
             throw ValidationError("--write-idle-timeout (\(writeIdleTimeout)) must be more than twice --flush-linger (\(flushLinger)), or 0")
         }
         try applyHTTP2Limits(to: &configuration.grpc)

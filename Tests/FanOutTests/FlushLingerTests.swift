@@ -69,4 +69,55 @@ import Testing
         #expect(!linger.isEnabled)
         #expect(linger.decide(nowNanos: 0, messagesPending: true, stopping: false) == .flushAll)
     }
+
+    // MARK: --flush-linger auto
+
+    /// Feeds load samples 100 ms apart with the given busy shares; returns
+    /// whether the window was engaged after each.
+    private func engagement(_ linger: inout FlushLinger, shares: [Double]) -> [Bool] {
+        var busy: Int64 = 0, now: Int64 = 1_000 * ms
+        _ = linger.observeLoad(busyNanos: busy, nowNanos: now)  // the first sample only sets the baseline
+        return shares.map { share in
+            now += 100 * ms
+            busy += Int64(share * Double(100 * ms))
+            _ = linger.observeLoad(busyNanos: busy, nowNanos: now)
+            return linger.engaged
+        }
+    }
+
+    @Test func autoStartsReleasedAndWritesEveryIteration() {
+        var linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
+        #expect(!linger.engaged)
+        #expect(linger.decide(nowNanos: 0, messagesPending: true, stopping: false) == .flushAll)
+    }
+
+    @Test func autoEngagesAtHalfBusyAndReleasesBelowAQuarter() {
+        var linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
+        #expect(engagement(&linger, shares: [0.2, 0.49, 0.5, 0.4, 0.26, 0.25, 0.24, 0.3, 0.49, 0.95])
+                == [false, false, true, true, true, true, false, false, false, true])
+    }
+
+    @Test func autoHoldsOnlyWhileEngaged() {
+        var linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
+        _ = engagement(&linger, shares: [0.9])
+        #expect(linger.decide(nowNanos: 2_000 * ms, messagesPending: true, stopping: false)
+                == .hold(wakeAtNanos: 2_001 * ms))
+        _ = engagement(&linger, shares: [0.1])
+        // Released with a window open: what waited goes now.
+        #expect(linger.decide(nowNanos: 2_000 * ms + 1, messagesPending: true, stopping: false) == .flushAll)
+    }
+
+    @Test func aTransitionReportsTheShareThatCausedIt() {
+        var linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
+        #expect(linger.observeLoad(busyNanos: 0, nowNanos: 0) == nil)
+        #expect(linger.observeLoad(busyNanos: 70 * ms, nowNanos: 100 * ms) == 0.7)
+        #expect(linger.observeLoad(busyNanos: 130 * ms, nowNanos: 200 * ms) == nil, "60% keeps it engaged")
+        #expect(linger.observeLoad(busyNanos: 140 * ms, nowNanos: 300 * ms) == 0.1)
+    }
+
+    @Test func aFixedWindowIgnoresLoad() {
+        var linger = FlushLinger(windowNanos: 5 * ms)
+        #expect(engagement(&linger, shares: [0.0, 0.0]) == [true, true])
+        #expect(linger.observeLoad(busyNanos: 0, nowNanos: 10_000 * ms) == nil)
+    }
 }

@@ -6,12 +6,15 @@ What a client sees with a 50 ms window at 200 trades/s: prices in clumps,
 one clump per window, each price at most the window (plus scheduling) after
 its ingest, none lost or reordered. Without the window the same feed arrives
 one price at a time. A health check on a lingering server is answered at once.
+`--flush-linger auto` stays out of the way of a quiet feed, and engages (and
+says so) while a full-speed replay keeps the loop busy, losing nothing.
 
 Every wait has a deadline; every loop is bounded by a count.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 import subprocess
 import time
@@ -19,6 +22,7 @@ import time
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import harness
+import test_replay_fanout
 
 RATE = 200            # trades/s: one every 5 ms
 LINGER_MS = 50
@@ -83,8 +87,36 @@ def test_without_the_window_prices_arrive_one_by_one(start_server, grpc_channels
     assert statistics.median(latency_ms) < LINGER_MS / 5
 
 
+BUSY_RE = re.compile(r"loop busy; prices now wait up to the linger window")
+QUIET_RE = re.compile(r"loop quiet again; prices are written every iteration")
+
+
+def test_auto_leaves_a_quiet_feed_alone(start_server, grpc_channels, collectors, expected_trades):
+    server, gaps_ms, latency_ms = receive(start_server, grpc_channels, collectors, expected_trades,
+                                          ["--flush-linger", "auto"])
+    print(f"\n[flush-linger auto, {RATE} trades/s] median gap {statistics.median(gaps_ms):.2f} ms; "
+          f"latency median {statistics.median(latency_ms):.2f} ms")
+    assert statistics.median(gaps_ms) >= 2.0, f"median gap {statistics.median(gaps_ms):.2f} ms: clumped"
+    assert not server.log.matching(BUSY_RE), server.log.tail()
+
+
+def test_auto_engages_while_the_loop_is_busy_and_loses_nothing(start_server, grpc_channels, collectors,
+                                                              expected_trades):
+    server = start_server(replay=harness.TRADES_FIXTURE, speed="max", wait_streams=3,
+                          extra=["--flush-linger", "auto"])
+    streams = test_replay_fanout.collect_full_replay(server, grpc_channels, collectors, [1, 1, 1])
+    for stream in streams:
+        test_replay_fanout.assert_stream_got_exactly(stream, expected_trades, server)
+    # The replay ran flat out: the loop had no idle time until it ended.
+    _, busy = server.log.wait_for(BUSY_RE, 5.0)
+    print(f"\n[flush-linger auto, replay at max speed] {busy.strip()}")
+    _, quiet = server.log.wait_for(QUIET_RE, 5.0)
+    print(f"[flush-linger auto, replay over] {quiet.strip()}")
+    assert harness.metadata_str(busy, "window_ms") == "1", busy
+
+
 def test_bad_windows_are_refused(binary):
-    for bad in ["200ms", "1s", "soon"]:
+    for bad in ["200ms", "1s", "soon", "auto:1ms"]:
         out = subprocess.run([str(binary), "--replay", str(harness.TRADES_FIXTURE), "--flush-linger", bad],
                              capture_output=True, text=True, timeout=30, env=harness.server_env())
         assert out.returncode == 64, (bad, out.returncode, out.stderr)
