@@ -67,6 +67,10 @@ def all_servers(tickwire_bin: Path | None) -> dict[str, Server]:
         # (--flush-linger), to show what one write per several trades costs and saves.
         **{f"tickwire-linger{w}": Server(f"tickwire-linger{w}", tickwire, tickwire_arguments(None, w), build)
            for w in ("1ms", "2ms", "5ms", "10ms", "20ms")},
+        # --flush-linger auto: the 1 ms window only while the loop is busy.
+        "tickwire-auto": Server("tickwire-auto", tickwire, tickwire_arguments(None, "auto"), build),
+        "tickwire-io_uring-auto": Server("tickwire-io_uring-auto", tickwire, tickwire_arguments("io_uring", "auto"),
+                                         build),
         "grpc-go": Server("grpc-go", peers / "tickwire-grpc-go", grpc_go_arguments, "bench/peers/go/build.sh"),
         # Same flags as the grpc-go peer (bench/peers/swift/README.md).
         "grpc-swift-2": Server("grpc-swift-2", peers / "tickwire-grpc-swift-2", grpc_go_arguments,
