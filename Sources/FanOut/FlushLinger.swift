@@ -11,12 +11,14 @@
 /// connection's messages along (ConnectionHub.flushPending).
 ///
 /// `--flush-linger auto` lingers only while the loop is busy: a 1 ms window
-/// engages when the loop worked half of the last load sample (the 100 ms
-/// tick) and releases when it works less than a quarter. A quiet server
-/// keeps writing every iteration, so its latency is untouched; a loaded one
-/// stops spending its CPU on one write per trade per connection, which is
-/// what saturates it first. The gap between the two thresholds keeps the
-/// window from flapping: lingering itself lowers the load it is judged by.
+/// engages when the loop worked at least half of a load sample (taken at the
+/// indicator tick, at least 100 ms long) and releases once it has worked
+/// less than a quarter for a whole second. A quiet server keeps writing
+/// every iteration, so its latency is untouched; a loaded one stops spending
+/// its CPU on one write per trade per connection, which is what saturates it
+/// first. Lingering lowers the very load it is judged by, so releasing asks
+/// for a lower share, and for longer, than engaging: a load near the edge
+/// changes state at most about once a second, not every tick.
 struct FlushLinger {
     enum Decision: Equatable {
         /// Write everything now.
@@ -28,6 +30,11 @@ struct FlushLinger {
     /// The busy shares that engage and release `auto`'s window.
     static let engageAtBusyShare = 0.5
     static let releaseBelowBusyShare = 0.25
+    /// Shorter samples hold an iteration or two, and their share jumps
+    /// between 0 and 100%: they are merged into the next.
+    static let minimumSampleNanos: Int64 = 100_000_000
+    /// How long the load must stay under the release share.
+    static let releaseAfterQuietNanos: Int64 = 1_000_000_000
 
     let windowNanos: Int64
     /// Lingers only while the loop is busy (`--flush-linger auto`).
@@ -40,6 +47,8 @@ struct FlushLinger {
     private var timerArmed = false
     /// The loop's busy time at the previous load sample, and when it was taken.
     private var lastSample: (busyNanos: Int64, atNanos: Int64)?
+    /// Engaged, and every sample since this time was under the release share.
+    private var quietSinceNanos: Int64?
 
     init(windowNanos: Int64, followsLoad: Bool = false) {
         self.windowNanos = max(0, windowNanos)
@@ -54,12 +63,30 @@ struct FlushLinger {
     /// engaged or released the window, nil otherwise.
     mutating func observeLoad(busyNanos: Int64, nowNanos: Int64) -> Double? {
         guard followsLoad else { return nil }
-        defer { lastSample = (busyNanos, nowNanos) }
-        guard let last = lastSample, nowNanos > last.atNanos else { return nil }
-        let share = Double(busyNanos - last.busyNanos) / Double(nowNanos - last.atNanos)
-        let engage = engaged ? share >= Self.releaseBelowBusyShare : share >= Self.engageAtBusyShare
-        guard engage != engaged else { return nil }
-        engaged = engage
+        guard let last = lastSample else {
+            lastSample = (busyNanos, nowNanos)
+            return nil
+        }
+        let span = nowNanos - last.atNanos
+        guard span >= Self.minimumSampleNanos else { return nil }
+        lastSample = (busyNanos, nowNanos)
+        let share = Double(busyNanos - last.busyNanos) / Double(span)
+        if !engaged {
+            guard share >= Self.engageAtBusyShare else { return nil }
+            engaged = true
+            return share
+        }
+        guard share < Self.releaseBelowBusyShare else {
+            quietSinceNanos = nil
+            return nil
+        }
+        let quietSince = quietSinceNanos ?? last.atNanos  // the quiet began with this sample
+        guard nowNanos - quietSince >= Self.releaseAfterQuietNanos else {
+            quietSinceNanos = quietSince
+            return nil
+        }
+        engaged = false
+        quietSinceNanos = nil
         return share
     }
 

@@ -148,8 +148,8 @@ public final class TickwireServer: ReactorHandler {
         }
         logger.info("listening", metadata: [
             "address": "\(hub.boundAddress!)", "io": "\(reactor.backendName)",
-            // h2c connections' writes; TLS ones always go through SSL_write.
-            "sends": reactor.sendBatch == nil ? "sendmsg" : "io_uring",
+            // How connections write: TLS always through SSL_write.
+            "sends": configuration.grpcTLS != nil ? "SSL_write" : reactor.sendBatch == nil ? "sendmsg" : "io_uring",
             "tls": configuration.grpcTLS == nil ? "off" : "on",
             "mtls": configuration.grpcTLS?.clientCAFile == nil ? "off" : "on",
             "symbols": "\(configuration.symbols.upperCased.joined(separator: ","))",

@@ -1,3 +1,4 @@
+import Glibc
 import Reactor
 
 /// `--io io_uring`: the iteration's writes in one io_uring_enter.
@@ -74,6 +75,9 @@ extension ConnectionHub {
             }
         case .wouldBlock:
             watchWritable(connection, true)
+        case .failed(let error) where error.errno == EBADF || error.errno == EFAULT:
+            // As systemCall traps for sendmsg: our own bookkeeping is wrong.
+            preconditionFailure("an io_uring send failed with errno \(error.errno): a descriptor or buffer was invalid")
         case .failed(let error):
             connection.markClosing("write: \(error)")
         }

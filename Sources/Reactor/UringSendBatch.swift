@@ -31,9 +31,14 @@ public final class UringSendBatch {
     public let capacity: Int
     private var queued = 0
     private var isOpen = true
+    /// io_uring_enter failed in `submit`: sends may be left in the ring, so
+    /// the batch is never used again.
+    public private(set) var isBroken = false
 
     /// Fails with io_uring_setup's errno, or EOPNOTSUPP when the kernel has no
-    /// IORING_OP_SEND (before Linux 5.6).
+    /// IORING_OP_SEND (before Linux 5.6) or would park a send to a full socket
+    /// instead of failing it at once (proved on a socket pair: a submission
+    /// that waited for a slow reader would stall the whole loop).
     public init(entries: UInt32 = 1024) throws(SystemError) {
         precondition(entries > 0)
         ring = UnsafeMutablePointer<io_uring>.allocate(capacity: 1)
@@ -46,6 +51,11 @@ public final class UringSendBatch {
             tw_uring_exit(ring)
             ring.deallocate()
             throw SystemError(call: "io_uring probe (SEND)", errno: EOPNOTSUPP)
+        }
+        guard tw_uring_probe_nowait_send(ring) != 0 else {
+            tw_uring_exit(ring)
+            ring.deallocate()
+            throw SystemError(call: "io_uring probe (SEND with MSG_DONTWAIT on a full socket)", errno: EOPNOTSUPP)
         }
         // The kernel rounds entries up to a power of two; the SQ may hold more
         // than asked, never less.
@@ -65,7 +75,7 @@ public final class UringSendBatch {
     /// The bytes must stay valid and unchanged until `submit` returns.
     /// Returns false, queuing nothing, when the batch is full: submit first.
     public func queue(fd: Int32, bytes: UnsafeRawBufferPointer, tag: UInt64) -> Bool {
-        precondition(isOpen, "send queued after close()")
+        precondition(isOpen && !isBroken, "send queued after close() or a failed submit")
         precondition(bytes.count > 0, "an empty send")
         guard queued < capacity else { return false }
         let result = tw_uring_queue_send(ring, fd, bytes.baseAddress, bytes.count, tag)
@@ -78,7 +88,7 @@ public final class UringSendBatch {
     /// one's result to `body`, in completion order. Throws only when
     /// io_uring_enter itself fails; a failed send is a `.failed` result.
     public func submit(_ body: (UInt64, Result) -> Void) throws(SystemError) {
-        precondition(isOpen, "submit after close()")
+        precondition(isOpen && !isBroken, "submit after close() or a failed submit")
         var outstanding = queued
         queued = 0
         while outstanding > 0 {
@@ -86,7 +96,9 @@ public final class UringSendBatch {
             if waited < 0 {
                 switch -waited {
                 case EINTR, EAGAIN, EBUSY: break  // drain what is there, then wait again
-                default: throw SystemError(call: "io_uring_enter (sends)", errno: -waited)
+                default:
+                    isBroken = true
+                    throw SystemError(call: "io_uring_enter (sends)", errno: -waited)
                 }
             }
             let count = Int(tw_uring_drain(ring, completions, UInt32(capacity)))
@@ -100,7 +112,7 @@ public final class UringSendBatch {
 
     public func close() {
         guard isOpen else { return }
-        precondition(queued == 0, "close() with sends queued and not submitted")
+        precondition(queued == 0 || isBroken, "close() with sends queued and not submitted")
         tw_uring_exit(ring)
         isOpen = false
     }

@@ -103,7 +103,7 @@ struct TickwireCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Close a connection that has output waiting (a full socket, or HTTP/2 flow-control windows the client never reopens) and sends none of it for this long; 0 turns the check off. [env: TICKWIRE_WRITE_IDLE_TIMEOUT]", valueName: "duration"))
     var writeIdleTimeout = "30s"
 
-    @Option(help: ArgumentHelp("Let prices and indicator batches wait up to this long so that several leave in one write per connection: less CPU per message (each write costs the kernel's whole TCP path) for up to this much more latency. 0 (the default) writes every loop iteration. At most 100ms. 'auto' lingers 1ms only while the loop is busy (engaged at 50% of the time working, released below 25%), so a quiet server keeps its latency. [env: TICKWIRE_FLUSH_LINGER]", valueName: "duration"))
+    @Option(help: ArgumentHelp("Let prices and indicator batches wait up to this long so that several leave in one write per connection: less CPU per message (each write costs the kernel's whole TCP path) for up to this much more latency. 0 (the default) writes every loop iteration. At most 100ms. 'auto' lingers 1ms only while the loop is busy (engaged at 50% of the time working, released after a second below 25%), so a quiet server keeps its latency. [env: TICKWIRE_FLUSH_LINGER]", valueName: "duration"))
     var flushLinger = "0"
 
     @Option(help: ArgumentHelp("Largest request header list, counted as in RFC 7541 (name + value + 32 per field); advertised as SETTINGS_MAX_HEADER_LIST_SIZE. A larger one gets RESOURCE_EXHAUSTED on its stream. [env: TICKWIRE_MAX_HEADER_LIST_BYTES]",

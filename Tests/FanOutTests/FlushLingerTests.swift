@@ -91,28 +91,49 @@ import Testing
         #expect(linger.decide(nowNanos: 0, messagesPending: true, stopping: false) == .flushAll)
     }
 
-    @Test func autoEngagesAtHalfBusyAndReleasesBelowAQuarter() {
+    @Test func autoEngagesAtHalfBusy() {
         var linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
-        #expect(engagement(&linger, shares: [0.2, 0.49, 0.5, 0.4, 0.26, 0.25, 0.24, 0.3, 0.49, 0.95])
-                == [false, false, true, true, true, true, false, false, false, true])
+        #expect(engagement(&linger, shares: [0.2, 0.49, 0.5, 0.3, 0.25]) == [false, false, true, true, true])
+    }
+
+    @Test func autoReleasesAfterASecondUnderAQuarter() {
+        var linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
+        let quiet = [Double](repeating: 0.1, count: 10)
+        // Nine quiet samples are 0.9 s: still engaged; the tenth makes a second.
+        #expect(engagement(&linger, shares: [0.9] + quiet) == [true] + [Bool](repeating: true, count: 9) + [false])
+    }
+
+    @Test func aBusySampleRestartsTheQuietSecond() {
+        var linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
+        let shares = [0.9] + [Double](repeating: 0.1, count: 9) + [0.3] + [Double](repeating: 0.1, count: 10)
+        let engaged = engagement(&linger, shares: shares)
+        #expect(engaged.dropLast().allSatisfy { $0 }, "released before a whole quiet second")
+        #expect(engaged.last == false)
+    }
+
+    @Test func shortSamplesAreMergedIntoALongerOne() {
+        var linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
+        #expect(linger.observeLoad(busyNanos: 0, nowNanos: 0) == nil)
+        // 10 ms samples, each all work or all sleep: none is judged on its own.
+        #expect(linger.observeLoad(busyNanos: 10 * ms, nowNanos: 10 * ms) == nil)
+        #expect(!linger.engaged)
+        #expect(linger.observeLoad(busyNanos: 10 * ms, nowNanos: 50 * ms) == nil)
+        // At 100 ms the sample is 60% busy.
+        #expect(linger.observeLoad(busyNanos: 60 * ms, nowNanos: 100 * ms) == 0.6)
+        #expect(linger.engaged)
     }
 
     @Test func autoHoldsOnlyWhileEngaged() {
         var linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
-        _ = engagement(&linger, shares: [0.9])
-        #expect(linger.decide(nowNanos: 2_000 * ms, messagesPending: true, stopping: false)
-                == .hold(wakeAtNanos: 2_001 * ms))
-        _ = engagement(&linger, shares: [0.1])
+        _ = linger.observeLoad(busyNanos: 0, nowNanos: 0)
+        _ = linger.observeLoad(busyNanos: 90 * ms, nowNanos: 100 * ms)
+        #expect(linger.decide(nowNanos: 150 * ms, messagesPending: true, stopping: false)
+                == .hold(wakeAtNanos: 151 * ms))
+        // A second with no work at all.
+        _ = linger.observeLoad(busyNanos: 90 * ms, nowNanos: 1_100 * ms)
+        #expect(!linger.engaged)
         // Released with a window open: what waited goes now.
-        #expect(linger.decide(nowNanos: 2_000 * ms + 1, messagesPending: true, stopping: false) == .flushAll)
-    }
-
-    @Test func aTransitionReportsTheShareThatCausedIt() {
-        var linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
-        #expect(linger.observeLoad(busyNanos: 0, nowNanos: 0) == nil)
-        #expect(linger.observeLoad(busyNanos: 70 * ms, nowNanos: 100 * ms) == 0.7)
-        #expect(linger.observeLoad(busyNanos: 130 * ms, nowNanos: 200 * ms) == nil, "60% keeps it engaged")
-        #expect(linger.observeLoad(busyNanos: 140 * ms, nowNanos: 300 * ms) == 0.1)
+        #expect(linger.decide(nowNanos: 1_100 * ms + 1, messagesPending: true, stopping: false) == .flushAll)
     }
 
     @Test func aFixedWindowIgnoresLoad() {

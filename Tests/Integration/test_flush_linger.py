@@ -17,12 +17,15 @@ from __future__ import annotations
 import re
 import statistics
 import subprocess
+import sys
 import time
 
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import harness
-import test_replay_fanout
+
+sys.path.insert(0, str(harness.REPO_ROOT / "bench" / "load"))
+import tw_load  # noqa: E402
 
 RATE = 200            # trades/s: one every 5 ms
 LINGER_MS = 50
@@ -100,19 +103,37 @@ def test_auto_leaves_a_quiet_feed_alone(start_server, grpc_channels, collectors,
     assert not server.log.matching(BUSY_RE), server.log.tail()
 
 
-def test_auto_engages_while_the_loop_is_busy_and_loses_nothing(start_server, grpc_channels, collectors,
-                                                              expected_trades):
-    server = start_server(replay=harness.TRADES_FIXTURE, speed="max", wait_streams=3,
+def test_auto_engages_while_the_loop_is_busy_and_loses_nothing(start_server, tmp_path, expected_trades):
+    """A full-speed replay to 20 tw-load streams (a C client that keeps up, so
+    the loop, not its readers, sets the pace) keeps the loop busy: the window
+    engages and says so, and every stream still gets every trade, in order.
+    When the replay ends the loop goes quiet and the window releases."""
+    streams = 20
+    server = start_server(replay=harness.TRADES_FIXTURE, speed="max", wait_streams=streams,
                           extra=["--flush-linger", "auto"])
-    streams = test_replay_fanout.collect_full_replay(server, grpc_channels, collectors, [1, 1, 1])
-    for stream in streams:
-        test_replay_fanout.assert_stream_got_exactly(stream, expected_trades, server)
-    # The replay ran flat out: the loop had no idle time until it ended.
-    _, busy = server.log.wait_for(BUSY_RE, 5.0)
-    print(f"\n[flush-linger auto, replay at max speed] {busy.strip()}")
-    _, quiet = server.log.wait_for(QUIET_RE, 5.0)
-    print(f"[flush-linger auto, replay over] {quiet.strip()}")
+    report_path, record_path = tmp_path / "tw-load.json", tmp_path / "tw-load-prices.jsonl"
+    client = tw_load.spawn(tw_load.ensure_built(), server.target, connections=streams, streams=streams,
+                           indicators=0, duration_s=90, json_path=report_path, record_path=record_path,
+                           probe_streams=2, sample_every=1)
+    try:
+        _, busy = server.log.wait_for(BUSY_RE, 60.0)
+        server.log.wait_for(harness.REPLAY_FINISHED_RE, 60.0)
+        _, quiet = server.log.wait_for(QUIET_RE, 10.0)
+        time.sleep(0.5)  # the last flush reaches tw-load's sockets
+        report, _ = tw_load.stop(client, report_path)
+    finally:
+        if client.poll() is None:
+            client.kill()
+    print(f"\n[flush-linger auto, replay at max speed] {busy.strip()}\n[replay over] {quiet.strip()}")
     assert harness.metadata_str(busy, "window_ms") == "1", busy
+    prices = [row[tw_load.ROW_PRICES] for row in report["stream_rows"]]
+    assert min(prices) == max(prices) == len(expected_trades), (min(prices), max(prices))
+    want = [(trade.symbol, trade.trade_id) for trade in expected_trades]
+    recorded = tw_load.read_recording(record_path)
+    assert sorted(recorded) == [0, 1], sorted(recorded)
+    for index, probe in sorted(recorded.items()):
+        got = [(symbol, trade_id) for _, _, symbol, trade_id in probe["price_samples"]]
+        assert got == want, f"stream {index}: {harness.first_difference(got, want)}"
 
 
 def test_bad_windows_are_refused(binary):

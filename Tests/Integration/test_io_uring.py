@@ -14,6 +14,7 @@ from __future__ import annotations
 import platform
 import re
 import sys
+import time
 
 import pytest
 
@@ -26,6 +27,9 @@ import test_replay_fanout
 import test_shutdown
 import test_slow_consumers
 from test_grpc_tls import pki  # noqa: F401  (the module's fixture, for the TLS test below)
+
+sys.path.insert(0, str(harness.REPO_ROOT / "bench" / "load"))
+import tw_load  # noqa: E402
 
 WITHOUT_IO_URING = harness.INTEGRATION_DIR / "without_io_uring.py"
 FALLBACK_RE = re.compile(r"\bwarning\b.*\breason=io_uring_setup: (?P<why>.*?) \(errno \d+\).*"
@@ -53,12 +57,14 @@ def start_server(start_server):
     def start(argv=None, wait_listening=True, **kwargs):
         if argv is None:
             kwargs["extra"] = list(kwargs.get("extra", ())) + ["--io", "io_uring"]
+            tls = "--tls-cert" in kwargs["extra"]
         else:
             argv = list(argv) + ["--io", "io_uring"]
+            tls = "--tls-cert" in argv
         server = start_server(argv=argv, wait_listening=wait_listening, **kwargs)
         if wait_listening:
             assert backend_of(server) == "io_uring", server.log.tail()
-            assert sends_of(server) == "io_uring", server.log.tail()
+            assert sends_of(server) == ("SSL_write" if tls else "io_uring"), server.log.tail()
             assert not server.log.matching(FALLBACK_RE), server.log.tail()
         return server
     return start
@@ -91,9 +97,10 @@ def test_sigterm_drains_the_readers(start_server, grpc_channels, collectors, exp
 
 
 # The batched sends' other paths: a drain's trailers and GOAWAYs written in the
-# same iteration; a socket that never drains (the write-idle close); TLS
-# connections, which bypass the batch (SSL_write) next to h2c ones in it; and
-# --flush-linger's windows, whose writes are all batched at once.
+# same iteration; a socket that never drains (the write-idle close); a TLS
+# listener on io_uring, whose connections write through SSL_write instead;
+# --flush-linger's windows, whose writes are all batched at once; and more
+# connections than one submission takes (UringSendBatch's capacity, 1,024).
 
 def test_stopping_writes_trailers_at_once(start_server, grpc_channels, collectors):
     test_shutdown.test_stopping_writes_its_trailers_without_waiting_for_a_timer(
@@ -181,3 +188,30 @@ def test_unknown_backend_is_refused(binary):
                          env=harness.server_env())
     assert out.returncode != 0
     assert "--io 'kqueue' is not epoll or io_uring" in out.stderr, out.stderr
+
+
+def test_more_connections_than_one_submission_takes(start_server, tmp_path):
+    """1,100 connections with a stream each: every iteration's writes need two
+    io_uring submissions, and every stream still gets every price."""
+    connections = 1100
+    argv = harness.server_argv(replay=harness.TRADES_FIXTURE, wait_streams=connections,
+                               extra=["--max-connections", "2048"])
+    at = argv.index("--replay-speed")
+    argv[at:at + 2] = ["--replay-rate", "500"]
+    server = start_server(argv=argv)
+    report_path = tmp_path / "tw-load.json"
+    client = tw_load.spawn(tw_load.ensure_built(), server.target, connections=connections, streams=connections,
+                           indicators=0, duration_s=60, json_path=report_path)
+    try:
+        server.log.wait_for(harness.REPLAY_FINISHED_RE, 90.0)
+        time.sleep(1.0)  # the last flush reaches tw-load's sockets
+        report, _ = tw_load.stop(client, report_path)
+    finally:
+        if client.poll() is None:
+            client.kill()
+    want = harness.FIXTURE_TRADE_COUNT
+    prices = [row[tw_load.ROW_PRICES] for row in report["stream_rows"]]
+    print(f"\n[io_uring, {connections} connections] prices per stream {min(prices)}..{max(prices)} of {want}")
+    assert len(prices) == connections
+    assert min(prices) == max(prices) == want, (min(prices), max(prices), want)
+    assert report["errors"] == 0 and report["malformed"] == 0 and report["connections_lost"] == 0, report["ends"]

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <liburing.h>
 
 // POLLRDHUP needs _GNU_SOURCE, which must not leak into Swift's Glibc module.
@@ -126,6 +127,41 @@ static inline int tw_uring_queue_send(struct io_uring *ring, int fd, const void 
     io_uring_prep_send(sqe, fd, bytes, count, MSG_DONTWAIT | MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, user_data);
     return 0;
+}
+
+// 1 when a MSG_DONTWAIT send to a full socket completes at once with -EAGAIN,
+// as UringSendBatch relies on; 0 when the kernel parks it on an internal poll
+// instead (it has no NOWAIT for sends), or when the probe cannot be made. Uses
+// a socket pair filled to the brim, and waits at most a second. The ring must
+// be empty; it is empty again afterwards unless the answer is 0, in which case
+// the caller must exit it (which cancels the parked send).
+static inline int tw_uring_probe_nowait_send(struct io_uring *ring) {
+    static const char byte = 0;  // static: a parked send may outlive this call
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) return 0;
+    int small = 4096;
+    (void)setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    char filler[4096];
+    memset(filler, 0, sizeof(filler));
+    int full = 0;
+    for (int i = 0; i < 4096 && !full; i++) {
+        if (send(fds[0], filler, sizeof(filler), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) full = (errno == EAGAIN);
+    }
+    int answer = 0;
+    struct io_uring_sqe *sqe = full ? io_uring_get_sqe(ring) : NULL;
+    if (sqe != NULL) {
+        io_uring_prep_send(sqe, fds[0], &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+        io_uring_sqe_set_data64(sqe, 0);
+        struct __kernel_timespec second = { .tv_sec = 1, .tv_nsec = 0 };
+        struct io_uring_cqe *cqe = NULL;
+        if (io_uring_submit_and_wait_timeout(ring, &cqe, 1, &second, NULL) >= 0 && cqe != NULL) {
+            answer = cqe->res == -EAGAIN;
+            io_uring_cqe_seen(ring, cqe);
+        }
+    }
+    close(fds[0]);
+    close(fds[1]);
+    return answer;
 }
 
 // Submits what is queued and waits until `count` completions are ready.
