@@ -35,6 +35,7 @@ final class MetricsCollector {
     private let latency: ValueHistogram
 
     private let phase: [(String, Gauge)]
+    private let flushLingerEngaged: Gauge
     private var loopIterations: CounterMirror
     private var loopBusy: CounterMirror
 
@@ -97,6 +98,7 @@ final class MetricsCollector {
         }
         loopIterations = counter("reactor_loop_iterations", "total", "Reactor loop iterations (poller waits)")
         loopBusy = counter("reactor_busy", "seconds_total", "Time the reactor spent working rather than waiting in the poller")
+        flushLingerEngaged = gauge("flush_linger_engaged", "", "1 while queued prices may wait for --flush-linger's window (always with a fixed window; while the loop is busy with auto), else 0")
     }
 
     /// One latency observation, in nanoseconds (clamped at 0: the wall clock may step).
@@ -129,6 +131,7 @@ final class MetricsCollector {
         for (label, gauge) in phase { gauge.set(Int64(s.phase.metricLabel == label ? 1 : 0)) }
         loopIterations.follow(s.loop.iterations)
         loopBusy.follow(nanos: s.loop.busyNanos)
+        flushLingerEngaged.set(Int64(s.flushLingerEngaged ? 1 : 0))
     }
 
     func render(into buffer: inout [UInt8]) {

@@ -26,7 +26,6 @@ struct MetricsSnapshot {
     var indicatorBatches = 0
     var priceMessages = 0
     var priceBytes = 0
-    /// Always 0 until conflation exists; exposed so dashboards can be built now.
     var conflatedTrades = 0
     var slowConsumerDisconnects = 0
     var keepaliveEvents: [KeepaliveEvent: Int] = [:]
@@ -34,6 +33,8 @@ struct MetricsSnapshot {
 
     var phase = ShutdownPhase.running
     var loop = LoopStatistics()
+    /// Queued prices may wait for --flush-linger's window now.
+    var flushLingerEngaged = false
 }
 
 extension ShutdownPhase {

@@ -64,6 +64,7 @@ extension TickwireServer: MetricsExposition {
 
         s.phase = reactor.phase
         s.loop = reactor.loopStatistics
+        s.flushLingerEngaged = flushLinger.isEnabled
         return s
     }
 }

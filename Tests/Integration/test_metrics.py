@@ -56,6 +56,7 @@ FAMILIES = {
     "tickwire_shutdown_phase": "gauge",
     "tickwire_reactor_loop_iterations_total": "counter",
     "tickwire_reactor_busy_seconds_total": "counter",
+    "tickwire_flush_linger_engaged": "gauge",
 }
 # Series that exist from the first scrape, whatever happened.
 LABELLED = {
@@ -196,6 +197,16 @@ def test_every_family_is_exposed_with_its_type(start_server):
     later = scrape(server)
     assert later.value("tickwire_reactor_loop_iterations_total") > first.value("tickwire_reactor_loop_iterations_total")
     assert later.value("tickwire_reactor_busy_seconds_total") > 0
+    assert first.value("tickwire_flush_linger_engaged") == 0  # off by default
+
+
+def test_flush_linger_gauge_follows_the_window(start_server):
+    fixed = start_with_metrics(start_server, replay=harness.TRADES_FIXTURE, extra=["--flush-linger", "5ms"])
+    assert scrape(fixed).value("tickwire_flush_linger_engaged") == 1
+    # auto on an idle server (no stream, so the replay waits): released.
+    auto = start_with_metrics(start_server, replay=harness.TRADES_FIXTURE, wait_streams=1,
+                              extra=["--flush-linger", "auto"])
+    assert scrape(auto).value("tickwire_flush_linger_engaged") == 0
 
 
 def metadata_host(line: str) -> str:
