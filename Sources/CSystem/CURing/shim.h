@@ -169,7 +169,5 @@ static inline int tw_uring_submit_and_wait_for(struct io_uring *ring, unsigned c
     return io_uring_submit_and_wait(ring, count);
 }
 
-// Completions ready to be drained.
-static inline unsigned tw_uring_cq_ready(const struct io_uring *ring) { return io_uring_cq_ready(ring); }
 
 #endif
