@@ -13,6 +13,10 @@ final class IndicatorService {
     private var engine: IndicatorEngine
     /// Batches sent, for the logs.
     private(set) var batchesSent = 0
+    /// Batches not sent because the stream's backlog was over the soft limit.
+    /// Nothing is lost: the next batch it gets carries the latest value of
+    /// everything that changed meanwhile.
+    private(set) var batchesDeferred = 0
 
     init(symbols: SymbolTable, settings: IndicatorSettings) {
         self.symbols = symbols
@@ -65,10 +69,18 @@ final class IndicatorService {
         for subscription in subscriptions { engine.unsubscribe(subscription.handle) }
     }
 
-    /// Sends every subscribed stream the values that changed since its last batch.
-    func emitBatches(_ registry: inout StreamRegistry) {
+    /// Sends every subscribed stream the values that changed since its last
+    /// batch. A stream whose backlog is over `softLimitBytes` is skipped, as
+    /// its prices are conflated: its batches would otherwise pile up behind a
+    /// reader that is not reading until they hit the hard limit, when one
+    /// batch of the latest values serves it as well once it catches up.
+    func emitBatches(_ registry: inout StreamRegistry, softLimitBytes: Int) {
         registry.forEachSubscribed { entry in
             guard entry.stream.isOpen else { return }
+            guard entry.stream.backlogBytes <= softLimitBytes else {
+                batchesDeferred += 1
+                return
+            }
             var batch = Tickwire_V1_IndicatorBatch()
             for index in entry.subscriptions.indices {
                 let subscription = entry.subscriptions[index]

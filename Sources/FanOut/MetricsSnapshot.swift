@@ -27,6 +27,7 @@ struct MetricsSnapshot {
     var priceMessages = 0
     var priceBytes = 0
     var conflatedTrades = 0
+    var deferredIndicatorBatches = 0
     var slowConsumerDisconnects = 0
     var keepaliveEvents: [KeepaliveEvent: Int] = [:]
     var writeIdleDisconnects = 0

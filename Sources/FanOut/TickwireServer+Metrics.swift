@@ -59,6 +59,7 @@ extension TickwireServer: MetricsExposition {
         s.priceBytes = distributor.bytesQueued
         s.slowConsumerDisconnects = distributor.slowStreamsDropped
         s.conflatedTrades = distributor.conflatedTrades
+        s.deferredIndicatorBatches = distributor.indicators.batchesDeferred
         s.keepaliveEvents = hub.keepaliveEvents
         s.writeIdleDisconnects = hub.writeIdleClosed
 

@@ -50,7 +50,8 @@ extension TickwireServer {
 
     /// Phase 3: end what is left with UNAVAILABLE and flush, briefly.
     private func beginStopping(deadline: Int64) {
-        distributor.indicators.emitBatches(&distributor.registry)  // the final batch
+        // The final batch.
+        distributor.indicators.emitBatches(&distributor.registry, softLimitBytes: distributor.slowConsumers.softLimitBytes)
         let remaining = distributor.registry.count
         distributor.registry.forEach { $0.finish(ShutdownNotices.unavailable) }
         liveFeed?.close()  // WebSocket close 1000, then TLS close_notify

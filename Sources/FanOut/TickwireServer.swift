@@ -181,6 +181,7 @@ public final class TickwireServer: ReactorHandler {
             "slow_streams_reset": "\(distributor.slowStreamsDropped)",
             "write_idle_closed": "\(hub.writeIdleClosed)",
             "conflated_trades": "\(distributor.conflatedTrades)",
+            "indicator_batches_deferred": "\(distributor.indicators.batchesDeferred)",
             "indicator_batches_sent": "\(distributor.indicators.batchesSent)",
             "batch_rounds": "\(batchCadence.rounds)",
         ]
@@ -233,7 +234,7 @@ public final class TickwireServer: ReactorHandler {
             distributor.sweepSlowConsumers(nowNanos: now)
             freedMemory.trimIfDue(nowNanos: now)
             sampleLoadForLinger(nowNanos: now)
-            distributor.indicators.emitBatches(&distributor.registry)
+            distributor.indicators.emitBatches(&distributor.registry, softLimitBytes: distributor.slowConsumers.softLimitBytes)
             let interval = configuration.indicators.intervalNanos
             nextBatchNanos += interval
             if nextBatchNanos <= now {  // the loop fell behind: skip, don't burst

@@ -88,7 +88,7 @@ struct TickwireCommand: ParsableCommand {
     @Option(help: ArgumentHelp("SETTINGS_MAX_CONCURRENT_STREAMS advertised to each HTTP/2 connection. [env: TICKWIRE_MAX_CONCURRENT_STREAMS]", valueName: "n"))
     var maxConcurrentStreams: UInt32 = 100
 
-    @Option(help: ArgumentHelp("Slow consumers: past this many queued bytes a stream's prices are conflated to the latest trade per symbol (counted as conflated trades) until its reader catches up. [env: TICKWIRE_STREAM_SOFT_LIMIT]", valueName: "bytes"))
+    @Option(help: ArgumentHelp("Slow consumers: past this many queued bytes a stream's prices are conflated to the latest trade per symbol (counted as conflated trades) and its indicator batches wait (the next one carries the latest values) until its reader catches up. [env: TICKWIRE_STREAM_SOFT_LIMIT]", valueName: "bytes"))
     var streamSoftLimit = 256 * 1024
 
     @Option(help: ArgumentHelp("Slow consumers: a stream with this many bytes queued ends at once with RESOURCE_EXHAUSTED (client too slow). [env: TICKWIRE_STREAM_HARD_LIMIT]", valueName: "bytes"))

@@ -49,6 +49,7 @@ FAMILIES = {
     "tickwire_price_messages_fanned_out_total": "counter",
     "tickwire_price_bytes_fanned_out_total": "counter",
     "tickwire_conflated_trades_total": "counter",
+    "tickwire_indicator_batches_deferred_total": "counter",
     "tickwire_slow_consumer_disconnects_total": "counter",
     "tickwire_grpc_keepalive_events_total": "counter",
     "tickwire_write_idle_disconnects_total": "counter",

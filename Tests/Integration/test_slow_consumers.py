@@ -133,3 +133,82 @@ def test_bad_slow_consumer_flags_are_refused():
         result = subprocess.run(harness.server_argv(replay=harness.TRADES_FIXTURE) + args,
                                 capture_output=True, text=True, timeout=30)
         assert result.returncode != 0 and message in result.stderr, (args, result.stderr)
+
+
+INDICATOR_SUBSCRIPTIONS = 64    # the default --max-subscriptions-per-stream
+STALL_HOLD_S = 4.0
+
+
+def test_a_stalled_reader_s_indicator_batches_wait_at_the_soft_limit_and_catch_up(start_server, tmp_path):
+    """Past --stream-soft-limit a stream's indicator batches wait like its
+    prices: with 64 subscriptions and a batch every 5 ms (~460 KB/s) they
+    would reach a 256 KiB hard limit within a second of the reader stalling,
+    and the stream would end although --slow-consumer-timeout is a minute.
+    Once the reader reads again, one batch carries every subscription's
+    latest value."""
+    pb, _ = harness.stubs()
+    replay = looped_replay(COPIES, tmp_path)
+    speed = 2000 / RECORDED_TRADES_PER_S
+    server = start_server(replay=replay, speed=f"{speed:.2f}", wait_streams=1,
+                          extra=["--stream-soft-limit", "16384", "--stream-hard-limit", "262144",
+                                 "--slow-consumer-timeout", "60s", "--indicator-interval", "5ms",
+                                 "--log-level", "info"])
+    requests = [pb.IndicatorRequest(action=pb.IndicatorRequest.ACTION_SUBSCRIBE, symbol=symbol,
+                                    type=pb.INDICATOR_TYPE_SMA, period=period, request_id=f"{symbol}-{period}")
+                for symbol in ("btcusdt", "ethusdt") for period in range(2, 2 + INDICATOR_SUBSCRIPTIONS // 2)]
+    body = b"".join(_grpc_frame(request.SerializeToString()) for request in requests)
+    stalled = h2_client.RawH2Connection(server.port, huge_windows=True, recv_buffer_bytes=4096)
+    stream_id = stalled.open_stream(h2_client.request_headers(server.port, path=harness.STREAM_PRICES_METHOD),
+                                    body=body, end_stream=False)
+    try:
+        assert harness.wait_until(lambda: _counter(server, "tickwire_indicator_batches_deferred_total") > 0, 30.0), (
+            f"no batch was deferred: the stalled stream never passed the soft limit\n{server.log.tail()}")
+        time.sleep(STALL_HOLD_S)  # ~800 more batch rounds while stalled
+        assert not server.log.matching(SLOW_LOG), f"the stalled stream was ended:\n{server.log.tail()}"
+        assert _counter(server, "tickwire_conflated_trades_total") > 0
+
+        # Reading again: what was queued drains, then batches resume; the first
+        # one after the stall carries all 64 subscriptions (every value moved).
+        deadline = time.monotonic() + 10.0
+        result = stalled.results[stream_id]
+        parsed, largest = 0, 0
+        while time.monotonic() < deadline and largest < INDICATOR_SUBSCRIPTIONS:
+            stalled.pump_until_done(stream_id, timeout_s=0.2)
+            assert not (result.ended or result.reset_code is not None), result.describe()
+            parsed, batch = _largest_batch(pb, result.data, parsed)
+            largest = max(largest, batch)
+        assert largest == INDICATOR_SUBSCRIPTIONS, (
+            f"largest batch after the reader caught up: {largest} of {INDICATOR_SUBSCRIPTIONS} subscriptions")
+    finally:
+        stalled.close()
+    assert server.stop() == 0
+    stopped = server.log.matching(harness.STOPPED_RE)[-1]
+    assert metadata_int(stopped, "indicator_batches_deferred") > 0, stopped
+    assert metadata_int(stopped, "slow_streams_reset") == 0, stopped
+
+
+def _grpc_frame(payload: bytes) -> bytes:
+    return b"\x00" + len(payload).to_bytes(4, "big") + payload
+
+
+def _largest_batch(pb, data: bytes, offset: int) -> tuple[int, int]:
+    """Where the whole gRPC messages in `data` from `offset` end, and the most
+    updates in any IndicatorBatch among them."""
+    largest = 0
+    while offset + 5 <= len(data):
+        length = int.from_bytes(data[offset + 1:offset + 5], "big")
+        if offset + 5 + length > len(data):
+            break
+        response = pb.StreamResponse.FromString(data[offset + 5:offset + 5 + length])
+        if response.WhichOneof("payload") == "indicators":
+            largest = max(largest, len(response.indicators.updates))
+        offset += 5 + length
+    return offset, largest
+
+
+def _counter(server, name: str) -> float:
+    server.wait_metrics_listening()
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=5) as response:
+        match = re.search(rf"^{name} (\S+)$", response.read().decode(), re.MULTILINE)
+    assert match, f"no {name} sample"
+    return float(match.group(1))

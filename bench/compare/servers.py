@@ -66,7 +66,7 @@ def all_servers(tickwire_bin: Path | None) -> dict[str, Server]:
         # Not in the default set: the same server trading latency for CPU
         # (--flush-linger), to show what one write per several trades costs and saves.
         **{f"tickwire-linger{w}": Server(f"tickwire-linger{w}", tickwire, tickwire_arguments(None, w), build)
-           for w in ("1ms", "2ms", "5ms", "10ms", "20ms")},
+           for w in ("1ms", "2ms", "5ms", "10ms", "20ms", "30ms", "50ms")},
         # --flush-linger auto: the 1 ms window only while the loop is busy.
         "tickwire-auto": Server("tickwire-auto", tickwire, tickwire_arguments(None, "auto"), build),
         "tickwire-io_uring-auto": Server("tickwire-io_uring-auto", tickwire, tickwire_arguments("io_uring", "auto"),
