@@ -26,4 +26,14 @@ public struct Trade: Equatable, Sendable {
 /// Sources are generic over it, so the per-trade call is static.
 public protocol TradeSink: AnyObject {
     func publish(_ trade: Trade)
+    /// Several trades that became due together, oldest first. A sink may
+    /// handle them in one pass over its streams instead of one per trade;
+    /// what each stream receives, and in which order, must not change.
+    func publish(batch trades: [Trade])
+}
+
+extension TradeSink {
+    public func publish(batch trades: [Trade]) {
+        for trade in trades { publish(trade) }
+    }
 }

@@ -110,6 +110,21 @@ final class CollectingSink: TradeSink {
     func publish(_ trade: Trade) { trades.append(trade) }
 }
 
+/// Collects what a feed publishes, and how it was handed over.
+final class BatchRecordingSink: TradeSink {
+    var trades: [Trade] = []
+    /// The size of every hand-over: 1 for `publish(_:)`, the count for a batch.
+    var handOvers: [Int] = []
+    func publish(_ trade: Trade) {
+        trades.append(trade)
+        handOvers.append(1)
+    }
+    func publish(batch trades: [Trade]) {
+        self.trades += trades
+        handOvers.append(trades.count)
+    }
+}
+
 /// A clock the test moves by hand.
 final class ManualClock: ReactorClock {
     var now: Int64 = 1_000_000_000
@@ -166,6 +181,29 @@ final class ManualClock: ReactorClock {
         clock.now = start + 500_000_000
         #expect(feed.pump(into: sink, budget: 100, clock: clock) == .finished)
         #expect(sink.trades.count == 4)
+    }
+
+    @Test func tradesDueTogetherAreHandedOverAsOneBatchInOrder() throws {
+        // Trades 1-3 share a timestamp, 4 comes 100 ms later, then 5-9 together.
+        let lines = [0, 0, 0, 100, 200, 200, 200, 200, 200].enumerated().map { index, offsetMs in
+            #"{"stream":"btcusdt@trade","data":{"e":"trade","E":\#(1_000 + offsetMs),"s":"BTCUSDT","t":\#(index + 1),"p":"1","q":"1","T":1}}"#
+        }
+        let path = try writeTemporary(lines)
+        defer { unlink(path) }
+        let feed = try ReplayFeed(path: path, symbols: symbols, speed: .paced(1))
+        let sink = BatchRecordingSink()
+        let clock = ManualClock()
+        let start = clock.now
+        #expect(feed.pump(into: sink, budget: 100, clock: clock) == .dueAt(nanos: start + 100_000_000))
+        clock.now = start + 100_000_000
+        #expect(feed.pump(into: sink, budget: 100, clock: clock) == .dueAt(nanos: start + 200_000_000))
+        clock.now = start + 200_000_000
+        // The budget splits the last group: 3 now, 2 on the next pump.
+        #expect(feed.pump(into: sink, budget: 3, clock: clock) == .ready)
+        #expect(feed.pump(into: sink, budget: 3, clock: clock) == .finished)
+        #expect(sink.handOvers == [3, 1, 3, 2])
+        #expect(sink.trades.map(\.tradeID) == Array(1...9))
+        #expect(feed.statistics.published == 9)
     }
 
     @Test func missingFileIsAClearError() {
