@@ -57,6 +57,13 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     // Rotation bookkeeping.
     /// Trades the candidate delivered ahead of current: published at the switch.
     private var candidateTrades: [Trade] = []
+    /// Trades delivered during the current reactor event, handed to the sink
+    /// together when the event is handled (`handOver`): one walk over the
+    /// streams for every trade one socket read carried.
+    private var due: [Trade] = []
+    /// A batch is handed over early at this size, which keeps it within the
+    /// encoder's recycled messages, so that a read after a stall allocates nothing.
+    private static var maxBatch: Int { 256 }
     private var candidateFirstID: [Int64?]
     private var switchPending = false
     private var duplicatesAtRotationStart = 0
@@ -93,6 +100,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     public var url: String { settings.endpoint.url(target: target) }
 
     public func start() {
+        defer { handOver() }
         guard case .idle = state else { return }
         connect(purpose: .startup)
         reactor.schedule(afterNanos: settings.tickNanos, tag: tags.tick)
@@ -101,12 +109,14 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     // MARK: Reactor events
 
     public func handle(_ event: ReadyEvent) {
+        defer { handOver() }
         guard let connection = connection(generation: event.token.generation) else { return }
         connection.ready(event.readiness)
         settleRotation()
     }
 
     public func retryDue() {
+        defer { handOver() }
         guard case .waitingToRetry(let until) = state else { return }
         guard reactor.clock.monotonicNanos() >= until - 1_000_000 else {
             reactor.schedule(atNanos: until, tag: tags.retry)
@@ -118,6 +128,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     /// The maintenance timer: handshake timeouts, stale detection, our pings,
     /// the age-based rotation, and retired connections that never answered.
     public func tick() {
+        defer { handOver() }
         if case .closed = state, retiring.isEmpty { return }
         let now = reactor.clock.monotonicNanos()
         for connection in activeConnections {
@@ -165,6 +176,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     /// Shutdown: close every connection with code 1000 (then close_notify);
     /// nothing reconnects afterwards.
     public func close() {
+        defer { handOver() }
         let now = reactor.clock.monotonicNanos()
         let open = activeConnections
         state = .closed
@@ -176,6 +188,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
 
     /// Ends whatever is still open, at once (the stop deadline passed).
     public func terminate() {
+        defer { handOver() }
         let open = activeConnections + retiring
         state = .closed
         for connection in open { connection.end("server stopped") }
@@ -417,7 +430,19 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
             break
         }
         statistics.tradesPublished += 1
-        sink.publish(trade)
+        due.append(trade)
+        if due.count >= Self.maxBatch { handOver() }
+    }
+
+    /// Every public entry point ends here, so no trade waits past the event
+    /// that delivered it.
+    private func handOver() {
+        switch due.count {
+        case 0: return
+        case 1: sink.publish(due[0])
+        default: sink.publish(batch: due)
+        }
+        due.removeAll(keepingCapacity: true)
     }
 
     /// A candidate's trade during a rotation: held until the switch.
