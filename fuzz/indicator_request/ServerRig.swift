@@ -92,7 +92,8 @@ final class ServerRig {
 
     /// What the indicator batch timer does.
     func emitBatches() {
-        server.distributor.indicators.emitBatches(&server.distributor.registry)
+        server.distributor.indicators.emitBatches(&server.distributor.registry,
+                                                  softLimitBytes: server.distributor.slowConsumers.softLimitBytes)
     }
 
     var openCalls: Int { server.openCalls }
