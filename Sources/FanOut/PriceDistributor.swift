@@ -54,17 +54,15 @@ public final class PriceDistributor: TradeSink {
         let message = encoder.encode(trade)
         let queuedBefore = messagesQueued
         let softLimit = slowConsumers.softLimitBytes
-        registry.forEachEntry { stream, entry in deliver(trade, message, to: stream, &entry, softLimit) }
+        registry.forEachEntry { stream, entry in
+            deliver(trade, message, to: stream, &entry, softLimit)
+            countDownBudget(of: stream, &entry)
+        }
         if messagesQueued > queuedBefore {
             bytesQueued += (messagesQueued - queuedBefore) * message.count
             ingestTimes.record(trade.ingestUnixNanos)  // once per trade, however many streams
         }
-        removeOverflowed()
-        if bounds.hasBudgets {
-            bounds.pricePublished(spent: &spent)
-            for stream in spent { endBounded(stream) }
-            spent.removeAll(keepingCapacity: true)
-        }
+        endWalk()
     }
 
     /// Trades that became due together: the same as publishing each in turn
@@ -73,11 +71,8 @@ public final class PriceDistributor: TradeSink {
     /// touches every stream's object, queue and connection: at 10,000
     /// streams on a loop that fell behind, that was a quarter of the CPU
     /// (perf), and one walk per batch cut the p99 from ~470 to ~270 ms.
-    ///
-    /// Streams with a message budget need the count checked after every
-    /// trade, so while any exist the trades go one at a time.
     public func publish(batch trades: [Trade]) {
-        guard trades.count > 1, registry.count > 0, !bounds.hasBudgets else {
+        guard trades.count > 1, registry.count > 0 else {
             for trade in trades { publish(trade) }
             return
         }
@@ -86,8 +81,13 @@ public final class PriceDistributor: TradeSink {
         batchQueued.append(contentsOf: repeatElement(0, count: trades.count))
         let softLimit = slowConsumers.softLimitBytes
         registry.forEachEntry { stream, entry in
-            for index in trades.indices where deliver(trades[index], batchMessages[index], to: stream, &entry, softLimit) {
-                batchQueued[index] += 1
+            for index in trades.indices {
+                // A budget spent earlier in this batch: the stream ends after the walk.
+                if entry.remainingPrices == 0 { break }
+                if deliver(trades[index], batchMessages[index], to: stream, &entry, softLimit) {
+                    batchQueued[index] += 1
+                }
+                countDownBudget(of: stream, &entry)
             }
         }
         for index in trades.indices where batchQueued[index] > 0 {
@@ -97,7 +97,7 @@ public final class PriceDistributor: TradeSink {
         // Dropped now, so the encoder's recycler can reuse them once flushed.
         batchMessages.removeAll(keepingCapacity: true)
         batchQueued.removeAll(keepingCapacity: true)
-        removeOverflowed()
+        endWalk()
         // The prices went first: batching must never delay them.
         for trade in trades { indicators.ingest(trade) }
     }
@@ -117,7 +117,23 @@ public final class PriceDistributor: TradeSink {
         return queue(message, on: stream)
     }
 
-    /// Removal waits until a walk is over: the registry must not change under it.
+    /// A price went to a stream still open, queued or held back: one less of
+    /// its budget, if it has one. A spent stream ends once the walk is over.
+    @inline(__always)
+    private func countDownBudget(of stream: GRPCStream, _ entry: inout PriceStreamEntry) {
+        guard let remaining = entry.remainingPrices, remaining > 0, stream.isOpen else { return }
+        entry.remainingPrices = remaining - 1
+        if remaining == 1 { spent.append(stream) }
+    }
+
+    /// What a walk over the streams left to do: the registry must not change
+    /// under it, so overflowed and spent streams leave afterwards.
+    private func endWalk() {
+        removeOverflowed()
+        for stream in spent { endBounded(stream) }
+        spent.removeAll(keepingCapacity: true)
+    }
+
     private func removeOverflowed() {
         for stream in overflowed {
             if let subscriptions = registry.remove(stream) { indicators.release(subscriptions) }

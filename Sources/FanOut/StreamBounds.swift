@@ -1,12 +1,13 @@
 import GRPCServer
 import Reactor
 
-/// The calls that end by themselves, and when: StreamPrices streams bounded
-/// by their client (StreamBound, ending with OK), and any call whose client
-/// sent `grpc-timeout` (ending with DEADLINE_EXCEEDED). A call with both ends
-/// at the earlier. Deadlines share one reactor timer, set for the earliest of
-/// them; message budgets are counted down once per published price. Both
-/// lists hold only bounded calls, so unbounded fan-out pays nothing.
+/// The calls that end at a time: StreamPrices streams bounded by their
+/// client's `tickwire-stream-duration` (ending with OK), and any call whose
+/// client sent `grpc-timeout` (ending with DEADLINE_EXCEEDED). A call with
+/// both ends at the earlier. Deadlines share one reactor timer, set for the
+/// earliest of them. The list holds only such calls, so unbounded fan-out
+/// pays nothing. (A `tickwire-stream-messages` budget is counted in the
+/// stream's registry entry, during the walk that queues each price.)
 final class StreamBounds {
     private struct Deadline {
         let stream: GRPCStream
@@ -21,13 +22,7 @@ final class StreamBounds {
         let status: GRPCStatus
     }
 
-    private struct Budget {
-        let stream: GRPCStream
-        var remaining: Int
-    }
-
     private var deadlines: [Deadline] = []
-    private var budgets: [Budget] = []
     /// The one timer, while any deadline is pending.
     private var timer: (id: TimerID, atNanos: Int64)?
     private let timerTag: UInt64
@@ -36,47 +31,21 @@ final class StreamBounds {
         self.timerTag = timerTag
     }
 
-    var hasBudgets: Bool { !budgets.isEmpty }
-
     /// `callTimeoutNanos`: the call's grpc-timeout, if its client sent one.
+    /// A call with neither time bound is not kept.
     func track(_ stream: GRPCStream, _ bound: StreamBound, callTimeoutNanos: Int64?, reactor: Reactor) {
         if let end = Self.earliestEnd(bound, callTimeoutNanos, nowNanos: reactor.clock.monotonicNanos()) {
             deadlines.append(Deadline(stream: stream, atNanos: end.atNanos, status: end.status))
             armTimer(reactor, for: end.atNanos)
         }
-        if let count = bound.priceMessages {
-            budgets.append(Budget(stream: stream, remaining: count))
-        }
     }
 
     /// The stream closed or left the registry.
     func forget(_ stream: GRPCStream) {
-        // A linear scan: only bounded streams are here, and order does not matter.
+        // A linear scan: only time-bounded calls are here, and order does not matter.
         if let index = deadlines.firstIndex(where: { $0.stream === stream }) {
             deadlines.swapAt(index, deadlines.count - 1)
             deadlines.removeLast()
-        }
-        if let index = budgets.firstIndex(where: { $0.stream === stream }) {
-            budgets.swapAt(index, budgets.count - 1)
-            budgets.removeLast()
-        }
-    }
-
-    /// One price went to every open stream in the registry. A bounded stream
-    /// still open therefore received it (a stream that overflowed, or was
-    /// ended, is no longer open). Streams whose budget is spent are appended
-    /// to `spent`, and forgotten here.
-    func pricePublished(spent: inout [GRPCStream]) {
-        var index = 0
-        while index < budgets.count {
-            if budgets[index].stream.isOpen { budgets[index].remaining -= 1 }
-            if budgets[index].remaining <= 0 {
-                spent.append(budgets[index].stream)
-                budgets.swapAt(index, budgets.count - 1)
-                budgets.removeLast()
-            } else {
-                index += 1
-            }
         }
     }
 

@@ -17,10 +17,16 @@ struct PriceStreamEntry {
     let unretained: Unmanaged<GRPCStream>
     var subscriptions: [StreamSubscription] = []
     var slow = SlowConsumerState()
+    /// Prices still to send before the stream ends with OK, when its client
+    /// set `tickwire-stream-messages`; nil for a stream without that bound.
+    /// Kept here, not in a list of its own, so that counting it down is part
+    /// of the walk that queues the price.
+    var remainingPrices: Int?
 
-    init(stream: GRPCStream) {
+    init(stream: GRPCStream, remainingPrices: Int?) {
         self.stream = stream
         unretained = Unmanaged.passUnretained(stream)
+        self.remainingPrices = remainingPrices
     }
 }
 
@@ -36,10 +42,11 @@ public struct StreamRegistry {
 
     public var count: Int { entries.count }
 
-    public mutating func add(_ stream: GRPCStream) {
+    /// `priceBudget`: the prices the stream gets before it ends, if bounded.
+    public mutating func add(_ stream: GRPCStream, priceBudget: Int? = nil) {
         precondition(stream.registryIndex < 0, "stream \(stream.id) is already registered")
         stream.registryIndex = entries.count
-        entries.append(PriceStreamEntry(stream: stream))
+        entries.append(PriceStreamEntry(stream: stream, remainingPrices: priceBudget))
     }
 
     /// Removes the stream and returns what it had subscribed to, or nil when

@@ -24,8 +24,8 @@ extension TickwireServer: GRPCServerDelegate {
                 stream.handlerTag = 0  // rejected: no handler, and not counted as open
                 return .reject(GRPCStatus(.invalidArgument, invalid.message))
             }
-            distributor.registry.add(stream)
-            if !bound.isUnbounded || stream.requestedTimeoutNanos != nil {
+            distributor.registry.add(stream, priceBudget: bound.priceMessages)
+            if bound.durationNanos != nil || stream.requestedTimeoutNanos != nil {
                 distributor.bounds.track(stream, bound, callTimeoutNanos: stream.requestedTimeoutNanos, reactor: reactor)
             }
             if replayState == .waitingForStreams && distributor.registry.count >= configuration.replayWaitStreams {
