@@ -61,8 +61,8 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     /// together when the event is handled (`handOver`): one walk over the
     /// streams for every trade one socket read carried.
     private var due: [Trade] = []
-    /// A batch is handed over early at this size, which keeps it within the
-    /// encoder's recycled messages, so that a read after a stall allocates nothing.
+    /// A batch is handed over early at this size, which bounds the array when
+    /// one event carries thousands of trades (a read after a long stall).
     private static var maxBatch: Int { 256 }
     private var candidateFirstID: [Int64?]
     private var switchPending = false

@@ -78,7 +78,7 @@ final class IndicatorService {
         registry.forEachSubscribed { entry in
             guard entry.stream.isOpen else { return }
             guard entry.stream.backlogBytes <= softLimitBytes else {
-                batchesDeferred += 1
+                if hasNewValues(entry.subscriptions) { batchesDeferred += 1 }
                 return
             }
             var batch = Tickwire_V1_IndicatorBatch()
@@ -102,6 +102,13 @@ final class IndicatorService {
             // Safe to force: encoding a message we just built cannot fail.
             entry.stream.send(WireMessage(payload: try! response.serializedBytes()))
             batchesSent += 1
+        }
+    }
+
+    /// A batch would carry something: a value newer than the one last sent.
+    private func hasNewValues(_ subscriptions: [StreamSubscription]) -> Bool {
+        subscriptions.contains { subscription in
+            engine.value(of: subscription.handle).map { $0.version > subscription.lastSentVersion } ?? false
         }
     }
 

@@ -85,7 +85,7 @@ final class MetricsCollector {
         priceMessages = counter("price_messages_fanned_out", "total", "Price messages queued to streams (one per trade per stream)")
         priceBytes = counter("price_bytes_fanned_out", "total", "Bytes of those price messages, gRPC framing included")
         conflated = counter("conflated_trades", "total", "Trades a slow stream never received because a newer trade of the same symbol replaced them (--stream-soft-limit)")
-        deferredBatches = counter("indicator_batches_deferred", "total", "IndicatorBatch messages not sent because the stream was over --stream-soft-limit; its next batch carries the latest values")
+        deferredBatches = counter("indicator_batches_deferred", "total", "IndicatorBatch messages (with new values) not sent because the stream was over --stream-soft-limit; its next batch carries the latest values")
         slowConsumers = counter("slow_consumer_disconnects", "total", "Streams ended with RESOURCE_EXHAUSTED because they, or their connection, fell too far behind")
         writeIdle = counter("write_idle_disconnects", "total", "Connections closed because they took none of their waiting output for --write-idle-timeout")
         keepaliveEvents = KeepaliveEvent.allCases.map {

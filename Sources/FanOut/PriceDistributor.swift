@@ -31,10 +31,10 @@ public final class PriceDistributor: TradeSink {
     let bounds: StreamBounds
     /// Streams whose price budget ran out during the current publish.
     private var spent: [GRPCStream] = []
-    /// A batch's encoded messages and how many streams each was queued on,
-    /// kept between batches so that publishing one allocates nothing.
+    /// A batch's encoded messages and whether each was queued anywhere, kept
+    /// between batches so that publishing one allocates nothing.
     private var batchMessages: [WireMessage] = []
-    private var batchQueued: [Int] = []
+    private var batchQueued: [Bool] = []
 
     init(symbols: SymbolTable, streamCapacity: Int, indicators: IndicatorService, bounds: StreamBounds,
          slowConsumers: SlowConsumerPolicy = SlowConsumerPolicy()) {
@@ -52,16 +52,13 @@ public final class PriceDistributor: TradeSink {
         defer { indicators.ingest(trade) }
         guard registry.count > 0 else { return }
         let message = encoder.encode(trade)
-        let queuedBefore = messagesQueued
         let softLimit = slowConsumers.softLimitBytes
+        var queuedAnywhere = false
         registry.forEachEntry { stream, entry in
-            deliver(trade, message, to: stream, &entry, softLimit)
+            if deliver(trade, message, to: stream, &entry, softLimit) { queuedAnywhere = true }
             countDownBudget(of: stream, &entry)
         }
-        if messagesQueued > queuedBefore {
-            bytesQueued += (messagesQueued - queuedBefore) * message.count
-            ingestTimes.record(trade.ingestUnixNanos)  // once per trade, however many streams
-        }
+        if queuedAnywhere { ingestTimes.record(trade.ingestUnixNanos) }  // once per trade, however many streams
         endWalk()
     }
 
@@ -78,20 +75,19 @@ public final class PriceDistributor: TradeSink {
         }
         tradesPublished += trades.count
         for trade in trades { batchMessages.append(encoder.encode(trade)) }
-        batchQueued.append(contentsOf: repeatElement(0, count: trades.count))
+        batchQueued.append(contentsOf: repeatElement(false, count: trades.count))
         let softLimit = slowConsumers.softLimitBytes
         registry.forEachEntry { stream, entry in
             for index in trades.indices {
                 // A budget spent earlier in this batch: the stream ends after the walk.
                 if entry.remainingPrices == 0 { break }
                 if deliver(trades[index], batchMessages[index], to: stream, &entry, softLimit) {
-                    batchQueued[index] += 1
+                    batchQueued[index] = true
                 }
                 countDownBudget(of: stream, &entry)
             }
         }
-        for index in trades.indices where batchQueued[index] > 0 {
-            bytesQueued += batchQueued[index] * batchMessages[index].count
+        for index in trades.indices where batchQueued[index] {
             ingestTimes.record(trades[index].ingestUnixNanos)
         }
         // Dropped now, so the encoder's recycler can reuse them once flushed.
@@ -150,6 +146,7 @@ public final class PriceDistributor: TradeSink {
         switch stream.send(message) {
         case .queued:
             messagesQueued += 1
+            bytesQueued += message.count
             return true
         case .overflowed:
             overflowed.append(stream)

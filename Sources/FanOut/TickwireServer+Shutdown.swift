@@ -50,8 +50,9 @@ extension TickwireServer {
 
     /// Phase 3: end what is left with UNAVAILABLE and flush, briefly.
     private func beginStopping(deadline: Int64) {
-        // The final batch.
-        distributor.indicators.emitBatches(&distributor.registry, softLimitBytes: distributor.slowConsumers.softLimitBytes)
+        // The final batch goes to every stream, slow ones included: each ends
+        // next, so there is no later batch to carry what it would defer.
+        distributor.indicators.emitBatches(&distributor.registry, softLimitBytes: .max)
         let remaining = distributor.registry.count
         distributor.registry.forEach { $0.finish(ShutdownNotices.unavailable) }
         liveFeed?.close()  // WebSocket close 1000, then TLS close_notify

@@ -144,8 +144,11 @@ def test_a_stalled_reader_s_indicator_batches_wait_at_the_soft_limit_and_catch_u
     prices: with 64 subscriptions and a batch every 5 ms (~460 KB/s) they
     would reach a 256 KiB hard limit within a second of the reader stalling,
     and the stream would end although --slow-consumer-timeout is a minute.
-    Once the reader reads again, one batch carries every subscription's
-    latest value."""
+    Once the reader reads again, batches resume: the first one queued after
+    the stall carries all 64 subscriptions, each at a trade no older than the
+    last price of its symbol before it. (Every value changes every few ms at
+    this rate, so this does not tell "deferred" from "dropped and resumed";
+    the deferral itself is what the counter and the open stream show.)"""
     pb, _ = harness.stubs()
     replay = looped_replay(COPIES, tmp_path)
     speed = 2000 / RECORDED_TRADES_PER_S
@@ -167,18 +170,23 @@ def test_a_stalled_reader_s_indicator_batches_wait_at_the_soft_limit_and_catch_u
         assert not server.log.matching(SLOW_LOG), f"the stalled stream was ended:\n{server.log.tail()}"
         assert _counter(server, "tickwire_conflated_trades_total") > 0
 
-        # Reading again: what was queued drains, then batches resume; the first
-        # one after the stall carries all 64 subscriptions (every value moved).
+        # Reading again: what was queued during the stall drains first; a price
+        # ingested after this moment marks where the fresh part of the stream starts.
+        resumed_ns = time.time_ns()
         deadline = time.monotonic() + 10.0
         result = stalled.results[stream_id]
-        parsed, largest = 0, 0
-        while time.monotonic() < deadline and largest < INDICATOR_SUBSCRIPTIONS:
+        reader = _AfterStall(pb, resumed_ns)
+        while time.monotonic() < deadline and reader.first_fresh_batch is None:
             stalled.pump_until_done(stream_id, timeout_s=0.2)
             assert not (result.ended or result.reset_code is not None), result.describe()
-            parsed, batch = _largest_batch(pb, result.data, parsed)
-            largest = max(largest, batch)
-        assert largest == INDICATOR_SUBSCRIPTIONS, (
-            f"largest batch after the reader caught up: {largest} of {INDICATOR_SUBSCRIPTIONS} subscriptions")
+            reader.read(result.data)
+        batch = reader.first_fresh_batch
+        assert batch is not None, f"no batch after the reader caught up: {reader.describe()}"
+        assert len(batch.updates) == INDICATOR_SUBSCRIPTIONS, (
+            f"first batch after the stall: {len(batch.updates)} of {INDICATOR_SUBSCRIPTIONS} subscriptions")
+        stale = [(u.symbol, u.period, u.trade_id, reader.last_price_id[u.symbol]) for u in batch.updates
+                 if u.trade_id < reader.last_price_id.get(u.symbol, 0)]
+        assert not stale, f"values older than the prices before them (symbol, period, value's trade, last price): {stale[:5]}"
     finally:
         stalled.close()
     assert server.stop() == 0
@@ -191,19 +199,37 @@ def _grpc_frame(payload: bytes) -> bytes:
     return b"\x00" + len(payload).to_bytes(4, "big") + payload
 
 
-def _largest_batch(pb, data: bytes, offset: int) -> tuple[int, int]:
-    """Where the whole gRPC messages in `data` from `offset` end, and the most
-    updates in any IndicatorBatch among them."""
-    largest = 0
-    while offset + 5 <= len(data):
-        length = int.from_bytes(data[offset + 1:offset + 5], "big")
-        if offset + 5 + length > len(data):
-            break
-        response = pb.StreamResponse.FromString(data[offset + 5:offset + 5 + length])
-        if response.WhichOneof("payload") == "indicators":
-            largest = max(largest, len(response.indicators.updates))
-        offset += 5 + length
-    return offset, largest
+class _AfterStall:
+    """Reads a stream's gRPC messages as they arrive and finds the first
+    IndicatorBatch after the first price ingested once reading resumed,
+    remembering the last price id of each symbol seen before it."""
+
+    def __init__(self, pb, resumed_ns: int) -> None:
+        self.pb = pb
+        self.resumed_ns = resumed_ns
+        self.offset = 0
+        self.fresh = False
+        self.prices = 0
+        self.last_price_id: dict[str, int] = {}
+        self.first_fresh_batch = None
+
+    def read(self, data: bytes) -> None:
+        while self.first_fresh_batch is None and self.offset + 5 <= len(data):
+            length = int.from_bytes(data[self.offset + 1:self.offset + 5], "big")
+            if self.offset + 5 + length > len(data):
+                return
+            response = self.pb.StreamResponse.FromString(data[self.offset + 5:self.offset + 5 + length])
+            self.offset += 5 + length
+            kind = response.WhichOneof("payload")
+            if kind == "price":
+                self.prices += 1
+                self.last_price_id[response.price.symbol] = response.price.trade_id
+                self.fresh = self.fresh or response.price.ingest_unix_nanos > self.resumed_ns
+            elif kind == "indicators" and self.fresh:
+                self.first_fresh_batch = response.indicators
+
+    def describe(self) -> str:
+        return f"{self.prices} prices read, fresh part reached: {self.fresh}"
 
 
 def _counter(server, name: str) -> float:
