@@ -1,5 +1,6 @@
 import Reactor
 import TLS
+import MarketData
 
 /// The one live connection to Binance, kept up whatever happens: it
 /// reconnects with backoff, replaces a silent connection, and rotates before

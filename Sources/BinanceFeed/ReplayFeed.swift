@@ -1,4 +1,5 @@
 import Reactor
+import MarketData
 
 /// Plays a recording of Binance's combined stream (JSON Lines) into the
 /// engine: at (a multiple of) the recorded pace, at a fixed rate, or as fast
