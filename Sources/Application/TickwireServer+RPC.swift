@@ -80,25 +80,11 @@ extension TickwireServer: GRPCServerDelegate {
         ])
     }
 
-    /// An IndicatorRequest on StreamPrices: applied, then answered with one
-    /// status carrying the same request_id. Only bytes that are not an
-    /// IndicatorRequest at all end the stream.
+    /// An IndicatorRequest on StreamPrices: the engine applies and answers
+    /// it; a refusal is worth a debug line.
     private func indicatorRequest(_ stream: GRPCStream, _ bytes: UnsafeRawBufferPointer) {
-        let request: Tickwire_V1_IndicatorRequest
-        do {
-            request = try Tickwire_V1_IndicatorRequest(serializedBytes: Array(bytes))
-        } catch {
-            distributor.end(stream, GRPCStatus(.invalidArgument, "the request is not a valid tickwire.v1.IndicatorRequest"))
-            return
-        }
-        let indicators = distributor.indicators
-        let parsed = SubscriptionRequest(request, symbols: configuration.symbols, settings: indicators.settings)
-        guard let status = distributor.apply(parsed, from: stream) else { return }
-        if status.code != .ok {
-            logger.debug("subscription refused", metadata: [
-                "request_id": "\(request.requestID.prefix(SubscriptionRequest.maxRequestIDBytes))", "status": "\(status.code)",
-            ])
-        }
-        stream.send(indicators.statusMessage(for: request, status: status))
+        guard case .answered(let status) = distributor.receive(indicatorRequest: bytes, from: stream),
+              status.code != .ok else { return }
+        logger.debug("subscription refused", metadata: ["stream": "\(stream.id)", "status": "\(status)"])
     }
 }

@@ -9,7 +9,7 @@ import TickwireProto
 /// sends each stream one IndicatorBatch with what changed since its last one.
 public final class IndicatorService {
     public let settings: IndicatorSettings
-    private let symbols: SymbolTable
+    public let symbols: SymbolTable
     private var engine: IndicatorEngine
     /// Batches sent, for the logs.
     public private(set) var batchesSent = 0

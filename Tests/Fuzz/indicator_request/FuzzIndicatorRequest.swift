@@ -1,8 +1,9 @@
 // libFuzzer harness for the IndicatorRequest path of StreamPrices, linked
-// against the SwiftPM-built modules (see fuzz/README.md and scripts/fuzz.sh).
+// against the SwiftPM-built modules (see Tests/Fuzz/README.md and
+// scripts/fuzz.sh). It drives the engine directly (EngineRig).
 //
-// Input: a sequence of operations on three stream slots, each opened as a
-// real StreamPrices call on one server. Every operation starts with a byte
+// Input: a sequence of operations on three stream slots, each a StreamPrices
+// stream of one engine. Every operation starts with a byte
 // `op`; `op & 7` picks it and `(op >> 3) % 3` the slot:
 //   0...3  request: 2-byte big-endian length (masked to 0...1023), then that
 //          many bytes as the message body (a serialized IndicatorRequest)
@@ -13,8 +14,8 @@
 // After each step the server's answers are checked against SubscriptionModel.
 // At the end every stream closes and the pool must be whole again.
 
-@testable import FanOut
-@testable import GRPCServer
+@testable import Engine
+import GRPCWire
 import Indicators
 import TickwireProto
 
@@ -23,8 +24,8 @@ let slotCount = 3
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzIndicatorRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var input = FuzzBytes(data, size)
-    let rig = ServerRig()
-    var model = SubscriptionModel(slots: slotCount, symbols: ServerRig.symbols.count, settings: ServerRig.indicators)
+    let rig = EngineRig()
+    var model = SubscriptionModel(slots: slotCount, symbols: EngineRig.symbols.count, settings: EngineRig.indicators)
     var streams = (0..<slotCount).map { _ in rig.openStream() }
 
     while !input.isAtEnd {
@@ -39,7 +40,7 @@ public func fuzzIndicatorRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> C
                 streams[slot] = rig.openStream()
             }
         case 4, 5:
-            let symbol = Int(input.byte()) % ServerRig.symbols.count
+            let symbol = Int(input.byte()) % EngineRig.symbols.count
             let mantissa = Double(input.uint32())
             let price = mantissa / pow10(Int(input.byte() % 9))
             model.trade(symbol: symbol, id: rig.trade(symbol: symbol, price: price))
@@ -66,17 +67,17 @@ public func fuzzIndicatorRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> C
 
 /// Sends one request and checks its single answer. False when the body was
 /// not an IndicatorRequest and the server ended the call.
-func request(_ body: [UInt8], on stream: GRPCStream, slot: Int, _ rig: ServerRig, _ model: inout SubscriptionModel) -> Bool {
+func request(_ body: [UInt8], on stream: RecordingStream, slot: Int, _ rig: EngineRig, _ model: inout SubscriptionModel) -> Bool {
     guard let decoded = try? Tickwire_V1_IndicatorRequest(serializedBytes: body) else {
         rig.send(body, on: stream)
-        guard case .finishing(let status) = stream.phase, status.code == .invalidArgument else {
-            preconditionFailure("invariant broken: an undecodable request left the stream \(stream.phase)")
+        guard let status = stream.ending, status.code == .invalidArgument else {
+            preconditionFailure("invariant broken: an undecodable request left the stream \(String(describing: stream.ending))")
         }
         precondition(rig.responses(of: stream).isEmpty, "invariant broken: an undecodable request was answered with a status")
         model.closeSlot(slot)  // the server released the stream's subscriptions
         return false
     }
-    let expected = model.apply(SubscriptionRequest(decoded, symbols: rig.symbolTable, settings: ServerRig.indicators), slot: slot)
+    let expected = model.apply(SubscriptionRequest(decoded, symbols: rig.symbolTable, settings: EngineRig.indicators), slot: slot)
     rig.send(body, on: stream)
     let responses = rig.responses(of: stream)
     precondition(responses.count == 1, "invariant broken: a request got \(responses.count) responses, not one status")
@@ -112,7 +113,7 @@ func checkBatch(_ responses: [Tickwire_V1_StreamResponse], slot: Int, _ model: i
             preconditionFailure("invariant broken: the batch timer sent \(String(describing: response.payload))")
         }
         for update in batch.updates {
-            guard let symbol = ServerRig.symbols.firstIndex(of: update.symbol),
+            guard let symbol = EngineRig.symbols.firstIndex(of: update.symbol),
                   let kind = IndicatorKind(wireType: update.type) else {
                 preconditionFailure("invariant broken: an update names \(update.symbol) \(update.type)")
             }
@@ -132,16 +133,16 @@ func checkBatch(_ responses: [Tickwire_V1_StreamResponse], slot: Int, _ model: i
 
 /// With every stream gone the pool must hold `maxIndicators` free states: the
 /// server must grant exactly that many distinct new keys, and refuse one more.
-func expectWholePool(_ rig: ServerRig) {
-    let settings = ServerRig.indicators
-    var probes: [GRPCStream] = []
+func expectWholePool(_ rig: EngineRig) {
+    let settings = EngineRig.indicators
+    var probes: [RecordingStream] = []
     for index in 0...settings.maxIndicators {
         if index % settings.maxSubscriptionsPerStream == 0 { probes.append(rig.openStream()) }
         var probe = Tickwire_V1_IndicatorRequest()
         probe.action = .subscribe
-        probe.symbol = ServerRig.symbols[index % ServerRig.symbols.count]
+        probe.symbol = EngineRig.symbols[index % EngineRig.symbols.count]
         probe.type = .sma
-        probe.period = UInt32(2 + index / ServerRig.symbols.count)
+        probe.period = UInt32(2 + index / EngineRig.symbols.count)
         rig.send(try! probe.serializedBytes(), on: probes.last!)
         guard case .status(let status)? = rig.responses(of: probes.last!).first?.payload else {
             preconditionFailure("invariant broken: a pool probe got no status")

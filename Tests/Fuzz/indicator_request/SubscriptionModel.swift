@@ -5,8 +5,8 @@
 // the bookkeeping across requests, streams and trades, where the bugs that
 // unit tests miss live: reference counts, pool limits, warm-up, batching.
 
-@testable import FanOut
-@testable import GRPCServer
+@testable import Engine
+import GRPCWire
 import Indicators
 
 struct SubscriptionModel {

@@ -5,6 +5,7 @@
 // to its delegate.
 
 @testable import GRPCServer
+import GRPCWire
 
 final class RecordingDelegate: GRPCServerDelegate {
     static let admitted: Set<String> = ["/tickwire.v1.PriceStream/StreamPrices", "/grpc.health.v1.Health/Check"]

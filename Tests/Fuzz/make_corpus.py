@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Regenerates the committed seed corpora under fuzz/*/corpus/.
+"""Regenerates the committed seed corpora under Tests/Fuzz/*/corpus/.
 
-    .venv/bin/python fuzz/make_corpus.py
+    .venv/bin/python Tests/Fuzz/make_corpus.py
 
 binance_json: evenly spaced real frames from the 2024-08-08 captures in
 Tests/Fixtures (trades from the .jsonl; bookTicker and depth from the raw
@@ -11,8 +11,8 @@ integration tests' protobuf stubs, behind the harness's two header bytes
 (chunk size, limit / 16), plus framing edge cases.
 indicator_request: operation scripts (see FuzzIndicatorRequest.swift) made of
 the IndicatorRequests test_indicators.py sends and real fixture prices.
-grpc_connection: the grpcio client captures in fuzz/grpc_connection/captures
-(fuzz/capture_grpc_client.py records them), whole and in small reads, plus
+grpc_connection: the grpcio client captures in Tests/Fuzz/grpc_connection/captures
+(Tests/Fuzz/capture_grpc_client.py records them), whole and in small reads, plus
 hand-made HTTP/2 edge cases; each behind the harness's two header bytes.
 
 The output is deterministic, so regenerating changes nothing unless the
@@ -25,7 +25,7 @@ import struct
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "Tests" / "Fixtures"
 TRADES = FIXTURES / "binance-2024-08-08-btcusdt-ethusdt-trades.jsonl"
 RAW = FIXTURES / "binance-2024-08-08-btcusdt-ethusdt-raw.jsonl.gz"
@@ -279,7 +279,7 @@ def hpack_literal(headers) -> bytes:
 
 def connection_seeds() -> dict:
     seeds = {}
-    for capture in sorted((ROOT / "fuzz" / "grpc_connection" / "captures").glob("*.h2")):
+    for capture in sorted((ROOT / "Tests" / "Fuzz" / "grpc_connection" / "captures").glob("*.h2")):
         data = capture.read_bytes()
         seeds[f"capture-{capture.stem}"] = bytes([0, 0]) + data
         seeds[f"capture-{capture.stem}-reads-of-7"] = bytes([7, 1]) + data
@@ -328,10 +328,10 @@ def connection_seeds() -> dict:
 
 
 def main() -> None:
-    write_corpus(ROOT / "fuzz" / "binance_json" / "corpus", binance_seeds())
-    write_corpus(ROOT / "fuzz" / "grpc_deframer" / "corpus", deframer_seeds())
-    write_corpus(ROOT / "fuzz" / "indicator_request" / "corpus", indicator_seeds())
-    write_corpus(ROOT / "fuzz" / "grpc_connection" / "corpus", connection_seeds())
+    write_corpus(ROOT / "Tests" / "Fuzz" / "binance_json" / "corpus", binance_seeds())
+    write_corpus(ROOT / "Tests" / "Fuzz" / "grpc_deframer" / "corpus", deframer_seeds())
+    write_corpus(ROOT / "Tests" / "Fuzz" / "indicator_request" / "corpus", indicator_seeds())
+    write_corpus(ROOT / "Tests" / "Fuzz" / "grpc_connection" / "corpus", connection_seeds())
 
 
 if __name__ == "__main__":

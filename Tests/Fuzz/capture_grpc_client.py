@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
 """Records what a real grpcio client sends to tickwire, for the seeds of
-fuzz/grpc_connection.
+Tests/Fuzz/grpc_connection.
 
-    TICKWIRE_BIN=.build/debug/tickwire .venv/bin/python fuzz/capture_grpc_client.py
+    TICKWIRE_BIN=.build/debug/tickwire .venv/bin/python Tests/Fuzz/capture_grpc_client.py
 
 Starts the server on a replay of the 2024-08-08 fixture (paced, so streams
 stay open), puts a recording TCP proxy on 127.0.0.1 in front of it, and runs
 one grpcio scenario per channel: StreamPrices with subscriptions, a health
 check, a reflection call, a cancelled call (RST_STREAM), a keepalive PING,
 and a stream read long enough for WINDOW_UPDATEs. Each connection's
-client-to-server bytes land in fuzz/grpc_connection/captures/<scenario>.h2,
-cut at 6 KiB (fuzz inputs stay under 8 KiB). fuzz/make_corpus.py turns them
+client-to-server bytes land in Tests/Fuzz/grpc_connection/captures/<scenario>.h2,
+cut at 6 KiB (fuzz inputs stay under 8 KiB). Tests/Fuzz/make_corpus.py turns them
 into seeds. grpcio's bytes vary a little between runs (user-agent, window
 sizes, timing), so regenerating is a deliberate act, not a build step.
 """
@@ -20,13 +20,13 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "Tests" / "Integration"))
 import harness  # noqa: E402
 
 import grpc  # noqa: E402
 
-CAPTURES = ROOT / "fuzz" / "grpc_connection" / "captures"
+CAPTURES = ROOT / "Tests" / "Fuzz" / "grpc_connection" / "captures"
 MAX_BYTES = 6 * 1024
 
 
