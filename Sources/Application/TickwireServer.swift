@@ -98,7 +98,7 @@ public final class TickwireServer: ReactorHandler {
         self.reactor = reactor
         self.logger = logger
         distributor = PriceDistributor(symbols: configuration.symbols,
-                                       streamCapacity: configuration.grpc.maxConnections,
+                                       streamCapacity: Self.priceStreamCapacity(configuration.grpc),
                                        indicators: IndicatorService(symbols: configuration.symbols,
                                                                     settings: configuration.indicators),
                                        slowConsumers: configuration.slowConsumers)
@@ -130,6 +130,14 @@ public final class TickwireServer: ReactorHandler {
                             sweepTimerTag: TimerTag.connectionSweep.rawValue) { [logger] level, message, metadata in
             logger.log(level: level.swiftLogLevel, "\(message)", metadata: metadata.mapValues { .string($0) })
         }
+    }
+
+    /// Price streams the registry makes room for up front: every stream the
+    /// limits admit (connections × streams per connection), up to 65,536; past
+    /// that it grows as streams arrive rather than reserve memory few servers use.
+    static func priceStreamCapacity(_ limits: GRPCLimits) -> Int {
+        let admitted = limits.maxConnections.multipliedReportingOverflow(by: Int(limits.maxConcurrentStreams))
+        return admitted.overflow ? 65_536 : min(admitted.partialValue, 65_536)
     }
 
     /// Address the listener bound (with the real port when 0 was asked for).
