@@ -12,7 +12,7 @@
 //   GRPCServer             -> Reactor, TLS, GRPCWire, CNghttp2 (gRPC semantics on nghttp2)
 //   BinanceFeed            -> Reactor, TLS, WebSocket, MarketData, CBinanceJSON -> CSimdjson
 //   WebSocket              -> CWslay, COpenSSL (RNG, SHA-1 for the handshake)
-//   TLS                    -> COpenSSL
+//   TLS                    -> Reactor (errno classes), COpenSSL
 //   Reactor                -> CTickwireShim, CURing (liburing, for the io_uring poller)
 //   GRPCWire               -> (nothing: a framed message, status codes, protobuf wire format)
 //   MarketData             -> (nothing: Trade, TradeSink, SymbolTable)
@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "Reactor", dependencies: ["CTickwireShim", "CURing"], swiftSettings: hotPath),
         .target(name: "MarketData", swiftSettings: hotPath),
         .target(name: "GRPCWire", swiftSettings: hotPath),
-        .target(name: "TLS", dependencies: ["COpenSSL"], swiftSettings: hotPath),
+        .target(name: "TLS", dependencies: ["Reactor", "COpenSSL"], swiftSettings: hotPath),
         .target(name: "WebSocket", dependencies: ["CWslay", "COpenSSL"], swiftSettings: hotPath),
         .target(name: "BinanceFeed", dependencies: ["Reactor", "TLS", "WebSocket", "MarketData", "CBinanceJSON"], swiftSettings: hotPath),
         .target(name: "GRPCServer", dependencies: ["Reactor", "TLS", "GRPCWire", "CNghttp2", "CTickwireShim"], swiftSettings: hotPath),

@@ -119,7 +119,10 @@ public final class UringSendBatch {
 
     static func result(_ res: Int32) -> Result {
         if res >= 0 { return .sent(Int(res)) }
-        if -res == EAGAIN { return .wouldBlock }
-        return .failed(SystemError(call: "send (io_uring)", errno: -res))
+        switch ErrnoClass.of(-res, call: "send (io_uring)") {
+        // An interrupted send sent nothing: the next flush tries again.
+        case .wouldBlock, .interrupted: return .wouldBlock
+        case .failed(let error): return .failed(error)
+        }
     }
 }
