@@ -118,11 +118,10 @@ public final class UringSendBatch {
     }
 
     static func result(_ res: Int32) -> Result {
+        // Reported, not judged: one bad descriptor fails only its own send,
+        // and the hub classifies the errno (ErrnoClass) as for sendmsg.
         if res >= 0 { return .sent(Int(res)) }
-        switch ErrnoClass.of(-res, call: "send (io_uring)") {
-        // An interrupted send sent nothing: the next flush tries again.
-        case .wouldBlock, .interrupted: return .wouldBlock
-        case .failed(let error): return .failed(error)
-        }
+        if -res == EAGAIN || -res == EINTR { return .wouldBlock }
+        return .failed(SystemError(call: "send (io_uring)", errno: -res))
     }
 }
