@@ -20,7 +20,7 @@ extension LiveFeed {
                                  ingestUnixNanos: connection.ingestUnixNanos)
         switch frame {
         case .trade(let trade):
-            deliver(trade, machine.tradeArrived(trade, on: connection.serial))
+            deliver(trade, on: connection.serial)
         case .serverShutdown(let eventTimeMs):
             apply(machine.serverShutdownNotice(serial: connection.serial, eventTimeMs: eventTimeMs, nowNanos: nowNanos))
         case .ignored:

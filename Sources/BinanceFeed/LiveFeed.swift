@@ -143,7 +143,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
         case .scheduleRetry(let atNanos):
             reactor.schedule(atNanos: atNanos, tag: tags.retry)
         case .publishHeld(let trades):
-            for trade in trades { deliver(trade, machine.admit(trade)) }
+            for trade in trades { publish(trade, verdict: machine.admit(trade)) }
         case .completeRotation(let from, let to, let proven, let duplicatesBefore):
             statistics.rotations += 1
             observer.feedEvent(.rotationComplete(from: from, to: to,
@@ -172,8 +172,13 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
         connections.removeAll { $0 === connection }
     }
 
+    /// A trade from connection `serial`: the machine says whether it is new.
+    func deliver(_ trade: Trade, on serial: UInt32) {
+        publish(trade, verdict: machine.tradeArrived(trade, on: serial))
+    }
+
     /// The one way a live trade reaches the sink, after the machine's verdict.
-    func deliver(_ trade: Trade, _ verdict: TradeVerdict) {
+    private func publish(_ trade: Trade, verdict: TradeVerdict) {
         switch verdict {
         case .publish:
             break
