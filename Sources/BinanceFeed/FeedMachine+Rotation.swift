@@ -57,6 +57,7 @@ extension FeedMachine {
     /// already gone) is closed only now, after the candidate has taken over.
     private mutating func switchToCandidate(_ rotation: FeedRotation, retiringCurrent: Bool, proven: Bool,
                                             nowNanos: Int64) -> [FeedAction] {
+        assert(rotation.candidate.isOpen, "switching to candidate \(rotation.candidate.serial) before it opened")
         phase = .streaming(FeedPhase.Streaming(connection: rotation.candidate))
         var actions: [FeedAction] = []
         if retiringCurrent {

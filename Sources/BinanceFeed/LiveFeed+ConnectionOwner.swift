@@ -43,20 +43,11 @@ extension LiveFeed {
                                       nowNanos: nowNanos))
     }
 
-    /// Skipped frames are counted always but reported at most once a second
-    /// per reason, so a garbage stream cannot flood the log.
     private func reportSkip(_ reason: FeedEvent.SkipReason, connection: BinanceConnection) {
         statistics.skippedFrames += 1
         statistics.skippedFramesByReason[reason, default: 0] += 1
-        let now = nowNanos
-        var report = skipReports[reason] ?? (lastNanos: now - 2_000_000_000, suppressed: 0)
-        if now - report.lastNanos >= 1_000_000_000 {
-            observer.feedEvent(.frameSkipped(reason: reason, connection: connection.serial,
-                                             skippedTotal: statistics.skippedFrames, suppressed: report.suppressed))
-            report = (now, 0)
-        } else {
-            report.suppressed += 1
-        }
-        skipReports[reason] = report
+        guard let suppressed = skipReports.admit(reason, nowNanos: nowNanos) else { return }
+        observer.feedEvent(.frameSkipped(reason: reason, connection: connection.serial,
+                                         skippedTotal: statistics.skippedFrames, suppressed: suppressed))
     }
 }

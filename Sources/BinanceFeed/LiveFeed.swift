@@ -45,8 +45,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     /// A batch is handed over early at this size, which bounds the array when
     /// one event carries thousands of trades (a read after a long stall).
     private static var maxBatch: Int { 256 }
-    /// Rate limiting of skipped-frame reports, per reason.
-    var skipReports: [FeedEvent.SkipReason: (lastNanos: Int64, suppressed: Int)] = [:]
+    var skipReports = SkipReportLimiter()
 
     public init(settings: LiveFeedSettings, symbols: SymbolTable, reactor: Reactor, tags: TimerTags,
                 sink: Sink, observer: FeedEventObserver) throws(TLSClientContext.ConfigurationError) {
