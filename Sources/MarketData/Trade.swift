@@ -37,3 +37,17 @@ extension TradeSink {
         for trade in trades { publish(trade) }
     }
 }
+
+extension TradeSink {
+    /// Hands over the trades that became due together, then empties the list
+    /// but keeps its capacity (it refills on every event). One trade is a
+    /// plain publish; more are one batch, so the sink walks its streams once.
+    public func publish(due trades: inout [Trade]) {
+        switch trades.count {
+        case 0: return
+        case 1: publish(trades[0])
+        default: publish(batch: trades)
+        }
+        trades.removeAll(keepingCapacity: true)
+    }
+}
