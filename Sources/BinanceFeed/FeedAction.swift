@@ -1,3 +1,5 @@
+import MarketData
+
 /// What the live feed must do after a transition of its machine. The machine
 /// decides; LiveFeed does the I/O, in the order given, in one place (`apply`).
 enum FeedAction: Equatable, Sendable {

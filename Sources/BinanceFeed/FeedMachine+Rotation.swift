@@ -1,3 +1,5 @@
+import MarketData
+
 /// Rotation, make before break: the candidate comes up while current still
 /// streams, the switch waits until their trades are shown to overlap, and
 /// only then is current closed.

@@ -1,3 +1,5 @@
+import MarketData
+
 /// A make-before-break rotation in flight, the payload of `FeedPhase.rotating`.
 ///
 /// Current keeps delivering; the candidate's trades are held here. The switch

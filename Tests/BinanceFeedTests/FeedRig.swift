@@ -1,4 +1,5 @@
 @testable import BinanceFeed
+import MarketData
 
 /// Drives a FeedMachine the way LiveFeed does, but with a fake clock and
 /// scripted events instead of sockets. Nothing is applied automatically: a

@@ -1,5 +1,6 @@
 import Testing
 @testable import BinanceFeed
+import MarketData
 
 /// A seeded simulation of rotations: a market produces trades of two
 /// symbols; current reads them late or early, the candidate opens at the
