@@ -74,10 +74,11 @@ import Testing
         #expect(phase.lingerDeadlinePassed(nowNanos: clock.nowNanos) == .none)
     }
 
-    @Test func peerEOFDuringTheLingerCloses() {
+    @Test func peerEOFDuringTheLingerCloses() throws {
         var clock = FakeClock()
         var phase = drained()
         _ = phase.outputFlushed(.sessionEnded, lingerDeadlineNanos: clock.nowNanos + 500_000_000)
+        try #require(phase.isLingering, "the session's end while stopping starts the linger")
         clock.advance(millis: 20)
         #expect(phase.lingerDeadlinePassed(nowNanos: clock.nowNanos) == .none)
         #expect(phase.peerClosed() == .close(reason: sessionEnded, notifyPeer: false),
@@ -85,9 +86,10 @@ import Testing
         #expect(phase == .closed)
     }
 
-    @Test func readErrorDuringTheLingerCloses() {
+    @Test func readErrorDuringTheLingerCloses() throws {
         var phase = drained()
         _ = phase.outputFlushed(.sessionEnded, lingerDeadlineNanos: 10)
+        try #require(phase.isLingering, "the session's end while stopping starts the linger")
         #expect(phase.failed("read: ECONNRESET") == .close(reason: sessionEnded, notifyPeer: false))
     }
 
@@ -113,9 +115,10 @@ import Testing
         #expect(phase == .closed)
     }
 
-    @Test func closeRequestedWhileLingeringSkipsCloseNotify() {
+    @Test func closeRequestedWhileLingeringSkipsCloseNotify() throws {
         var phase = drained()
         _ = phase.outputFlushed(.sessionEnded, lingerDeadlineNanos: 10)
+        try #require(phase.isLingering, "the session's end while stopping starts the linger")
         #expect(phase.closeRequested("server stopped") == .close(reason: "server stopped", notifyPeer: false))
     }
 
