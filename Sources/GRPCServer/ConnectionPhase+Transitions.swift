@@ -64,7 +64,7 @@ extension ConnectionPhase {
     /// The connection cannot go on: a read or write error, an HTTP/2 error
     /// nghttp2 returned to us, the poller refusing the descriptor.
     mutating func failed(_ reason: String) -> Action {
-        assert(self != .closed, "a failure reported for a closed connection")
+        assert(!isClosed, "a failure reported for a closed connection")
         return close(reason: lingeringReason ?? reason)
     }
 
@@ -94,7 +94,7 @@ extension ConnectionPhase {
 
     /// The peer closed its side (EOF). While lingering, that is what we waited for.
     mutating func peerClosed(_ reason: String = "peer closed the connection") -> Action {
-        assert(self != .closed, "EOF read on a closed connection")
+        assert(!isClosed, "EOF read on a closed connection")
         return close(reason: lingeringReason ?? reason)
     }
 
@@ -107,7 +107,7 @@ extension ConnectionPhase {
     /// The owner closes the connection (the server stopped, write idle,
     /// keepalive timeout, age). A second request changes nothing.
     mutating func closeRequested(_ reason: String) -> Action {
-        guard self != .closed else { return .none }
+        guard !isClosed else { return .none }
         return close(reason: reason)
     }
 

@@ -96,9 +96,17 @@ enum ConnectionPhase: Equatable {
         }
     }
 
-    var isOpen: Bool { self == .open }
+    // Pattern matches, not ==: scheduleFlush asks on every queued message,
+    // and a match reads only the case, never the payload's strings.
+    var isOpen: Bool {
+        if case .open = self { return true }
+        return false
+    }
 
-    var isClosed: Bool { self == .closed }
+    var isClosed: Bool {
+        if case .closed = self { return true }
+        return false
+    }
 
     var isLingering: Bool {
         if case .lingering = self { return true }
