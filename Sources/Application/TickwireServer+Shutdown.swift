@@ -59,7 +59,7 @@ extension TickwireServer {
         health.finishWatchers(ShutdownNotices.unavailable)
         hub.stopAccepting()
         hub.sendFinalGoAway()
-        hub.lingerOnSessionEnd = true
+        hub.lingerDeadlineNanos = deadline
         reactor.schedule(atNanos: deadline, tag: TimerTag.stopDeadline.rawValue)
         logger.notice("stopping", metadata: [
             "streams_notified": "\(drain.streamsNotified)",

@@ -6,13 +6,14 @@ import Reactor
 /// always move. The timer runs only while connections are open.
 extension ConnectionHub {
     /// The sweep timer fired: check every open connection, close the ones
-    /// that are done, and come back in one interval.
+    /// that are done (lingering ones past their deadline too), and come back
+    /// in one interval.
     public func sweepTimerFired() {
         sweepTimer = nil
         let now = monotonicNanos
         forEachConnection { connection in
+            apply(connection.phase.lingerDeadlinePassed(nowNanos: now), to: connection)
             connection.sweep(nowNanos: now)
-            if case .closing(let reason) = connection.phase { close(connection, reason: reason) }
         }
         armSweep()
     }

@@ -19,7 +19,7 @@ extension ConnectionHub {
         guard timeout > 0 else { return }
         var stalled: [(HTTP2Connection, Int64)] = []
         forEachConnection { connection in
-            guard connection.phase == .open, connection.transportReady else { return }
+            guard connection.phase.servesSession, connection.transportReady else { return }
             let idle = connection.idleWatch.observe(connection.backlog, outputWaiting: !connection.output.isEmpty,
                                                     nowNanos: nowNanos)
             if idle >= timeout { stalled.append((connection, idle)) }
@@ -31,7 +31,7 @@ extension ConnectionHub {
                 "queued_bytes": "\(connection.backlog.queuedBytes)", "output_bytes": "\(connection.output.count)",
                 "streams": "\(connection.openStreamCount)",
             ])
-            close(connection, reason: "write idle for \(idleNanos / 1_000_000) ms")
+            apply(connection.phase.closeRequested("write idle for \(idleNanos / 1_000_000) ms"), to: connection)
         }
     }
 }
