@@ -238,14 +238,14 @@ public final class ConnectionHub {
         slots.release(token)
     }
 
-    private func makeConnection(fd: Int32, token: EventToken) throws(SystemError) -> HTTP2Connection {
+    private func makeConnection(fd: Int32, token: EventToken) throws(ConnectionSetupError) -> HTTP2Connection {
         let tls: TLSConnection?
         do {
             tls = try tlsContext.map { context throws(TLSClientContext.ConfigurationError) in
                 try TLSConnection(serverContext: context, fd: fd)
             }
         } catch {
-            throw SystemError(call: "TLS setup: \(error)", errno: ENOMEM)
+            throw .tls("\(error)")
         }
         let jitter = ConnectionAge.jitter(forAge: limits.keepalive.maxConnectionAgeNanos, using: &jitterSource)
         return try HTTP2Connection(fd: fd, token: token, limits: limits, hub: self, tls: tls,

@@ -49,7 +49,7 @@ public final class HTTP2Connection {
 
     /// `ageJitterNanos` spreads --max-connection-age (ConnectionAge.jitter).
     init(fd: Int32, token: EventToken, limits: GRPCLimits, hub: ConnectionHub, tls: TLSConnection?,
-         openedAtNanos: Int64, ageJitterNanos: Int64) throws(SystemError) {
+         openedAtNanos: Int64, ageJitterNanos: Int64) throws(ConnectionSetupError) {
         self.fd = fd
         self.token = token
         self.tls = tls
@@ -346,7 +346,7 @@ public final class HTTP2Connection {
         if wasLive { delegate.rpcClosed(stream) }
     }
 
-    private func submitSettings() throws(SystemError) {
+    private func submitSettings() throws(ConnectionSetupError) {
         var settings = [
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
                                    value: limits.maxConcurrentStreams),
@@ -355,7 +355,7 @@ public final class HTTP2Connection {
                                    value: UInt32(clamping: limits.maxHeaderListBytes)),
         ]
         let result = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &settings, settings.count)
-        if result != 0 { throw SystemError(call: "nghttp2_submit_settings", errno: -result) }
+        if result != 0 { throw .nghttp2(call: "nghttp2_submit_settings", code: result) }
     }
 }
 
