@@ -9,7 +9,7 @@
 //   BinanceFeed            -> Reactor, TLS, WebSocket, CBinanceJSON -> CSimdjson
 //   WebSocket              -> CWslay, COpenSSL (RNG, SHA-1 for the handshake)
 //   TLS                    -> Reactor, COpenSSL
-//   Reactor                -> CTickwireShim, CURing (liburing, for the io_uring poller)
+//   Reactor                -> CTickwireShim, CURing (liburing, for the io_uring poller), CAres (DNS on the loop)
 //   Indicators             -> (nothing)
 //   TickwireProto          -> SwiftProtobuf (generated code, committed)
 import PackageDescription
@@ -43,6 +43,8 @@ let package = Package(
                        providers: [.apt(["libwslay-dev"])]),
         .systemLibrary(name: "CURing", path: "Sources/CSystem/CURing", pkgConfig: "liburing",
                        providers: [.apt(["liburing-dev"])]),
+        .systemLibrary(name: "CAres", path: "Sources/CSystem/CAres", pkgConfig: "libcares",
+                       providers: [.apt(["libc-ares-dev"])]),
         // No pkgConfig: simdjson.pc adds -DSIMDJSON_THREADS_ENABLED, a flag SwiftPM
         // refuses; the header is in /usr/include and On-Demand needs no threads.
         .systemLibrary(name: "CSimdjson", path: "Sources/CSystem/CSimdjson",
@@ -55,7 +57,7 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("simdjson")]),
 
         // Layers.
-        .target(name: "Reactor", dependencies: ["CTickwireShim", "CURing"], swiftSettings: hotPath),
+        .target(name: "Reactor", dependencies: ["CTickwireShim", "CURing", "CAres"], swiftSettings: hotPath),
         .target(name: "TLS", dependencies: ["Reactor", "COpenSSL"], swiftSettings: hotPath),
         .target(name: "WebSocket", dependencies: ["CWslay", "COpenSSL"], swiftSettings: hotPath),
         .target(name: "BinanceFeed", dependencies: ["Reactor", "TLS", "WebSocket", "CBinanceJSON"], swiftSettings: hotPath),
