@@ -13,9 +13,10 @@ protocol BinanceConnectionOwner: AnyObject {
     func connection(_ connection: BinanceConnection, didEndWith reason: String, retryAfterSeconds: Int?)
 }
 
-/// One attempt at a Binance stream: TCP connect, TLS handshake, WebSocket
-/// upgrade, then frames until either side closes. Each step is a phase; the
-/// reactor's readiness events move it forward, and nothing ever blocks.
+/// One attempt at a Binance stream: DNS lookup, TCP connect (to each address
+/// in turn), TLS handshake, WebSocket upgrade, then frames until either side
+/// closes. Each step is a phase; the reactor's readiness events (and its
+/// resolver's answer) move it forward, and nothing ever blocks.
 final class BinanceConnection: WebSocketSessionDelegate {
     enum Phase {
         /// Waiting for the reactor's resolver (a host name; an IP literal skips this).
@@ -249,7 +250,7 @@ final class BinanceConnection: WebSocketSessionDelegate {
         }
         guard desired != registered else { return }
         do {
-            try reactor.modify(fd: fd, token: EventToken(kind: .feed, slot: 0, generation: generation), interest: desired)
+            try reactor.modify(fd: fd, token: token, interest: desired)
             registered = desired
         } catch {
             end("epoll: \(error)")

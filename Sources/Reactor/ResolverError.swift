@@ -72,5 +72,6 @@ public struct ResolverError: Error, Equatable, Sendable, CustomStringConvertible
         }
     }
 
-    public var description: String { "cannot resolve \(host): \(reasonText)" }
+    /// Setting the resolver up concerns no host: it reads "DNS resolver: …".
+    public var description: String { host.isEmpty ? "DNS resolver: \(reasonText)" : "cannot resolve \(host): \(reasonText)" }
 }
