@@ -144,8 +144,8 @@ def fakes():
         fake.stop()
 
 
-def start_named(start_server, url: str, ca, dns_address: str, **options) -> harness.TickwireServer:
-    argv = harness.live_feed_argv(url, ca_file=ca.cert, extra=["--dns-servers", dns_address], **options)
+def start_named(start_server, url: str, ca, dns_address: str, extra=(), **options) -> harness.TickwireServer:
+    argv = harness.live_feed_argv(url, ca_file=ca.cert, extra=["--dns-servers", dns_address, *extra], **options)
     return start_server(argv=argv)
 
 
@@ -195,12 +195,15 @@ def assert_every_trade_once_in_order(client, fake, server) -> None:
 # A slow lookup while a rotation is due
 # --------------------------------------------------------------------------
 
+@pytest.mark.parametrize("io", ["epoll", "io_uring"])
 def test_slow_lookup_during_rotation_does_not_stall_the_old_connection(
-        pki, fakes, dns_server, start_server, grpc_channels, collectors, recorded_frames):
+        pki, fakes, dns_server, start_server, grpc_channels, collectors, recorded_frames, io):
     ca, certificate = pki
     resolver, dns_address = dns_server({FEED_NAME: ["127.0.0.1"]})
     fake = fakes(certificate, recorded_frames, rate=300)
-    server = start_named(start_server, fake.url(FEED_NAME), ca, dns_address)
+    server = start_named(start_server, fake.url(FEED_NAME), ca, dns_address, extra=["--io", io])
+    if server.log.matching("falling back to epoll"):
+        pytest.skip(f"io_uring is not available here: {server.log.matching('falling back to epoll')[0]}")
     fake.wait_open(1, CONNECT_TIMEOUT_S)
     server.log.wait_for(FEED_CONNECTED_RE, LOG_TIMEOUT_S)
     assert resolver.queries_for(FEED_NAME), f"tickwire did not ask the test DNS server{context(server, fake)}"
