@@ -8,10 +8,12 @@ import Glibc
 public enum TCPConnector {
     /// What a connect in flight has come to.
     public enum Outcome: Equatable {
+        /// The three-way handshake finished: the socket is ready for TLS.
         case connected
         /// Not yet: a readiness event for an earlier socket (closed since)
         /// carried the same token. Keep waiting.
         case inProgress
+        /// Refused, unreachable or timed out: try the next address.
         case failed(SystemError)
     }
 
