@@ -57,7 +57,9 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
 
     private static func parse<Address>(_ text: String, as empty: Address, family: Int32) -> Address? {
         var address = empty
-        return inet_pton(family, text, &address) == 1 ? address : nil
+        // Safe because `Address` is the in_addr or in6_addr that `family` makes inet_pton write.
+        let parsed = withUnsafeMutableBytes(of: &address) { inet_pton(family, text, $0.baseAddress) }
+        return parsed == 1 ? address : nil
     }
 
     /// Calls `body` with the address as connect(2) takes it.
@@ -88,7 +90,7 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
             }
         }
         guard written != nil else { return "?" }
-        let shown = String(cString: text)
+        let shown = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return family == AF_INET6 ? "[\(shown)]" : shown
     }
 
