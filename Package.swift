@@ -1,15 +1,21 @@
 // swift-tools-version:6.0
 // Tickwire: one target per layer, so that the import graph shows the architecture.
+// Imports point down only.
 //
-//   tickwire (executable)  -> FanOut, Supervisor, ArgumentParser, Logging
+//   tickwire (executable)  -> Application, Supervisor, ArgumentParser, Logging   (parse, wire, run)
 //   Supervisor             -> Reactor, Logging (--workers: spawns, reaps and restarts worker processes)
-//   FanOut                 -> GRPCServer, BinanceFeed, Indicators, TickwireProto, MetricsHTTP, Prometheus
+//   Application            -> Engine, GRPCServer, BinanceFeed, MetricsHTTP, TLS, Prometheus
+//                             (the composition root: wiring, RPC dispatch, health, reflection, metrics)
+//   Engine                 -> MarketData, Indicators, GRPCWire, TickwireProto    (no I/O: fan-out,
+//                             stream registry, slow consumers, client bounds, indicator batches)
 //   MetricsHTTP            -> Reactor (the /metrics HTTP/1.1 endpoint; knows nothing of Prometheus)
-//   GRPCServer             -> Reactor, TLS, CNghttp2
-//   BinanceFeed            -> Reactor, TLS, WebSocket, CBinanceJSON -> CSimdjson
+//   GRPCServer             -> Reactor, TLS, GRPCWire, CNghttp2 (gRPC semantics on nghttp2)
+//   BinanceFeed            -> Reactor, TLS, WebSocket, MarketData, CBinanceJSON -> CSimdjson
 //   WebSocket              -> CWslay, COpenSSL (RNG, SHA-1 for the handshake)
-//   TLS                    -> Reactor, COpenSSL
+//   TLS                    -> Reactor (errno classes), COpenSSL
 //   Reactor                -> CTickwireShim, CURing (liburing, for the io_uring poller), CAres (DNS on the loop)
+//   GRPCWire               -> (nothing: a framed message, status codes, protobuf wire format)
+//   MarketData             -> (nothing: Trade, TradeSink, SymbolTable)
 //   Indicators             -> (nothing)
 //   TickwireProto          -> SwiftProtobuf (generated code, committed)
 import PackageDescription
@@ -18,7 +24,13 @@ import PackageDescription
 // checks: a profile of 1000-stream fan-out spent ~13% of the server's CPU in
 // them (swift_beginAccess, AccessSet::insert and their TLS lookups). Debug
 // builds, and therefore every test run and the sanitizer runs, keep them.
-let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+//
+// The engine is generic over the stream it queues on and is specialised in
+// the application for GRPCStream; cross-module optimisation lets the
+// compiler do that (and inline the wire helpers) across target boundaries,
+// so the per-trade walk stays static calls.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"],
+                                            .when(configuration: .release))]
 
 let package = Package(
     name: "Tickwire",
@@ -58,15 +70,22 @@ let package = Package(
 
         // Layers.
         .target(name: "Reactor", dependencies: ["CTickwireShim", "CURing", "CAres"], swiftSettings: hotPath),
+        .target(name: "MarketData", swiftSettings: hotPath),
+        .target(name: "GRPCWire", swiftSettings: hotPath),
         .target(name: "TLS", dependencies: ["Reactor", "COpenSSL"], swiftSettings: hotPath),
         .target(name: "WebSocket", dependencies: ["CWslay", "COpenSSL"], swiftSettings: hotPath),
-        .target(name: "BinanceFeed", dependencies: ["Reactor", "TLS", "WebSocket", "CBinanceJSON"], swiftSettings: hotPath),
-        .target(name: "GRPCServer", dependencies: ["Reactor", "TLS", "CNghttp2", "CTickwireShim"], swiftSettings: hotPath),
+        .target(name: "BinanceFeed", dependencies: ["Reactor", "TLS", "WebSocket", "MarketData", "CBinanceJSON"], swiftSettings: hotPath),
+        .target(name: "GRPCServer", dependencies: ["Reactor", "TLS", "GRPCWire", "CNghttp2", "CTickwireShim"], swiftSettings: hotPath),
         .target(name: "Indicators", swiftSettings: hotPath),
         .target(name: "MetricsHTTP", dependencies: ["Reactor"]),
         .target(name: "TickwireProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        .target(name: "FanOut", dependencies: [
-            "GRPCServer", "BinanceFeed", "Indicators", "TickwireProto", "Reactor", "TLS", "MetricsHTTP",
+        .target(name: "Engine", dependencies: [
+            "MarketData", "Indicators", "GRPCWire", "TickwireProto",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], swiftSettings: hotPath),
+        .target(name: "Application", dependencies: [
+            "Engine", "GRPCServer", "BinanceFeed", "MarketData", "GRPCWire", "Indicators", "TickwireProto",
+            "Reactor", "TLS", "MetricsHTTP",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -75,20 +94,22 @@ let package = Package(
             "Reactor", "CTickwireShim", .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tickwire", dependencies: [
-            "FanOut", "Reactor", "BinanceFeed", "GRPCServer", "Supervisor",
+            "Application", "Engine", "MarketData", "Reactor", "BinanceFeed", "GRPCServer", "Supervisor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Unit tests (Swift Testing). Integration tests live in Tests/Integration (Python).
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CTickwireShim"]),
-        .testTarget(name: "BinanceFeedTests", dependencies: ["BinanceFeed", "Reactor"]),
+        .testTarget(name: "BinanceFeedTests", dependencies: ["BinanceFeed", "MarketData", "Reactor"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "CWslay"]),
-        .testTarget(name: "GRPCServerTests", dependencies: ["GRPCServer"]),
+        .testTarget(name: "GRPCServerTests", dependencies: ["GRPCServer", "GRPCWire"]),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"]),
         .testTarget(name: "MetricsHTTPTests", dependencies: ["MetricsHTTP"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
-        .testTarget(name: "FanOutTests", dependencies: ["FanOut", "TickwireProto",
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "MarketData", "GRPCWire", "Indicators", "TickwireProto",
                                                         .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .testTarget(name: "ApplicationTests", dependencies: ["Application", "Engine", "MarketData", "TickwireProto",
+                                                             .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
     ]
 )

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Bounded libFuzzer runs of the harnesses under fuzz/:
+# Bounded libFuzzer runs of the harnesses under Tests/Fuzz/:
 #   scripts/fuzz.sh [seconds-per-harness [harness...]]    (default 60, all)
 # Builds each harness into .build-fuzz/, runs it for the given time against a
-# copy of its committed seed corpus (so runs never grow fuzz/*/corpus), and
+# copy of its committed seed corpus (so runs never grow Tests/Fuzz/*/corpus), and
 # exits non-zero on any crash, leak, timeout or sanitizer report. Reproducers
 # land in .build-fuzz/<harness>/artifacts/; rerun one with
 #   .build-fuzz/<harness>/fuzzer .build-fuzz/<harness>/artifacts/crash-…
@@ -29,30 +29,34 @@ build_binance_json() {
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
         -msse4.2 -mpclmul -mpopcnt -fuse-ld=lld \
         -I Sources/CBinanceJSON/include \
-        fuzz/binance_json/fuzz_binance_json.cpp Sources/CBinanceJSON/binance_json.cpp \
+        Tests/Fuzz/binance_json/fuzz_binance_json.cpp Sources/CBinanceJSON/binance_json.cpp \
         -lsimdjson -o "$1"
 }
 
 build_grpc_deframer() {
-    # MessageDeframer and the one constant it uses (WireMessage.prefixLength),
-    # compiled straight from Sources/ into a single module with the harness.
+    # MessageDeframer and the one type it uses (WireMessage, for its prefix
+    # length), compiled from Sources/ into a single module with the harness:
+    # the copy drops its `import GRPCWire`, since WireMessage is compiled in.
+    local dir
+    dir=$(dirname "$1")
+    sed '/^import GRPCWire$/d' Sources/GRPCServer/MessageDeframer.swift >"$dir/MessageDeframer.swift"
     swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld \
         -module-name DeframerFuzz \
-        Sources/GRPCServer/MessageDeframer.swift Sources/GRPCServer/WireMessage.swift \
-        fuzz/grpc_deframer/FuzzMessageDeframer.swift -o "$1"
+        "$dir/MessageDeframer.swift" Sources/GRPCWire/WireMessage.swift \
+        Tests/Fuzz/grpc_deframer/FuzzMessageDeframer.swift -o "$1"
 }
 
 # The harnesses that need more than a file or two of one target (SwiftProtobuf,
-# the server, the reactor) link against SwiftPM's build of FanOut and
+# the server, the reactor) link against SwiftPM's build of Application and
 # everything under it, instrumented once per run and shared. A release build
 # (a debug one compiles no faster here and fuzzes 5-10x slower), with
 # -enable-testing so the harnesses can `@testable import` the internal seams
 # they drive. Nothing else builds in this scratch path, so every object in
-# it belongs to FanOut's closure.
+# it belongs to Application's closure.
 spm="$out/spm-release"
 build_spm_modules() {
     [ -n "${spm_built:-}" ] && return 0
-    swift build -c release --target FanOut --scratch-path "$spm" \
+    swift build -c release --target Application --scratch-path "$spm" \
         -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing || return 1
     spm_built=1
 }
@@ -74,11 +78,13 @@ link_with_modules() {
 }
 
 build_indicator_request() {
-    link_with_modules "$1" fuzz/common/FuzzBytes.swift fuzz/indicator_request/*.swift
+    # The engine's rig streams are the unit tests' RecordingStream.
+    link_with_modules "$1" Tests/Fuzz/common/FuzzBytes.swift Tests/Fuzz/indicator_request/*.swift \
+        Tests/EngineTests/RecordingStream.swift
 }
 
 build_grpc_connection() {
-    link_with_modules "$1" fuzz/grpc_connection/*.swift
+    link_with_modules "$1" Tests/Fuzz/grpc_connection/*.swift
 }
 
 run_harness() {
@@ -90,9 +96,9 @@ run_harness() {
         echo "fuzz: $name: build failed" >&2
         return 1
     fi
-    cp fuzz/"$name"/corpus/* "$dir/corpus/"
+    cp Tests/Fuzz/"$name"/corpus/* "$dir/corpus/"
     local dict=()
-    [ -f "fuzz/$name/$name.dict" ] && dict=("-dict=fuzz/$name/$name.dict")
+    [ -f "Tests/Fuzz/$name/$name.dict" ] && dict=("-dict=Tests/Fuzz/$name/$name.dict")
     local status=0
     "$dir/fuzzer" "$dir/corpus" "${dict[@]}" \
         -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -max_len=8192 \

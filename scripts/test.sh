@@ -4,7 +4,7 @@
 #   2. Swift unit tests (Swift Testing)
 #   3. the same unit tests under AddressSanitizer and UndefinedBehaviorSanitizer
 #   4. Python integration tests against the built binary (grpcio, h2)
-#   5. bounded libFuzzer runs of fuzz/* (scripts/fuzz.sh), TICKWIRE_FUZZ_SECONDS each
+#   5. bounded libFuzzer runs of Tests/Fuzz/* (scripts/fuzz.sh), TICKWIRE_FUZZ_SECONDS each
 # Set TICKWIRE_SKIP_SANITIZERS=1 to skip step 3, TICKWIRE_SKIP_FUZZ=1 to skip
 # step 5, while iterating locally.
 set -euo pipefail

@@ -1,3 +1,5 @@
+import MarketData
+
 /// Where the live feed connects: `--binance-url` taken apart, plus the
 /// combined-stream query built from the served symbols.
 public struct BinanceEndpoint: Equatable, Sendable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import CBinanceJSON
+import MarketData
 
 /// Swift face of the simdjson shim: turns one Binance frame into a Trade.
 public final class BinanceFrameParser {

@@ -17,12 +17,12 @@ public enum FeedConnectionState: String, Sendable, CaseIterable {
 
 extension LiveFeed {
     public var connectionState: FeedConnectionState {
-        switch state {
+        switch machine.phase {
         case .idle: return .idle
         case .connecting: return .connecting
         case .streaming: return .streaming
         case .rotating: return .rotating
-        case .waitingToRetry: return .waitingToRetry
+        case .backoff: return .waitingToRetry
         case .closed: return .closed
         }
     }

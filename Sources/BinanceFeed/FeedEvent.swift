@@ -1,7 +1,7 @@
 /// What the live feed tells its owner, which decides how to log it. The
 /// feed layer itself has no logger: this keeps it free of swift-log and
 /// keeps every message the operator sees in one place (the server).
-public enum FeedEvent: Sendable {
+public enum FeedEvent: Equatable, Sendable {
     public enum Purpose: String, Sendable {
         case startup, reconnect, rotation
     }

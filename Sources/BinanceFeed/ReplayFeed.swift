@@ -1,4 +1,5 @@
 import Reactor
+import MarketData
 
 /// Plays a recording of Binance's combined stream (JSON Lines) into the
 /// engine: at (a multiple of) the recorded pace, at a fixed rate, or as fast
@@ -52,7 +53,7 @@ public final class ReplayFeed {
     public func pump<Sink: TradeSink>(into sink: Sink, budget: Int, clock: any ReactorClock) -> Progress {
         var remaining = budget
         // Whatever the way out, what was found due goes out first.
-        defer { handOver(to: sink) }
+        defer { sink.publish(due: &due) }
         while remaining > 0 {
             guard var trade = heldTrade ?? nextTrade() else { return .finished }
             let now = clock.monotonicNanos()
@@ -70,15 +71,6 @@ public final class ReplayFeed {
             remaining -= 1
         }
         return .ready
-    }
-
-    private func handOver<Sink: TradeSink>(to sink: Sink) {
-        switch due.count {
-        case 0: return
-        case 1: sink.publish(due[0])
-        default: sink.publish(batch: due)
-        }
-        due.removeAll(keepingCapacity: true)
     }
 
     /// When a trade is due on the monotonic clock; nil for as soon as possible.

@@ -1,3 +1,5 @@
+import MarketData
+
 /// Makes each pass over a looped recording (`--replay-loop`) continue the
 /// one before, so a client sees one endless, consistent market: per symbol,
 /// trade ids go on increasing without gaps or repeats, and event and trade

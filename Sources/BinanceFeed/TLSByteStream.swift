@@ -34,7 +34,7 @@ final class TLSByteStream: WebSocketTransport {
         case .transferred(let count): return count > 0 ? .transferred(count) : .wouldBlock
         case .wantRead, .wantWrite: return .wouldBlock
         case .closed: return .closed
-        case .failed(let reason): return .failed(reason)
+        case .failed(let reason): return .failed("\(reason)")
         }
     }
 }

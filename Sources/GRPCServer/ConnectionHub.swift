@@ -290,7 +290,7 @@ public final class ConnectionHub {
         case .closed:
             connection.markClosing("TLS handshake: the client closed the connection")
         case .failed(let reason):
-            log(.info, "TLS handshake failed", ["slot": "\(connection.token.slot)", "reason": reason])
+            log(.info, "TLS handshake failed", ["slot": "\(connection.token.slot)", "reason": "\(reason)"])
             connection.markClosing("TLS handshake failed: \(reason)")
         }
     }

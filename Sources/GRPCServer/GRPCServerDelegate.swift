@@ -1,3 +1,5 @@
+import GRPCWire
+
 /// How the layer above (the fan-out engine) answers a new call.
 public enum RPCAdmission {
     /// Send response headers now and keep the stream open for messages.

@@ -1,4 +1,5 @@
 import CNghttp2
+import GRPCWire
 
 /// One gRPC call on an HTTP/2 stream: its request headers, inbound message
 /// reassembly, and the queue of outbound messages that nghttp2 pulls from.
@@ -26,8 +27,6 @@ public final class GRPCStream {
     public internal(set) var path = ""
     /// Free for the delegate: which RPC this is, in its own numbering.
     public var handlerTag = 0
-    /// Free for the delegate: this stream's index in its registry, or -1.
-    public var registryIndex = -1
     /// The `tickwire-stream-duration` metadata value, if the client sent one.
     public var requestedDuration: String? { headers.streamDuration }
     /// The `tickwire-stream-messages` metadata value, if the client sent one.
@@ -76,14 +75,9 @@ public final class GRPCStream {
     /// Bytes queued and not yet handed to HTTP/2.
     public var backlogBytes: Int { outbound.pendingBytes }
 
-    public enum SendOutcome: Equatable {
-        case queued
-        /// The stream is finishing or gone; the message was dropped.
-        case notOpen
-        /// The client reads too slowly: the backlog limit was hit and the
-        /// stream was ended with RESOURCE_EXHAUSTED.
-        case overflowed
-    }
+    /// What happened to a message handed to `send` (shared with the engine,
+    /// which queues on streams without knowing they are gRPC's).
+    public typealias SendOutcome = StreamSendOutcome
 
     /// Queues `message` behind the ones already waiting. The bytes are shared,
     /// not copied.

@@ -1,3 +1,5 @@
+import GRPCWire
+
 /// The connection-wide bound on queued bytes (--connection-hard-limit). Each
 /// stream is bounded by --stream-hard-limit, but one connection may carry up
 /// to --max-concurrent-streams of them; this caps their sum.

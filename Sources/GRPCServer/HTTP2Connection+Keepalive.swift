@@ -1,4 +1,5 @@
 import CNghttp2
+import GRPCWire
 
 /// A connection's life over time: the keepalive probe, the client PING
 /// policy and the age limit. The pure machines decide; this does the HTTP/2.

@@ -1,6 +1,7 @@
 import CNghttp2
 import Reactor
 import TLS
+import GRPCWire
 
 /// One accepted HTTP/2 connection, h2c or over TLS: an nghttp2 server session
 /// fed from the socket and drained into a bounded output buffer. nghttp2

@@ -1,4 +1,5 @@
 import CNghttp2
+import GRPCWire
 
 /// Builds an nghttp2 name/value array for one submit call. nghttp2 copies the
 /// names and values during submit (we never pass NO_COPY flags), so the

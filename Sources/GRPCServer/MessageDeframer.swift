@@ -1,3 +1,5 @@
+import GRPCWire
+
 /// Reassembles length-prefixed gRPC messages from DATA frame chunks, which may
 /// split a message (or its 5-byte prefix) anywhere.
 public struct MessageDeframer {

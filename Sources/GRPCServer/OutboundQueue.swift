@@ -1,3 +1,5 @@
+import GRPCWire
+
 /// A stream's messages waiting to go out, oldest first. A ring of shared
 /// references: queuing a trade on a stream copies a pointer, not the bytes.
 /// The bytes are copied once, into nghttp2's DATA frame, when they go out.

@@ -116,3 +116,4 @@ struct RequestHeaders {
 }
 
 import Glibc
+import GRPCWire

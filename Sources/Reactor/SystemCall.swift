@@ -24,8 +24,7 @@ public enum IOResult<Value> {
 
 /// The one wrapper every system call goes through. It retries EINTR, turns
 /// EAGAIN into `.wouldBlock` for non-blocking calls, and traps on EBADF and
-/// EFAULT: those mean our own bookkeeping is wrong, and carrying on would
-/// read or write someone else's descriptor or memory.
+/// EFAULT (ErrnoClass decides which is which).
 @inline(__always)
 public func systemCall<T: BinaryInteger>(
     _ name: StaticString, blocking: Bool = false, _ body: () -> T
@@ -33,16 +32,10 @@ public func systemCall<T: BinaryInteger>(
     while true {
         let result = body()
         if result >= 0 { return .done(result) }
-        let code = tw_errno()
-        switch code {
-        case EINTR:
-            continue
-        case EAGAIN where !blocking, EWOULDBLOCK where !blocking:
-            return .wouldBlock
-        case EBADF, EFAULT:
-            preconditionFailure("\(name) failed with errno \(code): a descriptor or buffer was invalid")
-        default:
-            throw SystemError(call: "\(name)", errno: code)
+        switch ErrnoClass.of(tw_errno(), call: "\(name)", nonBlocking: !blocking) {
+        case .interrupted: continue
+        case .wouldBlock: return .wouldBlock
+        case .failed(let error): throw error
         }
     }
 }

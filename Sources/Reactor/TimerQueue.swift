@@ -5,7 +5,7 @@ public struct TimerID: Hashable, Sendable {
 
 /// A deadline min-heap that feeds epoll_wait's timeout. Cancellation is lazy:
 /// a cancelled entry stays in the heap and is dropped when it reaches the top,
-/// which keeps cancel O(1) for the common "re-arm" pattern.
+/// which keeps cancel O(1) (a set removal) for the common "re-arm" pattern.
 public struct TimerQueue {
     public struct Expiry {
         public let id: TimerID
@@ -19,27 +19,31 @@ public struct TimerQueue {
     }
 
     private var heap: [Entry] = []
-    private var cancelled: Set<UInt64> = []
+    /// Timers scheduled and neither fired nor cancelled. An entry in the heap
+    /// that is not here was cancelled; cancelling one that already fired
+    /// finds nothing to remove, so nothing is left behind.
+    private var live: Set<UInt64> = []
     private var nextSequence: UInt64 = 1
 
     public init() {
         heap.reserveCapacity(64)
+        live.reserveCapacity(64)
     }
 
     /// Live (scheduled, not cancelled, not fired) timers.
-    public var count: Int { heap.count - cancelled.count }
+    public var count: Int { live.count }
 
     public mutating func schedule(deadlineNanos: Int64, tag: UInt64) -> TimerID {
         let entry = Entry(deadlineNanos: deadlineNanos, sequence: nextSequence, tag: tag)
         nextSequence += 1
         heap.append(entry)
+        live.insert(entry.sequence)
         siftUp(heap.count - 1)
         return TimerID(sequence: entry.sequence)
     }
 
     public mutating func cancel(_ id: TimerID) {
-        guard heap.contains(where: { $0.sequence == id.sequence }) else { return }
-        cancelled.insert(id.sequence)
+        live.remove(id.sequence)
     }
 
     /// Milliseconds until the earliest deadline, rounded up so the poller never
@@ -57,11 +61,12 @@ public struct TimerQueue {
         dropCancelledTop()
         guard let first = heap.first, first.deadlineNanos <= nowNanos else { return nil }
         removeTop()
+        live.remove(first.sequence)
         return Expiry(id: TimerID(sequence: first.sequence), tag: first.tag)
     }
 
     private mutating func dropCancelledTop() {
-        while let first = heap.first, cancelled.remove(first.sequence) != nil {
+        while let first = heap.first, !live.contains(first.sequence) {
             removeTop()
         }
     }

@@ -118,8 +118,10 @@ public final class UringSendBatch {
     }
 
     static func result(_ res: Int32) -> Result {
+        // Reported, not judged: one bad descriptor fails only its own send,
+        // and the hub classifies the errno (ErrnoClass) as for sendmsg.
         if res >= 0 { return .sent(Int(res)) }
-        if -res == EAGAIN { return .wouldBlock }
+        if -res == EAGAIN || -res == EINTR { return .wouldBlock }
         return .failed(SystemError(call: "send (io_uring)", errno: -res))
     }
 }

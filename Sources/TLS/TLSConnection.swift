@@ -1,5 +1,6 @@
 import COpenSSL
 import Glibc
+import Reactor
 
 /// One TLS session (client or server side) over a non-blocking socket the
 /// caller owns and the reactor watches. Every call returns at once; "would block" comes back as
@@ -15,7 +16,7 @@ public final class TLSConnection {
         case wantWrite
         /// The peer ended the session in order (close_notify, or EOF).
         case closed
-        case failed(String)
+        case failed(TLSError)
     }
 
     private let ssl: OpaquePointer
@@ -81,34 +82,31 @@ public final class TLSConnection {
             return .transferred(0)
         }
         switch classify(result) {
-        case .closed: return .failed("the peer closed the connection during the TLS handshake")
+        case .closed: return .failed(.protocolFailure("the peer closed the connection during the TLS handshake"))
         case let step: return step
         }
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) -> Step {
-        ERR_clear_error()
-        let count = SSL_read(ssl, buffer.baseAddress, Int32(min(buffer.count, Int(Int32.max))))
-        if count > 0 {
-            readWantsWritable = false
-            return .transferred(Int(count))
-        }
-        let step = classify(count)
+        let step = transfer { SSL_read(ssl, buffer.baseAddress, Int32(min(buffer.count, Int(Int32.max)))) }
         readWantsWritable = step == .wantWrite
         return step
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) -> Step {
         guard bytes.count > 0 else { return .transferred(0) }
-        ERR_clear_error()
-        let count = SSL_write(ssl, bytes.baseAddress, Int32(min(bytes.count, Int(Int32.max))))
-        if count > 0 {
-            writeWantsReadable = false
-            return .transferred(Int(count))
-        }
-        let step = classify(count)
+        let step = transfer { SSL_write(ssl, bytes.baseAddress, Int32(min(bytes.count, Int(Int32.max)))) }
         writeWantsReadable = step == .wantRead
         return step
+    }
+
+    /// One SSL_read or SSL_write: bytes moved, or what the session waits for.
+    /// The error queue is cleared first, so what `classify` finds is this call's.
+    @inline(__always)
+    private func transfer(_ call: () -> Int32) -> Step {
+        ERR_clear_error()
+        let count = call()
+        return count > 0 ? .transferred(Int(count)) : classify(count)
     }
 
     /// Sends close_notify once, without waiting for the peer's: the socket is
@@ -143,19 +141,23 @@ public final class TLSConnection {
             return .closed
         case SSL_ERROR_SYSCALL:
             let errno = Glibc.errno
-            let queued = ERR_peek_error()
-            if queued != 0 { return .failed(TLSErrorQueue.drain()) }
+            if ERR_peek_error() != 0 { return .failed(.protocolFailure(TLSErrorQueue.drain())) }
             // OpenSSL 3 reports a bare TCP EOF as SSL_ERROR_SSL "unexpected eof";
             // errno 0 here is the same event from older paths.
-            if errno == 0 { return .failed("connection closed without TLS close_notify") }
-            return .failed(String(cString: strerror(errno)))
+            if errno == 0 { return .failed(.closedWithoutNotify) }
+            switch ErrnoClass.of(errno, call: "TLS socket I/O") {
+            case .failed(let error): return .failed(.socket(error))
+            // OpenSSL turns a socket's EAGAIN and EINTR into WANT_READ or
+            // WANT_WRITE itself; one seen here left its state unknown.
+            case .wouldBlock, .interrupted: return .failed(.socket(SystemError(call: "TLS socket I/O", errno: errno)))
+            }
         default:
             let verify = SSL_get_verify_result(ssl)
             if verify != X509_V_OK {
                 _ = TLSErrorQueue.drain()
-                return .failed("certificate verify failed: \(String(cString: X509_verify_cert_error_string(verify)))")
+                return .failed(.certificate(String(cString: X509_verify_cert_error_string(verify))))
             }
-            return .failed(TLSErrorQueue.drain())
+            return .failed(.protocolFailure(TLSErrorQueue.drain()))
         }
     }
 

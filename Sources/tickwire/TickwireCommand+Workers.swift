@@ -1,5 +1,5 @@
 import ArgumentParser
-import FanOut
+import Application
 import Foundation
 import Logging
 import Reactor

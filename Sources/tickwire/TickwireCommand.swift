@@ -2,11 +2,12 @@ import ArgumentParser
 import Foundation
 import Glibc
 import BinanceFeed
-import FanOut
+import Application
 import GRPCServer
 import Logging
 import Reactor
 import Supervisor
+import MarketData
 
 struct TickwireCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

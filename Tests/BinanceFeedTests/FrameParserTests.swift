@@ -2,6 +2,7 @@ import Foundation
 import Reactor
 import Testing
 @testable import BinanceFeed
+import MarketData
 
 /// The repository's copy of the real recording (Tests/Fixtures).
 let fixturesDirectory = URL(fileURLWithPath: #filePath)

@@ -1,5 +1,6 @@
 import Testing
 @testable import BinanceFeed
+import MarketData
 
 /// The live feed's pure rules: the URL, the backoff schedule and trade-id
 /// sequencing. The connection itself is exercised end to end against a fake

@@ -1,5 +1,6 @@
 import Testing
 @testable import GRPCServer
+import GRPCWire
 
 /// Frames `payloads` the way a client would: 5-byte prefix plus bytes each.
 func framed(_ payloads: [[UInt8]]) -> [UInt8] {

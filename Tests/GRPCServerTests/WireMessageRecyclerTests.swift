@@ -1,5 +1,6 @@
 import Testing
 @testable import GRPCServer
+import GRPCWire
 
 @Suite struct WireMessageRecyclerTests {
     private func message(_ recycler: inout WireMessageRecycler, _ bytes: [UInt8]) -> WireMessage {

@@ -19,6 +19,7 @@ is enough. Every wait has a deadline.
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,12 +71,18 @@ def main() -> int:
     parser.add_argument("--streams", type=int, default=10)
     parser.add_argument("--short-s", type=float, default=10)
     parser.add_argument("--long-s", type=float, default=30)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="copy the two callgrind.out files here, for callgrind_annotate")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tickwire-callgrind-") as tmp:
         binary = Path(tmp) / "tickwire"
         subprocess.run(["objcopy", "--strip-debug", str(args.bin), str(binary)], check=True)
         short = measure(binary, args.streams, args.short_s, Path(tmp) / "short.out")
         long = measure(binary, args.streams, args.long_s, Path(tmp) / "long.out")
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for name in ("short.out", "long.out"):
+                shutil.copy(Path(tmp) / name, args.keep / name)
     marginal = (long[1] - short[1]) / (long[0] - short[0])
     print(f"short hold: {short[0]} messages, {short[1]:,} Ir; long hold: {long[0]} messages, {long[1]:,} Ir")
     print(f"marginal: {marginal:,.0f} instructions per delivered message "

@@ -40,7 +40,7 @@ STARTUP_TIMEOUT_S = 120.0
 HANDLER = ":LiveFeed.connection(_:didReceiveText:) "
 PARTS = {
     "  parse (tw_json_parse_frame, simdjson)": ":tw_json_parse_frame ",
-    "  sequencing + fan-out (LiveFeed.deliver)": ":LiveFeed.deliver(_:) ",
+    "  sequencing + fan-out (LiveFeed.deliver)": ":LiveFeed.deliver(_:on:) ",
     "    of which fan-out (PriceDistributor.publish)": ":PriceDistributor.publish(_:) ",
     "TLS decryption (SSL_read)": ":SSL_read ",
     "WebSocket framing + everything above (wslay_event_recv)": ":wslay_event_recv ",

@@ -1,5 +1,5 @@
 // The only C that Tickwire writes itself: what Swift cannot import from Glibc.
-// Glibc's Swift module hides epoll, signalfd, timerfd and accept4, and errno is
+// Glibc's Swift module hides epoll, signalfd and accept4, and errno is
 // a macro. Everything here is a thin, allocation-free pass-through.
 #ifndef TICKWIRE_SHIM_H
 #define TICKWIRE_SHIM_H
@@ -11,7 +11,6 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <sys/prctl.h>
@@ -23,7 +22,6 @@
 #include <time.h>
 
 static inline int tw_errno(void) { return errno; }
-static inline void tw_set_errno(int value) { errno = value; }
 // glibc's malloc.h is not part of the Glibc Swift module.
 static inline int tw_malloc_trim(void) { return malloc_trim(0); }
 
@@ -57,10 +55,6 @@ static inline int tw_status_signaled(int status) { return WIFSIGNALED(status); }
 static inline int tw_status_signal(int status) { return WTERMSIG(status); }
 // A worker asks for `signo` when its supervisor dies, so it never outlives it.
 static inline int tw_set_parent_death_signal(int signo) { return prctl(PR_SET_PDEATHSIG, (unsigned long)signo); }
-
-static inline int tw_timerfd_create(void) {
-    return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-}
 
 // Blocks the given signals for this (the only) thread and returns a signalfd
 // that reports them instead, so a signal becomes an ordinary reactor event.

@@ -1,0 +1,344 @@
+import BinanceFeed
+import GRPCServer
+import Logging
+import MetricsHTTP
+import Reactor
+import SwiftProtobuf
+import TickwireProto
+import TLS
+import Engine
+
+/// The composition root of the running server: it owns the reactor's handler
+/// role, the connection hub, the price distributor, the health service and the
+/// feed, and carries the server through its ShutdownPhase.
+public final class TickwireServer: ReactorHandler {
+    /// What a timer is for, carried in its tag.
+    enum TimerTag: UInt64 {
+        /// The next replayed trade is due.
+        case replayDue = 1
+        /// The stop phase's flush budget ran out.
+        case stopDeadline = 2
+        /// The drain window closed.
+        case drainDeadline = 3
+        /// A client never acknowledged the GOAWAY notice's PING.
+        case goAwayFallback = 4
+        /// Time for every stream's indicator batch.
+        case indicatorBatch = 5
+        /// The live feed's maintenance tick (stale checks, pings, rotation).
+        case feedTick = 6
+        /// The live feed's backoff is over: connect again.
+        case feedRetry = 7
+        /// The earliest client-asked call deadline (StreamBounds: stream
+        /// duration or grpc-timeout) is due.
+        case streamBound = 8
+        /// A /metrics connection may have outlived its deadline.
+        case metricsDeadline = 9
+        /// The connection hub's keepalive and max-age sweep.
+        case connectionSweep = 10
+        /// Time to look for connections that stopped taking output (--write-idle-timeout).
+        case writeIdleSweep = 11
+        /// Lingering messages are due to be written (--flush-linger).
+        case flushLinger = 12
+    }
+
+    /// Where the replay is.
+    enum ReplayState: Equatable {
+        /// Waiting for `--replay-wait-streams` streams to open.
+        case waitingForStreams
+        /// Trades are ready to publish now.
+        case ready
+        /// Sleeping until the next trade is due.
+        case waiting
+        /// The recording is over; streams stay open.
+        case finished
+    }
+
+    public let configuration: ServerConfiguration
+    public let reactor: Reactor
+    let logger: Logger
+    let distributor: PriceDistributor<GRPCStream>
+    let health = HealthService()
+    let reflection = ReflectionService()
+    var hub: ConnectionHub!
+    let replay: ReplayFeed?
+    /// The live Binance connection (nil when replaying).
+    var liveFeed: LiveFeed<PriceDistributor<GRPCStream>>?
+    var replayState: ReplayState
+    /// --flush-linger's window (off unless configured).
+    var flushLinger: FlushLinger
+    /// The /metrics endpoint and its registry (nil with --metrics-listen off).
+    var metrics: MetricsEndpoint?
+    var collector: MetricsCollector?
+    /// Feed counters that come from events (reconnect reasons, gaps per symbol).
+    var feedCounts: FeedEventCounts
+    /// Accepted gRPC calls not yet closed, every method.
+    var openCalls = 0
+    /// When the next indicator batch is due; advanced by whole intervals so
+    /// the cadence does not drift with the loop's own latency.
+    private var nextBatchNanos: Int64 = 0
+    private var batchCadence = BatchCadence()
+    /// The engine's one deadline timer (StreamBounds), while armed.
+    private var streamBoundTimer: TimerID?
+    /// Returns closed connections' memory to the kernel from the batch tick.
+    var freedMemory = FreedMemoryReturn()
+    /// Counts for the transition logs.
+    struct DrainLedger {
+        var signalWallMs: Int64 = 0
+        var signalMonotonicNanos: Int64 = 0
+        var streamsNotified = 0
+        var streamsEndedByClients = 0
+        var messagesQueuedAtStart = 0
+    }
+    var drain = DrainLedger()
+
+    /// Throws a SystemError (the replay file, the listener) or a
+    /// TLSClientContext.ConfigurationError (the CA file).
+    public init(configuration: ServerConfiguration, reactor: Reactor, logger: Logger) throws {
+        self.configuration = configuration
+        self.reactor = reactor
+        self.logger = logger
+        distributor = PriceDistributor(symbols: configuration.symbols,
+                                       streamCapacity: Self.priceStreamCapacity(configuration.grpc),
+                                       indicators: IndicatorService(symbols: configuration.symbols,
+                                                                    settings: configuration.indicators),
+                                       slowConsumers: configuration.slowConsumers)
+        if let path = configuration.replayPath {
+            replay = try ReplayFeed(path: path, symbols: configuration.symbols, speed: configuration.replaySpeed,
+                                    loops: configuration.replayLoops)
+        } else {
+            replay = nil
+        }
+        replayState = configuration.replayWaitStreams > 0 ? .waitingForStreams : .ready
+        flushLinger = FlushLinger(windowNanos: configuration.flushLingerNanos,
+                                  followsLoad: configuration.flushLingerFollowsLoad)
+        feedCounts = FeedEventCounts(symbols: configuration.symbols)
+        if configuration.metricsListen != nil {
+            metrics = MetricsEndpoint(reactor: reactor, timerTag: TimerTag.metricsDeadline.rawValue)
+            collector = MetricsCollector(symbols: configuration.symbols)
+            distributor.ingestTimes = IngestTimeLog(capacity: 1 << 16)
+        }
+        if let settings = configuration.liveFeed, replay == nil {
+            liveFeed = try LiveFeed(settings: settings, symbols: configuration.symbols, reactor: reactor,
+                                    tags: .init(tick: TimerTag.feedTick.rawValue, retry: TimerTag.feedRetry.rawValue),
+                                    sink: distributor, observer: self)
+        }
+        let tls = try configuration.grpcTLS.map { settings in
+            try TLSServerContext(certificateChainFile: settings.certificateChainFile,
+                                 privateKeyFile: settings.privateKeyFile, clientCAFile: settings.clientCAFile)
+        }
+        hub = ConnectionHub(reactor: reactor, limits: configuration.grpc, delegate: self, tls: tls,
+                            sweepTimerTag: TimerTag.connectionSweep.rawValue) { [logger] level, message, metadata in
+            logger.log(level: level.swiftLogLevel, "\(message)", metadata: metadata.mapValues { .string($0) })
+        }
+    }
+
+    /// Price streams the registry makes room for up front: every stream the
+    /// limits admit (connections × streams per connection), up to 65,536; past
+    /// that it grows as streams arrive rather than reserve memory few servers use.
+    static func priceStreamCapacity(_ limits: GRPCLimits) -> Int {
+        let admitted = limits.maxConnections.multipliedReportingOverflow(by: Int(limits.maxConcurrentStreams))
+        return admitted.overflow ? 65_536 : min(admitted.partialValue, 65_536)
+    }
+
+    /// Address the listener bound (with the real port when 0 was asked for).
+    public var boundAddress: ListenAddress? { hub.boundAddress }
+
+    /// Listens, plays, and serves until a signal stops the server.
+    /// `whenListening` runs once the `listening` line is logged (a worker
+    /// tells its supervisor there).
+    public func run(whenListening: () -> Void = {}) throws(SystemError) {
+        try hub.listen(on: configuration.listen, reusePort: configuration.listenReusePort)
+        do {
+            try startMetrics()
+            try reactor.watchSignals()
+        } catch {
+            metrics?.close()
+            hub.stopAccepting()
+            throw error
+        }
+        logger.info("listening", metadata: [
+            "address": "\(hub.boundAddress!)", "io": "\(reactor.backendName)",
+            // How connections write: TLS always through SSL_write.
+            "sends": configuration.grpcTLS != nil ? "SSL_write" : reactor.sendBatch == nil ? "sendmsg" : "io_uring",
+            "tls": configuration.grpcTLS == nil ? "off" : "on",
+            "mtls": configuration.grpcTLS?.clientCAFile == nil ? "off" : "on",
+            "symbols": "\(configuration.symbols.upperCased.joined(separator: ","))",
+        ])
+        if let address = metrics?.boundAddress {
+            logger.info("metrics listening", metadata: ["address": "\(address)"])
+        }
+        whenListening()
+        if let replay {
+            logger.info("replay loaded", metadata: [
+                "file": "\(replay.path)", "bytes": "\(replay.byteCount)", "speed": "\(replay.speed)", "loop": "\(replay.loops)",
+                "wait_streams": "\(configuration.replayWaitStreams)",
+            ])
+        }
+        if let liveFeed {
+            logger.info("feed starting", metadata: [
+                "url": "\(liveFeed.url)", "stale_timeout_ms": "\(liveFeed.settings.staleTimeoutNanos / 1_000_000)",
+                "max_connection_age_s": "\(liveFeed.settings.maxConnectionAgeNanos / 1_000_000_000)",
+            ])
+            liveFeed.start()
+        }
+        nextBatchNanos = reactor.clock.monotonicNanos() + configuration.indicators.intervalNanos
+        reactor.schedule(atNanos: nextBatchNanos, tag: TimerTag.indicatorBatch.rawValue)
+        startWriteIdleSweep()
+        try reactor.run(self)
+        reactor.close()
+        var metadata: Logger.Metadata = [
+            "trades_published": "\(distributor.tradesPublished)",
+            "slow_streams_reset": "\(distributor.slowStreamsDropped)",
+            "write_idle_closed": "\(hub.writeIdleClosed)",
+            "conflated_trades": "\(distributor.conflatedTrades)",
+            "indicator_batches_deferred": "\(distributor.indicators.batchesDeferred)",
+            "indicator_batches_sent": "\(distributor.indicators.batchesSent)",
+            "batch_rounds": "\(batchCadence.rounds)",
+        ]
+        if let stats = liveFeed?.statistics {
+            metadata["feed_trades"] = "\(stats.tradesPublished)"
+            metadata["feed_gap_trades"] = "\(stats.gapTrades)"
+            metadata["feed_duplicates_dropped"] = "\(stats.duplicatesDropped)"
+            metadata["feed_skipped_frames"] = "\(stats.skippedFrames)"
+            metadata["feed_connections_opened"] = "\(stats.connectionsOpened)"
+        }
+        if let cadence = batchCadence.summaryMs() {
+            metadata["batch_interval_p50_ms"] = "\(cadence.p50)"
+            metadata["batch_interval_p99_ms"] = "\(cadence.p99)"
+            metadata["batch_interval_max_ms"] = "\(cadence.max)"
+        }
+        logger.info("stopped", metadata: metadata)
+    }
+
+    // MARK: ReactorHandler
+
+    public func handle(_ event: ReadyEvent, reactor: Reactor) {
+        switch event.token.kind {
+        case .listener: hub.listenerReady()
+        case .connection: hub.connectionReady(event)
+        case .feed: liveFeed?.handle(event)
+        case .metricsListener: metrics?.listenerReady()
+        case .metricsConnection: metrics?.connectionReady(event, exposition: self)
+        case .signal, .workerReady, .resolver: assertionFailure("no handler for \(event.token)")
+        }
+    }
+
+    public func timerFired(tag: UInt64, reactor: Reactor) {
+        switch TimerTag(rawValue: tag) {
+        case .replayDue:
+            if replayState == .waiting { replayState = .ready }
+        case .stopDeadline:
+            if reactor.phase.isStopping {
+                logger.warning("stop flush budget spent; closing remaining connections",
+                               metadata: ["connections": "\(hub.connectionCount)"])
+                apply(reactor.phase.flushEnded())
+            }
+        case .drainDeadline:
+            apply(reactor.phase.drainEnded(nowNanos: reactor.clock.monotonicNanos(), budget: configuration.shutdownBudget))
+        case .goAwayFallback:
+            hub.sendFinalGoAway()
+        case .indicatorBatch:
+            guard reactor.phase == .running || reactor.phase.isDraining else { return }
+            let now = reactor.clock.monotonicNanos()
+            batchCadence.recordRound(atNanos: now)
+            distributor.sweepSlowConsumers(nowNanos: now)
+            freedMemory.trimIfDue(nowNanos: now)
+            sampleLoadForLinger(nowNanos: now)
+            distributor.emitIndicatorBatches()
+            let interval = configuration.indicators.intervalNanos
+            nextBatchNanos += interval
+            if nextBatchNanos <= now {  // the loop fell behind: skip, don't burst
+                nextBatchNanos = now + interval - (now - nextBatchNanos) % interval
+            }
+            reactor.schedule(atNanos: nextBatchNanos, tag: TimerTag.indicatorBatch.rawValue)
+        case .feedTick:
+            liveFeed?.tick()
+        case .feedRetry:
+            liveFeed?.retryDue()
+        case .streamBound:
+            streamBoundTimer = nil
+            apply(distributor.deadlineTimerFired(nowNanos: reactor.clock.monotonicNanos()))
+        case .metricsDeadline:
+            metrics?.timerFired()
+        case .connectionSweep:
+            hub.sweepTimerFired()
+        case .writeIdleSweep:
+            writeIdleSweepDue()
+        case .flushLinger:
+            flushLinger.timerFired()  // beforeSleep, next, writes what waited
+        case nil:
+            assertionFailure("unknown timer tag \(tag)")
+        }
+    }
+
+    /// Arms the engine's deadline timer where it asks, replacing the one armed.
+    func apply(_ request: PriceDistributor<GRPCStream>.TimerRequest?) {
+        guard case .arm(let atNanos)? = request else { return }
+        if let streamBoundTimer { reactor.cancel(streamBoundTimer) }
+        streamBoundTimer = reactor.schedule(atNanos: atNanos, tag: TimerTag.streamBound.rawValue)
+    }
+
+    public func signalReceived(_ signal: Int32, reactor: Reactor) {
+        logger.notice("signal received", metadata: ["signal": "\(signal)", "phase": "\(reactor.phase)"])
+        apply(reactor.phase.signalReceived(nowNanos: reactor.clock.monotonicNanos(),
+                                           budget: configuration.shutdownBudget))
+    }
+
+    public func beforeSleep(reactor: Reactor) -> Bool {
+        let busy = driveReplay()
+        let holding = flushOnce()
+        checkDrainComplete()
+        if reactor.phase.isStopping, stopFlushComplete {
+            apply(reactor.phase.flushEnded())
+        }
+        // Asked after the drain check: starting to stop queues trailers and
+        // GOAWAYs that must go out now, not at the next event. What lingers
+        // waits for its timer.
+        return busy || (holding ? hub.hasUrgentFlush : hub.hasPendingFlush)
+    }
+
+    /// `--flush-linger auto`: engages or releases the window by the loop's load.
+    private func sampleLoadForLinger(nowNanos: Int64) {
+        guard let share = flushLinger.observeLoad(busyNanos: reactor.loopStatistics.busyNanos, nowNanos: nowNanos) else {
+            return
+        }
+        let busy = "\(Int((share * 100).rounded()))%"
+        if flushLinger.engaged {
+            logger.info("loop busy; prices now wait up to the linger window to share writes", metadata: [
+                "busy": .string(busy), "window_ms": "\(flushLinger.windowNanos / 1_000_000)",
+            ])
+        } else {
+            logger.info("loop quiet again; prices are written every iteration", metadata: ["busy": .string(busy)])
+        }
+    }
+
+    /// This iteration's flush, or with --flush-linger only what cannot wait.
+    /// Returns true when messages were held back for a later iteration.
+    private func flushOnce() -> Bool {
+        let decision = flushLinger.decide(nowNanos: reactor.clock.monotonicNanos(),
+                                          messagesPending: hub.hasPendingFlush, stopping: reactor.phase.isStopping)
+        switch decision {
+        case .flushAll:
+            hub.flushPending()
+            observeFlushedTrades()
+            return false
+        case .hold(let wakeAt):
+            if let wakeAt { reactor.schedule(atNanos: wakeAt, tag: TimerTag.flushLinger.rawValue) }
+            hub.flushPending(holdingMessages: true)
+            // Only urgent output was waiting, and it is out: no window is open.
+            if !hub.hasPendingFlush { flushLinger.nothingHeld() }
+            return true
+        }
+    }
+}
+
+extension ConnectionHub.LogLevel {
+    var swiftLogLevel: Logger.Level {
+        switch self {
+        case .debug: return .debug
+        case .info: return .info
+        case .warning: return .warning
+        case .error: return .error
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import MarketData
+import GRPCWire
+import Indicators
+import TickwireProto
+
+/// An IndicatorRequest judged against the server's limits: either a valid
+/// (action, key) or the status that tells the client what to fix.
+public enum SubscriptionRequest {
+    case subscribe(IndicatorKey)
+    case unsubscribe(IndicatorKey)
+    case rejected(GRPCStatusCode, String)
+
+    /// Longer request ids are refused: each is echoed in a status and logged.
+    public static let maxRequestIDBytes = 256
+
+    public init(_ request: Tickwire_V1_IndicatorRequest, symbols: SymbolTable, settings: IndicatorSettings) {
+        guard request.requestID.utf8.count <= Self.maxRequestIDBytes else {
+            self = .rejected(.invalidArgument,
+                             "request_id is \(request.requestID.utf8.count) bytes; use at most \(Self.maxRequestIDBytes)")
+            return
+        }
+        guard request.symbol.utf8.count <= 64 else {
+            self = .rejected(.notFound, "symbol is \(request.symbol.utf8.count) bytes long; no served symbol is")
+            return
+        }
+        guard let kind = IndicatorKind(wireType: request.type) else {
+            self = .rejected(.invalidArgument,
+                             "type must be INDICATOR_TYPE_SMA, INDICATOR_TYPE_EMA or INDICATOR_TYPE_RSI, not \(request.type)")
+            return
+        }
+        guard request.period >= 2 && Int(request.period) <= settings.maxPeriod else {
+            self = .rejected(.invalidArgument,
+                             "period \(request.period) is out of range: use 2 to \(settings.maxPeriod) (the server's --max-period)")
+            return
+        }
+        guard let symbol = symbols.index(of: request.symbol) else {
+            let served = symbols.upperCased.joined(separator: ", ")
+            self = .rejected(.notFound, "symbol '\(request.symbol)' is not served here; this server serves \(served)")
+            return
+        }
+        let key = IndicatorKey(symbol: symbol, kind: kind, period: Int(request.period))
+        switch request.action {
+        case .subscribe: self = .subscribe(key)
+        case .unsubscribe: self = .unsubscribe(key)
+        case .UNRECOGNIZED(let value):
+            self = .rejected(.invalidArgument, "action \(value) is unknown: use ACTION_SUBSCRIBE or ACTION_UNSUBSCRIBE")
+        }
+    }
+}
+
+extension IndicatorKind {
+    init?(wireType: Tickwire_V1_IndicatorType) {
+        switch wireType {
+        case .sma: self = .sma
+        case .ema: self = .ema
+        case .rsi: self = .rsi
+        case .unspecified, .UNRECOGNIZED: return nil
+        }
+    }
+
+    var wireType: Tickwire_V1_IndicatorType {
+        switch self {
+        case .sma: return .sma
+        case .ema: return .ema
+        case .rsi: return .rsi
+        }
+    }
+}

@@ -1,0 +1,68 @@
+/// Just enough of the protobuf wire format to encode a PriceUpdate straight
+/// into its WireMessage with no intermediate buffers. Field order and the
+/// omission of zero values match SwiftProtobuf, so the bytes are identical
+/// (a unit test holds us to that).
+public struct ProtobufWriter {
+    private let base: UnsafeMutableRawPointer
+    public private(set) var offset = 0
+
+    public init(_ buffer: UnsafeMutableRawBufferPointer) {
+        base = buffer.baseAddress!
+    }
+
+    public static func varintSize(_ value: UInt64) -> Int {
+        // Each byte carries 7 bits; zero still takes one byte.
+        let bits = 64 - value.leadingZeroBitCount
+        return max(1, (bits + 6) / 7)
+    }
+
+    /// Bytes of a length-delimited field's key + length prefix + payload.
+    public static func delimitedSize(fieldNumber: Int, payload: Int) -> Int {
+        varintSize(UInt64(fieldNumber << 3 | 2)) + varintSize(UInt64(payload)) + payload
+    }
+
+    public static func int64FieldSize(fieldNumber: Int, _ value: Int64) -> Int {
+        value == 0 ? 0 : varintSize(UInt64(fieldNumber << 3)) + varintSize(UInt64(bitPattern: value))
+    }
+
+    public static func doubleFieldSize(fieldNumber: Int, _ value: Double) -> Int {
+        value.bitPattern == 0 ? 0 : varintSize(UInt64(fieldNumber << 3 | 1)) + 8
+    }
+
+    public mutating func writeVarint(_ value: UInt64) {
+        var remaining = value
+        while remaining >= 0x80 {
+            base.storeBytes(of: UInt8(truncatingIfNeeded: remaining) | 0x80, toByteOffset: offset, as: UInt8.self)
+            offset += 1
+            remaining >>= 7
+        }
+        base.storeBytes(of: UInt8(remaining), toByteOffset: offset, as: UInt8.self)
+        offset += 1
+    }
+
+    public mutating func writeDelimitedHeader(fieldNumber: Int, length: Int) {
+        writeVarint(UInt64(fieldNumber << 3 | 2))
+        writeVarint(UInt64(length))
+    }
+
+    public mutating func writeBytes(fieldNumber: Int, _ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        writeDelimitedHeader(fieldNumber: fieldNumber, length: bytes.count)
+        (base + offset).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        offset += bytes.count
+    }
+
+    public mutating func writeInt64(fieldNumber: Int, _ value: Int64) {
+        guard value != 0 else { return }
+        writeVarint(UInt64(fieldNumber << 3))
+        writeVarint(UInt64(bitPattern: value))
+    }
+
+    /// Proto3 omits a double only when it is +0.0; -0.0 is written.
+    public mutating func writeDouble(fieldNumber: Int, _ value: Double) {
+        guard value.bitPattern != 0 else { return }
+        writeVarint(UInt64(fieldNumber << 3 | 1))
+        base.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: offset, as: UInt64.self)
+        offset += 8
+    }
+}
