@@ -220,10 +220,9 @@ def test_slow_lookup_during_rotation_does_not_stall_the_old_connection(
     asked = resolver.queries_for(FEED_NAME, announced)[0][0]
 
     threads = []
-    while time.monotonic() < asked + SLOW_ANSWER_S - 0.2:  # bounded: the lookup's 3 s
+    while time.monotonic() < asked + SLOW_ANSWER_S - 0.5:  # bounded: the lookup's 3 s
         threads.append(thread_count(server.proc.pid))
         time.sleep(0.25)
-    assert len(fake.connections()) == 1, f"a second connection before the answer{context(server, fake)}"
     candidate = fake.wait_open(2, CONNECT_TIMEOUT_S)
     answered = resolver.answers_for(FEED_NAME, announced)[0][0]
     assert candidate.accepted_mono >= answered - 0.05, (
