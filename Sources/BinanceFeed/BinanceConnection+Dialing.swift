@@ -42,7 +42,7 @@ extension BinanceConnection: DNSLookupOwner {
             let address = addresses[nextAddress]
             nextAddress += 1
             do throws(SystemError) {
-                let socket = try TCPConnector.startConnect(to: address)
+                let socket = try TCPConnector.startConnect(to: address, othersWaiting: nextAddress < addresses.count)
                 do {
                     try reactor.register(fd: socket, token: token, interest: .write)
                 } catch {

@@ -18,10 +18,15 @@ public enum TCPConnector {
     }
 
     /// Starts connecting to `address` (its port included).
-    public static func startConnect(to address: SocketAddress) throws(SystemError) -> Int32 {
+    /// - Parameter othersWaiting: more addresses wait their turn. The kernel
+    ///   then abandons an unanswered SYN after one retransmission (about 3 s)
+    ///   instead of its default two minutes, so a blackholed address leaves
+    ///   the rest of the handshake budget to the next one, without a timer.
+    public static func startConnect(to address: SocketAddress, othersWaiting: Bool = false) throws(SystemError) -> Int32 {
         let fd = try systemCallOrThrow("socket") { tw_socket_nonblocking(address.family, Int32(SOCK_STREAM.rawValue)) }
         // Every trade is latency-sensitive: no Nagle delay on our pings and pongs.
         _ = tw_set_int_sockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        if othersWaiting { _ = tw_set_int_sockopt(fd, Int32(IPPROTO_TCP), TCP_SYNCNT, 1) }
         if address.withSockaddr({ connect(fd, $0, $1) }) != 0 {
             let error = tw_errno()
             guard error == EINPROGRESS else {
