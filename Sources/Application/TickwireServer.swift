@@ -219,7 +219,7 @@ public final class TickwireServer: ReactorHandler {
         case .feed: liveFeed?.handle(event)
         case .metricsListener: metrics?.listenerReady()
         case .metricsConnection: metrics?.connectionReady(event, exposition: self)
-        case .signal, .workerReady: assertionFailure("no handler for \(event.token)")
+        case .signal, .workerReady, .resolver: assertionFailure("no handler for \(event.token)")
         }
     }
 

@@ -30,6 +30,8 @@ public final class Reactor {
     public private(set) var loopStatistics = LoopStatistics()
     private var timers = TimerQueue()
     private var signals: SignalSource?
+    /// Host-name lookups on this loop (nil until `startResolver`).
+    public private(set) var resolver: DNSResolver?
 
     public init(backend: PollerBackend, sendBatch: UringSendBatch? = nil, clock: any ReactorClock = SystemClock()) {
         self.backend = backend
@@ -48,6 +50,13 @@ public final class Reactor {
         let source = try SignalSource(signals: numbers)
         try backend.poller.register(fd: source.fd, token: EventToken(kind: .signal), interest: .read)
         signals = source
+    }
+
+    /// Sets up the DNS resolver (reads /etc/resolv.conf unless `servers` names
+    /// servers). Call once, at startup, before anything looks a name up.
+    public func startResolver(servers: DNSServerList) throws(ResolverError) {
+        precondition(resolver == nil, "the resolver is already started")
+        resolver = try DNSResolver(servers: servers, reactor: self)
     }
 
     public func register(fd: Int32, token: EventToken, interest: Interest) throws(SystemError) {
@@ -96,17 +105,21 @@ public final class Reactor {
         var wokeAt: Int64 = 0  // the first event's arrival: dispatching it is work, not sleep
         try backend.poll(timeoutMs: timeout) { event in
             if wokeAt == 0 { wokeAt = clock.monotonicNanos() }
-            if event.token.kind == .signal {
-                deliverSignals(to: handler)
-            } else {
-                handler.handle(event, reactor: self)
+            switch event.token.kind {
+            case .signal: deliverSignals(to: handler)
+            case .resolver: resolver?.ready(event)
+            default: handler.handle(event, reactor: self)
             }
         }
 
         let now = clock.monotonicNanos()
         loopStatistics.woke(atNanos: wokeAt == 0 ? now : wokeAt)
         while phase != .stopped, let expiry = timers.popExpired(nowNanos: now) {
-            handler.timerFired(tag: expiry.tag, reactor: self)
+            if expiry.tag == DNSResolver.timerTag {
+                resolver?.timerFired()
+            } else {
+                handler.timerFired(tag: expiry.tag, reactor: self)
+            }
         }
     }
 
@@ -121,8 +134,9 @@ public final class Reactor {
         }
     }
 
-    /// Releases the poller and the signalfd. Call once, after `run` returns.
+    /// Releases the resolver, the poller and the signalfd. Call once, after `run` returns.
     public func close() {
+        resolver?.close()  // its sockets leave the poller while the poller is still open
         if let signals {
             try? backend.poller.unregister(fd: signals.fd)
             signals.close()

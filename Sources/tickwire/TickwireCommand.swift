@@ -32,6 +32,7 @@ struct TickwireCommand: ParsableCommand {
         "indicator-interval", "history", "max-period", "max-indicators", "max-subscriptions-per-stream",
         "stop-flush-timeout", "binance-url", "binance-ca-file", "stream", "stale-timeout",
         "binance-max-connection-age", "reconnect-base", "reconnect-cap", "tls-cert", "tls-key", "tls-client-ca",
+        "dns-servers",
     ]
 
     /// The boolean flags, for EnvironmentDefaults (TICKWIRE_<FLAG>=true|false).
@@ -202,6 +203,10 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "path"))
     var binanceCAFile: String?
 
+    @Option(help: ArgumentHelp("DNS servers for the Binance host name, by address: IP[:PORT],… (IPv6 as [IP]:PORT; the port defaults to 53), asked instead of /etc/resolv.conf's. Lookups run on the loop without blocking it; every address the name resolves to (IPv6 and IPv4) is tried before an attempt counts as failed. Default: the system's resolv.conf. Unused when --binance-url names an IP address. [env: TICKWIRE_DNS_SERVERS]",
+                               valueName: "ip:port,…"))
+    var dnsServers: String?
+
     @Option(help: ArgumentHelp("Which Binance stream carries the trades: trade (every trade) or aggTrade. [env: TICKWIRE_STREAM]",
                                valueName: "trade|aggTrade"))
     var stream = "trade"
@@ -358,6 +363,7 @@ struct TickwireCommand: ParsableCommand {
             throw ValidationError("--binance-ca-file '\(binanceCAFile)' cannot be read")
         }
         var settings = LiveFeedSettings(endpoint: endpoint, stream: kind, extraCAFile: binanceCAFile)
+        settings.dnsServers = try parseDNSServers()
         settings.staleTimeoutNanos = try duration("stale-timeout", staleTimeout, atLeast: 500_000_000, "15s")
         settings.maxConnectionAgeNanos = try duration("binance-max-connection-age", binanceMaxConnectionAge,
                                                       atLeast: 1_000_000_000, "23h50m")
@@ -438,6 +444,7 @@ struct TickwireCommand: ParsableCommand {
             let reactor = Reactor(backend: opened.backend, sendBatch: opened.sendBatch)
             // Closing is idempotent; run() closes it too on a clean exit.
             defer { reactor.close() }
+            try startResolver(on: reactor, for: configuration.liveFeed)
             let server = try TickwireServer(configuration: configuration, reactor: reactor, logger: logger)
             try server.run { worker?.notifyListening() }
         } catch {
