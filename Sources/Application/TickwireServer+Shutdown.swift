@@ -34,8 +34,8 @@ extension TickwireServer {
         health.setStatus(.notServing)
         hub.stopAccepting()
         hub.startGracefulGoAway()
-        reactor.schedule(afterNanos: configuration.goAwayPingTimeoutNanos, tag: TimerTag.goAwayFallback.rawValue)
-        reactor.schedule(atNanos: deadline, tag: TimerTag.drainDeadline.rawValue)
+        reactor.schedule(afterNanos: configuration.goAwayPingTimeoutNanos, ServerTimer.goAwayFallback.token)
+        reactor.schedule(atNanos: deadline, ServerTimer.drainDeadline.token)
 
         let drainMs = configuration.drainNanos / 1_000_000
         let notice = ShutdownNotices.notice(deadlineUnixMs: drain.signalWallMs + drainMs,
@@ -60,7 +60,7 @@ extension TickwireServer {
         hub.stopAccepting()
         hub.sendFinalGoAway()
         hub.lingerDeadlineNanos = deadline
-        reactor.schedule(atNanos: deadline, tag: TimerTag.stopDeadline.rawValue)
+        reactor.schedule(atNanos: deadline, ServerTimer.stopDeadline.token)
         logger.notice("stopping", metadata: [
             "streams_notified": "\(drain.streamsNotified)",
             "streams_ended_by_clients": "\(drain.streamsEndedByClients)",

@@ -8,7 +8,7 @@ extension ConnectionHub {
     /// The sweep timer fired: check every open connection, close the ones
     /// that are done (lingering ones past their deadline too), and come back
     /// in one interval.
-    public func sweepTimerFired() {
+    func keepaliveSweepDue() {
         sweepTimer = nil
         let now = monotonicNanos
         forEachConnection { connection in
@@ -22,6 +22,6 @@ extension ConnectionHub {
     /// the policy needs none.
     func armSweep() {
         guard sweepTimer == nil, connectionCount > 0, let interval = limits.keepalive.sweepIntervalNanos else { return }
-        sweepTimer = reactor.schedule(afterNanos: interval, tag: sweepTimerTag)
+        sweepTimer = reactor.schedule(afterNanos: interval, HubTimer.keepaliveSweep.token)
     }
 }

@@ -38,7 +38,6 @@ public final class ConnectionHub {
     private let tlsContext: TLSServerContext?
     /// The keepalive sweep (ConnectionHub+Keepalive.swift): one timer for
     /// every connection, armed while any connection is open.
-    let sweepTimerTag: UInt64
     var sweepTimer: TimerID?
     /// Draws each connection's --max-connection-age jitter.
     private var jitterSource = SystemRandomNumberGenerator()
@@ -56,12 +55,11 @@ public final class ConnectionHub {
     public var isAccepting: Bool { listener != nil }
     public var servesTLS: Bool { tlsContext != nil }
 
-    /// `sweepTimerTag` comes back through the owner's `timerFired`, which
-    /// calls `sweepTimerFired()` here.
+    /// The hub's timers (owner `.connections`) come back through the reactor
+    /// handler's `timerFired`, which passes them to `timerFired(_:)` here.
     public init(reactor: Reactor, limits: GRPCLimits, delegate: any GRPCServerDelegate,
-                tls: TLSServerContext? = nil, sweepTimerTag: UInt64, log: @escaping LogSink) {
+                tls: TLSServerContext? = nil, log: @escaping LogSink) {
         self.reactor = reactor
-        self.sweepTimerTag = sweepTimerTag
         self.tlsContext = tls
         self.limits = limits
         self.delegate = delegate
@@ -88,6 +86,7 @@ public final class ConnectionHub {
         let listener = try TCPListener(address: address, reusePort: reusePort)
         try reactor.register(fd: listener.fd, token: EventToken(kind: .listener), interest: .read)
         self.listener = listener
+        armWriteIdleSweep()
     }
 
     /// Closes the listening socket; new connection attempts are refused.

@@ -19,7 +19,8 @@ public final class MetricsEndpoint {
 
     public let limits: Limits
     private let reactor: Reactor
-    private let timerTag: UInt64
+    /// The one deadline timer this endpoint schedules (its owner hands it back).
+    static let deadlineTimer = TimerToken(owner: .metrics, purpose: 0)
     private var listener: TCPListener?
     private var slots: ConnectionSlots<ScrapeConnection>
     /// One region, `maxHeaderBytes` per slot: a request never outgrows it.
@@ -36,12 +37,12 @@ public final class MetricsEndpoint {
 
     public var boundAddress: ListenAddress? { listener?.boundAddress }
 
-    /// `timerTag` comes back through the owner's `timerFired`, which calls `timerFired()` here.
-    public init(reactor: Reactor, limits: Limits = Limits(), timerTag: UInt64) {
+    /// Its timers (owner `.metrics`) come back through the reactor handler's
+    /// `timerFired`, which passes them to `timerFired(_:)` here.
+    public init(reactor: Reactor, limits: Limits = Limits()) {
         precondition(limits.maxConnections > 0, "the metrics endpoint needs at least one connection slot")
         self.reactor = reactor
         self.limits = limits
-        self.timerTag = timerTag
         slots = ConnectionSlots(capacity: limits.maxConnections, kind: .metricsConnection)
         inbound = .allocate(byteCount: limits.maxConnections * ScrapeRequest.maxHeaderBytes, alignment: 16)
         discard = .allocate(byteCount: 4096, alignment: 16)
@@ -99,7 +100,8 @@ public final class MetricsEndpoint {
     }
 
     /// Closes every connection past its deadline.
-    public func timerFired() {
+    public func timerFired(_ token: TimerToken) {
+        assert(token == Self.deadlineTimer, "not this endpoint's timer: \(token)")
         let now = reactor.clock.monotonicNanos()
         forEachConnection { if $0.deadlineNanos <= now { close($0) } }
     }
@@ -131,7 +133,7 @@ public final class MetricsEndpoint {
             return
         }
         slots.fill(token, with: connection)
-        reactor.schedule(atNanos: deadline, tag: timerTag)
+        reactor.schedule(atNanos: deadline, Self.deadlineTimer)
     }
 
     private func read<E: MetricsExposition>(_ connection: ScrapeConnection, exposition: E) throws(SystemError) {
@@ -185,7 +187,7 @@ public final class MetricsEndpoint {
         connection.output = []
         connection.phase = .lingering
         connection.deadlineNanos = min(connection.deadlineNanos, reactor.clock.monotonicNanos() + limits.lingerNanos)
-        reactor.schedule(atNanos: connection.deadlineNanos, tag: timerTag)
+        reactor.schedule(atNanos: connection.deadlineNanos, Self.deadlineTimer)
         try setInterest(connection, .read)
         linger(connection)
     }

@@ -58,7 +58,7 @@ extension DNSResolver {
             guard pending else { return }
             delayNanos = Int64(wait.tv_sec) * 1_000_000_000 + Int64(wait.tv_usec) * 1_000
         }
-        timer = reactor.schedule(afterNanos: delayNanos, tag: Self.timerTag)
+        timer = reactor.schedule(afterNanos: delayNanos, Self.timerToken)
     }
 
     // MARK: Calls from c-ares

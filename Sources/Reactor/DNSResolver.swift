@@ -8,9 +8,8 @@ import Glibc
 /// handed to each lookup's owner from the reactor's dispatch. The reactor owns
 /// the one resolver (`Reactor.startResolver`).
 public final class DNSResolver {
-    /// The reactor routes this timer tag to the resolver; its owners' tags
-    /// are small numbers.
-    public static let timerTag: UInt64 = 1 << 63
+    /// c-ares' one timeout: the reactor hands timers of this owner to the resolver.
+    static let timerToken = TimerToken(owner: .resolver, purpose: 0)
     /// Lookups at once: the feed needs two (current and rotation candidate);
     /// the rest hold cancelled ones until c-ares lets go of them.
     static let lookupCapacity = 8

@@ -6,8 +6,9 @@ import CTickwireShim
 public protocol ReactorHandler: AnyObject {
     /// A registered descriptor (not the signalfd) is ready.
     func handle(_ event: ReadyEvent, reactor: Reactor)
-    /// A timer scheduled with `tag` expired.
-    func timerFired(tag: UInt64, reactor: Reactor)
+    /// A timer expired. The handler passes it to the component named by
+    /// `token.owner`, which reads its own purpose from the token.
+    func timerFired(_ token: TimerToken, reactor: Reactor)
     /// SIGTERM or SIGINT arrived through the signalfd.
     func signalReceived(_ signal: Int32, reactor: Reactor)
     /// Runs once per loop iteration just before the reactor sleeps (Redis's
@@ -72,13 +73,13 @@ public final class Reactor {
     }
 
     @discardableResult
-    public func schedule(afterNanos delay: Int64, tag: UInt64) -> TimerID {
-        timers.schedule(deadlineNanos: clock.monotonicNanos() + max(0, delay), tag: tag)
+    public func schedule(afterNanos delay: Int64, _ token: TimerToken) -> TimerID {
+        timers.schedule(deadlineNanos: clock.monotonicNanos() + max(0, delay), token: token)
     }
 
     @discardableResult
-    public func schedule(atNanos deadline: Int64, tag: UInt64) -> TimerID {
-        timers.schedule(deadlineNanos: deadline, tag: tag)
+    public func schedule(atNanos deadline: Int64, _ token: TimerToken) -> TimerID {
+        timers.schedule(deadlineNanos: deadline, token: token)
     }
 
     public func cancel(_ timer: TimerID) {
@@ -115,10 +116,10 @@ public final class Reactor {
         let now = clock.monotonicNanos()
         loopStatistics.woke(atNanos: wokeAt == 0 ? now : wokeAt)
         while phase != .stopped, let expiry = timers.popExpired(nowNanos: now) {
-            if expiry.tag == DNSResolver.timerTag {
+            if expiry.token.owner == .resolver {
                 resolver?.timerFired()
             } else {
-                handler.timerFired(tag: expiry.tag, reactor: self)
+                handler.timerFired(expiry.token, reactor: self)
             }
         }
     }
