@@ -31,6 +31,10 @@ public struct PriceUpdateEncoder {
                 writer.writeInt64(fieldNumber: 5, trade.tradeTimeMs)
                 writer.writeInt64(fieldNumber: 6, trade.eventTimeMs)
                 writer.writeInt64(fieldNumber: 7, trade.ingestUnixNanos)
+                if trade.isBackfilled {  // proto3 default: live trades stay byte-identical
+                    writer.writeVarint(UInt64(8 << 3))  // PriceUpdate.backfilled, varint
+                    writer.writeVarint(1)
+                }
                 precondition(writer.offset == total, "PriceUpdate size mismatch")
             }
         }
@@ -44,5 +48,6 @@ public struct PriceUpdateEncoder {
             + ProtobufWriter.int64FieldSize(fieldNumber: 5, trade.tradeTimeMs)
             + ProtobufWriter.int64FieldSize(fieldNumber: 6, trade.eventTimeMs)
             + ProtobufWriter.int64FieldSize(fieldNumber: 7, trade.ingestUnixNanos)
+            + (trade.isBackfilled ? 2 : 0)  // one tag byte, one value byte
     }
 }
