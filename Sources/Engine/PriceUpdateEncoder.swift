@@ -17,6 +17,11 @@ public struct PriceUpdateEncoder {
         symbolBytes = symbols.upperCased.map { Array($0.utf8) }
     }
 
+    /// The symbol as clients see it (cold paths: the gap notice).
+    public func symbolName(_ symbolIndex: Int) -> String {
+        String(decoding: symbolBytes[symbolIndex], as: UTF8.self)
+    }
+
     public mutating func encode(_ trade: Trade) -> WireMessage {
         symbolBytes[trade.symbolIndex].withUnsafeBytes { symbol in
             let inner = Self.priceUpdateSize(trade, symbolCount: symbol.count)
