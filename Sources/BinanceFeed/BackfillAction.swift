@@ -48,6 +48,8 @@ public struct BackfillStatistics: Equatable, Sendable {
     /// The REQUEST_WEIGHT the API last reported as used in its window.
     public var weightUsed = 0
     public var weightLimit = 6000
+    /// Weight our requests cost, summed (the API's own count resets each window).
+    public var weightSpent = 0
     public var unrecoverableGaps = 0
     public var unrecoverableTrades: Int64 = 0
     public var unrecoverableByReason: [TradeGap.Reason: Int] = [:]

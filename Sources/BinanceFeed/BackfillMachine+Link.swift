@@ -34,6 +34,7 @@ extension BackfillMachine {
             statistics.requests += 1
             // Counted now, corrected by the reply's rateLimits.
             statistics.weightUsed += settings.requestWeight
+            statistics.weightSpent += settings.requestWeight
             link = .open(serial: serial, inFlight: request, idleSinceNanos: nowNanos)
             actions.append(.send(serial: serial, request))
         }
