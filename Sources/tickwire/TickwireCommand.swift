@@ -223,7 +223,7 @@ struct TickwireCommand: ParsableCommand {
     var reconnectCap = "30s"
 
     // Backfill (TickwireCommand+Backfill.swift turns these into BackfillSettings).
-    @Option(help: ArgumentHelp("Binance WebSocket API (wss only) that missed trades are fetched from (trades.historical, no API key), so clients get every trade once and in order across outages. 'off' disables backfill: gaps are then only logged and counted. Trusts --binance-ca-file too. [env: TICKWIRE_BINANCE_API_URL]",
+    @Option(name: .customLong("binance-api-url"), help: ArgumentHelp("Binance WebSocket API (wss only) that missed trades are fetched from (trades.historical, no API key), so clients get every trade once and in order across outages. 'off' disables backfill: gaps are then only logged and counted. Trusts --binance-ca-file too. [env: TICKWIRE_BINANCE_API_URL]",
                                valueName: "url|off"))
     var binanceAPIURL = "wss://ws-api.binance.com:443/ws-api/v3"
 
