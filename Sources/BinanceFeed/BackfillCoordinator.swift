@@ -97,8 +97,8 @@ final class BackfillCoordinator: BinanceConnectionOwner {
         case .close(let serial):
             guard let connection, connection.serial == serial else { return }
             self.connection = nil  // the machine already forgot it; its end is not news
+            retiring.append(connection)  // before beginClose, which may end it at once
             connection.beginClose(reason: "idle", nowNanos: nowNanos)
-            retiring.append(connection)
         case .end(let serial, let reason):
             if let connection, connection.serial == serial { connection.end(reason) }
         case .send(let serial, let request):

@@ -56,6 +56,9 @@ extension BackfillMachine {
         switch link {
         case .connecting(let serial, let since) where nowNanos - since >= settings.handshakeTimeoutNanos:
             actions.append(.end(serial: serial, reason: "the WebSocket API did not open within the handshake timeout"))
+        case .open(let serial, .some, let sentAt) where nowNanos - sentAt >= settings.timeoutNanos:
+            // A silent API would otherwise hold the one request slot forever.
+            actions.append(.end(serial: serial, reason: "no reply within --backfill-timeout"))
         case .open(let serial, nil, let idleSince) where holdingCount == 0
                 && nowNanos - idleSince >= settings.idleCloseNanos:
             link = .closed

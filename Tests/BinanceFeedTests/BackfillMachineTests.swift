@@ -223,4 +223,17 @@ import Testing
         #expect(Self.tape(m.gapFound(before: Self.live(120), lastID: 110, nowNanos: 0)) == [])
         #expect(Self.sent(m.tick(nowNanos: Self.s)).isEmpty, "nothing reconnects after shutdown")
     }
+
+    @Test func aRequestWithoutAReplyEndsTheConnectionAndTheNextGapIsStillServed() throws {
+        var m = try Self.machine(timeoutNanos: 1 * Self.s)
+        let serial = BackfillMachine.firstSerial
+        _ = m.gapFound(before: Self.live(110), lastID: 100, nowNanos: 0)
+        #expect(Self.sent(m.opened(serial: serial, nowNanos: 0)).count == 1)
+        let expired = m.tick(nowNanos: 1 * Self.s)
+        #expect(Self.tape(expired) == ["gap101-109:timeout", "l110"])
+        #expect(expired.contains(.end(serial: serial, reason: "no reply within --backfill-timeout")))
+        _ = m.ended(serial: serial, reason: "no reply within --backfill-timeout", nowNanos: 1 * Self.s)
+        #expect(m.gapFound(before: Self.live(120), lastID: 110, nowNanos: 2 * Self.s).contains(.open(serial: serial + 1)))
+        #expect(Self.sent(m.opened(serial: serial + 1, nowNanos: 2 * Self.s)).first?.fromID == 111)
+    }
 }
