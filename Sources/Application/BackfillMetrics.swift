@@ -24,7 +24,7 @@ struct BackfillMetrics {
         }
         requests = counter("backfill_requests", "total", "trades.historical requests sent to Binance's WebSocket API")
         trades = counter("backfill_trades", "total", "Missed trades fetched from Binance's history and delivered in order")
-        weightSpent = counter("backfill_weight_spent", "total", "REQUEST_WEIGHT our backfill requests cost (25 each)")
+        weightSpent = counter("backfill_weight_spent", "total", "REQUEST_WEIGHT our backfill requests cost (25 each; 4 with --stream aggTrade)")
         weightUsed = r.makeGauge(descriptor: named("backfill_request_weight", "", "REQUEST_WEIGHT used in the current window, as the API last reported it (limit 6000 per minute per IP)"))
         unrecoverable = TradeGap.Reason.allCases.map {
             ($0, counter("unrecoverable_gaps", "total", "Gaps announced to every client as never to be delivered, by why", [("reason", $0.label)]))

@@ -103,7 +103,9 @@ final class BackfillCoordinator: BinanceConnectionOwner {
             if let connection, connection.serial == serial { connection.end(reason) }
         case .send(let serial, let request):
             guard let connection, connection.serial == serial else { return }
-            if !connection.sendText(Self.requestText(request, symbol: symbols.upperCased[request.symbolIndex])) {
+            let text = Self.requestText(request, method: machine.settings.method,
+                                        symbol: symbols.upperCased[request.symbolIndex])
+            if !connection.sendText(text) {
                 connection.end("the WebSocket API connection would not take the request")
             }
         case .deliver(let trade):
@@ -129,8 +131,8 @@ final class BackfillCoordinator: BinanceConnectionOwner {
     }
 
     /// `{"id":7,"method":"trades.historical","params":{"symbol":"ETHUSDT","fromId":100,"limit":1000}}`
-    static func requestText(_ request: BackfillRequest, symbol: String) -> String {
-        "{\"id\":\(request.requestID),\"method\":\"trades.historical\",\"params\":{\"symbol\":\"\(symbol)\","
+    static func requestText(_ request: BackfillRequest, method: String, symbol: String) -> String {
+        "{\"id\":\(request.requestID),\"method\":\"\(method)\",\"params\":{\"symbol\":\"\(symbol)\","
             + "\"fromId\":\(request.fromID),\"limit\":\(request.limit)}}"
     }
 

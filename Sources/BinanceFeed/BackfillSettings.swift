@@ -12,7 +12,11 @@ public struct BackfillSettings: Sendable {
     public var idleCloseNanos: Int64 = 10_000_000_000
     /// TCP + TLS + WebSocket upgrade of the API connection must finish within this.
     public var handshakeTimeoutNanos: Int64 = 10_000_000_000
-    /// `trades.historical` costs 25 weight (of 6,000 per minute, per IP).
+    /// `trades.historical` for the trade stream; `trades.aggregate` for
+    /// aggTrade, whose ids are aggregate ids (see `init`).
+    public var method = "trades.historical"
+    /// What one request costs of the 6,000 weight per minute per IP:
+    /// 25 for trades.historical, 4 for trades.aggregate.
     public var requestWeight = 25
     /// Binance's cap on `limit`.
     public var maxTradesPerRequest = 1000
@@ -20,8 +24,13 @@ public struct BackfillSettings: Sendable {
     public var retryBaseNanos: Int64 = 250_000_000
     public var retryCapNanos: Int64 = 5_000_000_000
 
-    public init(endpoint: BinanceEndpoint, timeoutNanos: Int64 = 5_000_000_000, maxTradesPerGap: Int64 = 50_000) {
+    public init(endpoint: BinanceEndpoint, stream: TradeStreamKind = .trade, timeoutNanos: Int64 = 5_000_000_000,
+                maxTradesPerGap: Int64 = 50_000) {
         self.endpoint = endpoint
+        if stream == .aggTrade {
+            method = "trades.aggregate"
+            requestWeight = 4
+        }
         self.timeoutNanos = timeoutNanos
         self.maxTradesPerGap = maxTradesPerGap
     }

@@ -56,12 +56,15 @@ bool read_rate_limits(ondemand::object &root, tw_api_reply *out) {
     return true;
 }
 
+// trades.historical names its fields id/price/qty/time; trades.aggregate (for
+// --stream aggTrade) uses the stream's letters a/p/q/T. Either shape is read.
 bool read_trade(ondemand::object trade, tw_history_trade *out) {
     std::string_view price, quantity;
-    if (trade.find_field_unordered("id").get_int64().get(out->trade_id) != SUCCESS) return false;
-    if (trade.find_field_unordered("price").get_string().get(price) != SUCCESS) return false;
-    if (trade.find_field_unordered("qty").get_string().get(quantity) != SUCCESS) return false;
-    if (trade.find_field_unordered("time").get_int64().get(out->time_ms) != SUCCESS) return false;
+    bool aggregate = trade.find_field_unordered("a").get_int64().get(out->trade_id) == SUCCESS;
+    if (!aggregate && trade.find_field_unordered("id").get_int64().get(out->trade_id) != SUCCESS) return false;
+    if (trade.find_field_unordered(aggregate ? "p" : "price").get_string().get(price) != SUCCESS) return false;
+    if (trade.find_field_unordered(aggregate ? "q" : "qty").get_string().get(quantity) != SUCCESS) return false;
+    if (trade.find_field_unordered(aggregate ? "T" : "time").get_int64().get(out->time_ms) != SUCCESS) return false;
     if (tw_parse_decimal(price.data(), price.size(), &out->price) != 0) return false;
     return tw_parse_decimal(quantity.data(), quantity.size(), &out->quantity) == 0;
 }

@@ -17,7 +17,8 @@ extension TickwireCommand {
         guard (1...10_000_000).contains(backfillMaxTrades) else {
             throw ValidationError("--backfill-max-trades must be from 1 to 10000000")
         }
-        return BackfillSettings(endpoint: endpoint, timeoutNanos: timeout.nanoseconds,
+        let kind = TradeStreamKind.allCases.first { $0.rawValue.lowercased() == stream.lowercased() } ?? .trade
+        return BackfillSettings(endpoint: endpoint, stream: kind, timeoutNanos: timeout.nanoseconds,
                                 maxTradesPerGap: Int64(backfillMaxTrades))
     }
 }

@@ -61,7 +61,23 @@ import Testing
 
     @Test func theRequestText() {
         let request = BackfillRequest(requestID: 9, symbolIndex: 1, fromID: 1520538926, limit: 1000)
-        #expect(BackfillCoordinator.requestText(request, symbol: "ETHUSDT")
+        #expect(BackfillCoordinator.requestText(request, method: "trades.historical", symbol: "ETHUSDT")
                 == #"{"id":9,"method":"trades.historical","params":{"symbol":"ETHUSDT","fromId":1520538926,"limit":1000}}"#)
+    }
+
+    /// trades.aggregate (for --stream aggTrade) answers in the stream's letters.
+    @Test func anAggregateResult() {
+        let text = #"{"id":2,"status":200,"result":[{"a":26129,"p":"0.01633102","q":"4.70443515","f":27781,"#
+            + #""l":27781,"T":1498793709153,"m":true,"M":true}],"rateLimits":\#(Self.weight)}"#
+        #expect(parser.parse(text) == .trades(requestID: 2, [
+            HistoricalTrade(tradeID: 26129, timeMs: 1498793709153, price: 0.01633102, quantity: 4.70443515),
+        ], weight: RequestWeight(used: 75, limit: 6000, intervalMs: 60_000)))
+    }
+
+    @Test func aggTradeFeedsAskForAggregates() throws {
+        let endpoint = try BinanceEndpoint(url: "wss://127.0.0.1:9/ws-api/v3")
+        let settings = BackfillSettings(endpoint: endpoint, stream: .aggTrade)
+        #expect(settings.method == "trades.aggregate" && settings.requestWeight == 4)
+        #expect(BackfillSettings(endpoint: endpoint).method == "trades.historical")
     }
 }

@@ -1,6 +1,7 @@
 """Binance's WebSocket API (ws-api/v3), as much of it as backfill uses.
 
-`trades.historical` with {"symbol", "fromId", "limit"} is answered from the
+`trades.historical` (and `trades.aggregate`, for aggTrade frames) with
+{"symbol", "fromId", "limit"} is answered from the
 fake's own market: every trade its clock has passed (sent to somebody or not),
 as Binance's history would hold it, in Binance's reply shape with rateLimits
 (REQUEST_WEIGHT, 25 per request, 6,000 per minute). On command it answers the
@@ -35,6 +36,7 @@ class APIRequest:
     limit: int
     status: int
     returned: int
+    method: str = "trades.historical"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,15 +124,16 @@ class FakeHistoryAPI:
             request = json.loads(message)
             request_id, params = request["id"], request["params"]
             symbol, from_id, limit = params["symbol"], int(params["fromId"]), int(params.get("limit", 500))
-            assert request["method"] == "trades.historical" and 1 <= limit <= 1000
+            method = request["method"]
+            assert method in ("trades.historical", "trades.aggregate") and 1 <= limit <= 1000
         except Exception as exc:
             return json.dumps({"id": None, "status": 400, "error": {"code": -1102, "msg": f"bad request: {exc}"}})
         with self.market._changed:
             limits = self._spend()
             fault = self._faults.popleft() if self._faults else None
-            trades = [] if fault else self._history(symbol, from_id, limit)
+            trades = [] if fault else self._history(symbol, from_id, limit, method == "trades.aggregate")
             self._requests.append(APIRequest(time.monotonic(), time.time_ns() // 1_000_000, symbol, from_id, limit,
-                                             fault.status if fault else 200, len(trades)))
+                                             fault.status if fault else 200, len(trades), method))
             self.market._changed.notify_all()
         if fault:
             error = {"code": fault.code, "msg": fault.msg}
@@ -148,7 +151,7 @@ class FakeHistoryAPI:
         return [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
                  "limit": WEIGHT_LIMIT, "count": self._weight}]
 
-    def _history(self, symbol: str, from_id: int, limit: int) -> list[dict]:
+    def _history(self, symbol: str, from_id: int, limit: int, aggregate: bool = False) -> list[dict]:
         """Up to `limit` trades from `from_id` on that the clock has passed."""
         ids, indices = self._ids.get(symbol, []), self._indices.get(symbol, [])
         out = []
@@ -160,6 +163,10 @@ class FakeHistoryAPI:
                 continue
             data = json.loads(self.market.frames[indices[k]].text)["data"]
             price, qty = data["p"], data["q"]
+            if aggregate:  # one aggregate per trade, as fake_binance.as_agg_trades makes them
+                out.append({"a": ids[k], "p": price, "q": qty, "f": data["f"], "l": data["l"], "T": data["T"],
+                            "m": data["m"], "M": data.get("M", True)})
+                continue
             out.append({"id": ids[k], "price": price, "qty": qty,
                         "quoteQty": f"{float(price) * float(qty):.8f}", "time": data["T"],
                         "isBuyerMaker": data["m"], "isBestMatch": data.get("M", True)})

@@ -289,3 +289,19 @@ def scrape(server) -> str:
     url = f"http://127.0.0.1:{server.metrics_port}/metrics"
     with urllib.request.urlopen(url, timeout=5) as response:
         return response.read().decode()
+
+
+def test_agg_trade_gaps_are_filled_from_aggregates(pki, fakes, start_server, grpc_channels, collectors,
+                                                   recorded_frames):
+    frames = fake_binance.as_agg_trades(recorded_frames[:900])
+    fake = fakes(frames, pki.server)
+    server = start_backfilling(start_server, fake, pki.ca, stream="aggTrade")
+    fake.wait_open(1, CONNECT_TIMEOUT_S)
+    server.log.wait_for(FEED_CONNECTED_RE, LOG_TIMEOUT_S)
+    client = open_prices(grpc_channels, collectors, server, "client")
+    skipped_outage(fake, server, 300, 300)
+    fake.publish_now(len(frames))
+    wait_tape([client], len(frames), server, fake)
+    counts = assert_complete_tape(client, frames)
+    assert counts["backfilled"] == 300 and counts["gaps"] == 0, counts
+    assert {r.method for r in fake.api.requests()} == {"trades.aggregate"}

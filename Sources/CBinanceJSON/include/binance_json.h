@@ -56,12 +56,13 @@ int tw_parse_decimal(const char *text, size_t length, double *out);
 
 // ---- WebSocket API replies (trades.historical) -------------------------
 
-// One trade of a trades.historical result.
+// One trade of a trades.historical result (or of trades.aggregate, whose
+// fields are named as in the stream: a, T, p, q).
 typedef struct tw_history_trade {
-    int64_t trade_id;       // "id"
-    int64_t time_ms;        // "time"
-    double price;           // "price"
-    double quantity;        // "qty"
+    int64_t trade_id;       // "id" ("a")
+    int64_t time_ms;        // "time" ("T")
+    double price;           // "price" ("p")
+    double quantity;        // "qty" ("q")
 } tw_history_trade;
 
 enum { TW_ERROR_MESSAGE_CAPACITY = 120 };
@@ -91,7 +92,7 @@ typedef struct tw_api_parser tw_api_parser;
 tw_api_parser *tw_api_parser_create(void);
 void tw_api_parser_destroy(tw_api_parser *parser);
 
-// Parses one reply of Binance's WebSocket API to trades.historical.
+// Parses one reply of Binance's WebSocket API to trades.historical or trades.aggregate.
 // `trades` has room for `trade_capacity` entries (a request asks for ≤ 1000).
 tw_reply_kind tw_json_parse_api_reply(tw_api_parser *parser, const uint8_t *bytes, size_t length,
                                       size_t capacity, tw_api_reply *out,
