@@ -43,7 +43,7 @@ struct SymbolBackfill {
 
     mutating func countBackfilled(_ count: Int) { backfilled += count }
 
-    /// Turns every range that is still to fetch into a notice (`keep` decides per range).
+    /// Turns the ranges still to fetch that `expired` picks (by deadline) into notices.
     mutating func giveUp(symbolIndex: Int, reason: TradeGap.Reason, detail: String,
                          where expired: (_ deadlineNanos: Int64) -> Bool) {
         for index in head..<items.count {
