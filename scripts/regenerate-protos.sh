@@ -10,6 +10,7 @@
 #    reflection answers with (every served .proto, imports included), with
 #    their own SHA-256 table. Needs only protoc and python3.
 #
+# PROTOC_GEN_SWIFT=/path/to/protoc-gen-swift skips building the plugin.
 # `--descriptors-only` runs step 2 alone, for a change that touches only the
 # descriptors (such as a new reflection-only .proto), without the plugin.
 set -euo pipefail
@@ -26,9 +27,15 @@ command -v protoc >/dev/null || apt-get install -y protobuf-compiler
 command -v python3 >/dev/null || apt-get install -y python3
 
 if [[ "${1:-}" != "--descriptors-only" ]]; then
-    swift build -c release --product protoc-gen-swift \
-        --package-path Protos/generator --scratch-path "$root/.build-protoc" >&2
-    plugin="$root/.build-protoc/release/protoc-gen-swift"
+    # PROTOC_GEN_SWIFT=/path/to/protoc-gen-swift uses a plugin already built
+    # (from the same pinned version, e.g. in another worktree) and skips the build.
+    plugin="${PROTOC_GEN_SWIFT:-}"
+    if [[ -z "$plugin" ]]; then
+        swift build -c release --product protoc-gen-swift \
+            --package-path Protos/generator --scratch-path "$root/.build-protoc" >&2
+        plugin="$root/.build-protoc/release/protoc-gen-swift"
+    fi
+    [[ -x "$plugin" ]] || { echo "protoc-gen-swift not found at $plugin" >&2; exit 1; }
     rm -f "$out"/*.pb.swift
     protoc --plugin=protoc-gen-swift="$plugin" \
         --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores \

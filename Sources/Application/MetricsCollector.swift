@@ -20,6 +20,7 @@ final class MetricsCollector {
     private var feedSkipped: [(FeedEvent.SkipReason, CounterMirror)]
     private var feedMissing: [CounterMirror]
     private var feedDuplicates: CounterMirror
+    private var backfill: BackfillMetrics
 
     private var tradesPublished: CounterMirror
     private let grpcConnections: Gauge
@@ -73,6 +74,7 @@ final class MetricsCollector {
         feedMissing = symbols.lowerCased.map {
             counter("feed_missing_trades", "total", "Trade ids skipped by the feed (gaps), per symbol", [("symbol", $0)])
         }
+        backfill = BackfillMetrics(registry: r)
         feedDuplicates = counter("feed_duplicates_dropped", "total", "Trades dropped because their id was already delivered (rotation overlap)")
 
         tradesPublished = counter("trades_published", "total", "Trades handed to the fan-out")
@@ -117,6 +119,7 @@ final class MetricsCollector {
         for index in feedSkipped.indices { feedSkipped[index].1.follow(s.feedFramesSkipped[feedSkipped[index].0] ?? 0) }
         for index in feedMissing.indices where index < s.feedMissingTrades.count { feedMissing[index].follow(s.feedMissingTrades[index]) }
         feedDuplicates.follow(s.feedDuplicatesDropped)
+        backfill.update(s.backfill)
 
         tradesPublished.follow(s.tradesPublished)
         grpcConnections.set(Int64(s.grpcConnections))

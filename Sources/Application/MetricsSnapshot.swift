@@ -17,6 +17,8 @@ struct MetricsSnapshot {
     /// Per symbol, indexed as in the SymbolTable.
     var feedMissingTrades: [Int64] = []
     var feedDuplicatesDropped = 0
+    /// nil without backfill (replay, or --binance-api-url off).
+    var backfill: BackfillStatistics?
 
     var tradesPublished = 0
     var grpcConnections = 0

@@ -20,6 +20,8 @@ public struct ServerConfiguration: Sendable {
     public var replayLoops = false
     /// The live Binance connection; nil when replaying.
     public var liveFeed: LiveFeedSettings?
+    /// Gap repair from Binance's WebSocket API; nil when off (or replaying).
+    public var backfill: BackfillSettings?
     /// TLS on the gRPC listener; nil serves h2c.
     public var grpcTLS: GRPCTLSSettings?
     /// Hold the replay until this many StreamPrices streams are open.

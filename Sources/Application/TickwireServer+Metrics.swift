@@ -38,6 +38,7 @@ extension TickwireServer: MetricsExposition {
             s.feedMessagesReceived = stats.messagesReceived
             s.feedFramesSkipped = stats.skippedFramesByReason
             s.feedDuplicatesDropped = stats.duplicatesDropped
+            s.backfill = liveFeed.backfillStatistics
         } else if let replay {
             // A recording is Binance traffic too: its frames count the same way.
             let stats = replay.statistics

@@ -90,7 +90,7 @@ public final class TickwireServer: ReactorHandler {
         }
         if let settings = configuration.liveFeed, replay == nil {
             liveFeed = try LiveFeed(settings: settings, symbols: configuration.symbols, reactor: reactor,
-                                    sink: distributor, observer: self)
+                                    sink: distributor, observer: self, backfill: configuration.backfill)
         }
         let tls = try configuration.grpcTLS.map { settings in
             try TLSServerContext(certificateChainFile: settings.certificateChainFile,

@@ -269,6 +269,13 @@ final class BinanceConnection: WebSocketSessionDelegate {
         flush(session)
     }
 
+    /// Queues one text message (a WebSocket API request); false if it cannot.
+    func sendText(_ text: String) -> Bool {
+        guard case .open(let session) = phase, session.sendText(text) else { return false }
+        if !receiving { flush(session) }
+        return true
+    }
+
     /// Starts the WebSocket close handshake (code 1000). The connection ends
     /// when the server answers or the feed's close timeout terminates it.
     func beginClose(reason: String, nowNanos: Int64) {

@@ -22,7 +22,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     private let target: String
     private let tlsContext: TLSClientContext
     let reactor: Reactor
-    private unowned let sink: Sink
+    unowned let sink: Sink
     unowned let observer: FeedEventObserver
     let parser: BinanceFrameParser
     /// Text messages are copied here so simdjson has its padding after them.
@@ -31,14 +31,18 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     /// Trades delivered during the current reactor event, handed to the sink
     /// together when the event is handled: one walk over the streams for
     /// every trade one socket read carried.
-    private var due: [Trade] = []
+    var due: [Trade] = []
     /// A batch is handed over early at this size, which bounds the array when
     /// one event carries thousands of trades (a read after a long stall).
     private static var maxBatch: Int { 256 }
     var skipReports = SkipReportLimiter()
+    /// Backfill seam (issue 17): repairs gaps from Binance's WebSocket API;
+    /// nil without `--binance-api-url`. See LiveFeed+Backfill.swift.
+    var backfill: BackfillCoordinator?
 
     public init(settings: LiveFeedSettings, symbols: SymbolTable, reactor: Reactor,
-                sink: Sink, observer: FeedEventObserver) throws(TLSClientContext.ConfigurationError) {
+                sink: Sink, observer: FeedEventObserver,
+                backfill: BackfillSettings? = nil) throws(TLSClientContext.ConfigurationError) {
         self.settings = settings
         self.symbols = symbols
         self.target = settings.endpoint.target(symbols: symbols, stream: settings.stream)
@@ -51,6 +55,10 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
                               symbolCount: symbols.count, jitterSeed: UInt64.random(in: .min ... .max))
         scratch = .allocate(byteCount: Self.maxMessageBytes + BinanceFrameParser.padding, alignment: 64)
         scratch.initializeMemory(as: UInt8.self, repeating: 0)
+        if let backfill {  // backfill seam
+            self.backfill = BackfillCoordinator(settings: backfill, symbols: symbols, tlsContext: tlsContext,
+                                                reactor: reactor, output: self)
+        }
     }
 
     deinit {
@@ -73,6 +81,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
 
     public func handle(_ event: ReadyEvent) {
         defer { sink.publish(due: &due) }
+        if let backfill, backfill.owns(generation: event.token.generation) { return backfill.ready(event) }  // backfill seam
         guard let connection = connections.first(where: { $0.generation == event.token.generation }) else { return }
         connection.ready(event.readiness)
         if machine.isSwitchDue { apply(machine.settleRotation(nowNanos: nowNanos)) }
@@ -91,6 +100,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
         apply(machine.checkLiveness(nowNanos: now) { serial in self.connection(serial)?.lastFrameNanos ?? now })
         apply(machine.maintain(nowNanos: now))
         apply(machine.settleRotation(nowNanos: now))
+        backfill?.tick()  // backfill seam: deadlines, retries, idle close
         reactor.schedule(afterNanos: settings.tickNanos, FeedTimer.tick.token)
     }
 
@@ -98,17 +108,19 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     /// nothing reconnects afterwards.
     public func close() {
         defer { sink.publish(due: &due) }
+        backfill?.shutdown()  // backfill seam: release held trades, announce what is left
         apply(machine.shutdown(nowNanos: nowNanos))
     }
 
     /// Ends whatever is still open, at once (the stop deadline passed).
     public func terminate() {
         defer { sink.publish(due: &due) }
+        backfill?.shutdown()  // backfill seam
         apply(machine.terminate(nowNanos: nowNanos))
     }
 
     /// True while a connection is still closing (the server waits for it).
-    public var hasOpenConnections: Bool { machine.holdsConnections }
+    public var hasOpenConnections: Bool { machine.holdsConnections || backfill?.hasConnection == true }
 
     // MARK: Applying the machine's actions
 
@@ -169,11 +181,13 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     private func publish(_ trade: Trade, verdict: TradeVerdict) {
         switch verdict {
         case .publish:
-            break
+            // Backfill seam: one array check per trade while no symbol has a gap.
+            if let backfill, backfill.isHolding(trade.symbolIndex) { return backfill.hold(trade) }
         case .publishAfterGap(let missing, let lastID):
             statistics.gapTrades += missing
             observer.feedEvent(.gap(symbol: symbols.upperCased[trade.symbolIndex], missingTrades: missing,
                                     lastID: lastID, nextID: trade.tradeID))
+            if let backfill { return backfill.gapFound(before: trade, lastID: lastID) }  // backfill seam
         case .duplicate:
             statistics.duplicatesDropped += 1
             return
@@ -181,6 +195,11 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
             return
         }
         statistics.tradesPublished += 1
+        enqueue(trade)
+    }
+
+    /// Queues a trade for the sink, in tape order (live, released or backfilled).
+    func enqueue(_ trade: Trade) {
         due.append(trade)
         if due.count >= Self.maxBatch { sink.publish(due: &due) }
     }

@@ -9,7 +9,8 @@ import MarketData
 public final class PriceDistributor<Stream: ClientStream>: TradeSink {
     public typealias TimerRequest = StreamBounds<Stream>.TimerRequest
 
-    private var encoder: PriceUpdateEncoder
+    /// Internal, not private: the gap notice (PriceDistributor+GapNotice) names symbols with it.
+    var encoder: PriceUpdateEncoder
     public internal(set) var registry: StreamRegistry<Stream>
     public private(set) var tradesPublished = 0
     /// Messages queued on streams, all streams counted (for the drain log).
@@ -61,7 +62,9 @@ public final class PriceDistributor<Stream: ClientStream>: TradeSink {
             if deliver(trade, message, to: stream, &entry, softLimit) { queuedAnywhere = true }
             countDownBudget(of: stream, &entry)
         }
-        if queuedAnywhere { ingestTimes.record(trade.ingestUnixNanos) }  // once per trade, however many streams
+        // Once per trade, however many streams; backfilled trades were read
+        // late by design and would only distort the latency histogram.
+        if queuedAnywhere && !trade.isBackfilled { ingestTimes.record(trade.ingestUnixNanos) }
         endWalk()
     }
 
@@ -90,7 +93,7 @@ public final class PriceDistributor<Stream: ClientStream>: TradeSink {
                 countDownBudget(of: stream, &entry)
             }
         }
-        for index in trades.indices where batchQueued[index] {
+        for index in trades.indices where batchQueued[index] && !trades[index].isBackfilled {
             ingestTimes.record(trades[index].ingestUnixNanos)
         }
         // Dropped now, so the encoder's recycler can reuse them once flushed.

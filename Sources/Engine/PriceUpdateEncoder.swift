@@ -17,6 +17,11 @@ public struct PriceUpdateEncoder {
         symbolBytes = symbols.upperCased.map { Array($0.utf8) }
     }
 
+    /// The symbol as clients see it (cold paths: the gap notice).
+    public func symbolName(_ symbolIndex: Int) -> String {
+        String(decoding: symbolBytes[symbolIndex], as: UTF8.self)
+    }
+
     public mutating func encode(_ trade: Trade) -> WireMessage {
         symbolBytes[trade.symbolIndex].withUnsafeBytes { symbol in
             let inner = Self.priceUpdateSize(trade, symbolCount: symbol.count)
@@ -31,6 +36,10 @@ public struct PriceUpdateEncoder {
                 writer.writeInt64(fieldNumber: 5, trade.tradeTimeMs)
                 writer.writeInt64(fieldNumber: 6, trade.eventTimeMs)
                 writer.writeInt64(fieldNumber: 7, trade.ingestUnixNanos)
+                if trade.isBackfilled {  // proto3 default: live trades stay byte-identical
+                    writer.writeVarint(UInt64(8 << 3))  // PriceUpdate.backfilled, varint
+                    writer.writeVarint(1)
+                }
                 precondition(writer.offset == total, "PriceUpdate size mismatch")
             }
         }
@@ -44,5 +53,6 @@ public struct PriceUpdateEncoder {
             + ProtobufWriter.int64FieldSize(fieldNumber: 5, trade.tradeTimeMs)
             + ProtobufWriter.int64FieldSize(fieldNumber: 6, trade.eventTimeMs)
             + ProtobufWriter.int64FieldSize(fieldNumber: 7, trade.ingestUnixNanos)
+            + (trade.isBackfilled ? 2 : 0)  // one tag byte, one value byte
     }
 }

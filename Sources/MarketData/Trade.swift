@@ -9,9 +9,12 @@ public struct Trade: Equatable, Sendable {
     public var eventTimeMs: Int64
     /// Wall-clock time at which the frame carrying the trade was read.
     public var ingestUnixNanos: Int64
+    /// Missed live and fetched afterwards from Binance's trade history
+    /// (then `ingestUnixNanos` is when that history response was read).
+    public var isBackfilled: Bool
 
     public init(symbolIndex: Int, tradeID: Int64, price: Double, quantity: Double,
-                tradeTimeMs: Int64, eventTimeMs: Int64, ingestUnixNanos: Int64) {
+                tradeTimeMs: Int64, eventTimeMs: Int64, ingestUnixNanos: Int64, isBackfilled: Bool = false) {
         self.symbolIndex = symbolIndex
         self.tradeID = tradeID
         self.price = price
@@ -19,6 +22,7 @@ public struct Trade: Equatable, Sendable {
         self.tradeTimeMs = tradeTimeMs
         self.eventTimeMs = eventTimeMs
         self.ingestUnixNanos = ingestUnixNanos
+        self.isBackfilled = isBackfilled
     }
 }
 
@@ -30,12 +34,18 @@ public protocol TradeSink: AnyObject {
     /// handle them in one pass over its streams instead of one per trade;
     /// what each stream receives, and in which order, must not change.
     func publish(batch trades: [Trade])
+    /// Trades that will never come (see TradeGap). Called in trade order:
+    /// every trade of the symbol before the gap was already published.
+    func announce(_ gap: TradeGap)
 }
 
 extension TradeSink {
     public func publish(batch trades: [Trade]) {
         for trade in trades { publish(trade) }
     }
+
+    /// Sources without gaps (the replay) and plain test sinks ignore them.
+    public func announce(_ gap: TradeGap) {}
 }
 
 extension TradeSink {

@@ -2,7 +2,7 @@
 // The SHA-256 of each .proto the generated code was made from.
 public enum ProtoDigests {
     public static let sha256: [String: String] = [
-        "tickwire/v1/price_stream.proto": "47dce045b5f43871c03987bc9632e050f9f130770a2671b4f0bdc089fe6a18b8",
+        "tickwire/v1/price_stream.proto": "c37026a3736f699af9dca8f2d5508fbc70641deebca4fb746ddff077257d6449",
         "grpc/health/v1/health.proto": "796387e9e71043b2f8019a72a8fd6640615bee314a387385eb754598b886417e",
     ]
 }

@@ -138,8 +138,14 @@ public nonisolated struct Tickwire_V1_PriceUpdate: Sendable {
 
   public var eventTimeMs: Int64 = 0
 
-  /// Wall-clock time at which the server read the frame that carried this trade.
+  /// Wall-clock time at which the server read the frame that carried this trade
+  /// (for a backfilled trade: the backfill response that carried it).
   public var ingestUnixNanos: Int64 = 0
+
+  /// True when the trade was missed live and fetched afterwards from Binance's
+  /// trade history; it still arrives in trade-id order. Absent (false) on live
+  /// trades, so latency figures can leave backfilled trades out.
+  public var backfilled: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -257,6 +263,14 @@ public nonisolated struct Tickwire_V1_StreamResponse: Sendable {
     set {payload = .shutdown(newValue)}
   }
 
+  public var gap: Tickwire_V1_GapNotice {
+    get {
+      if case .gap(let v)? = payload {return v}
+      return Tickwire_V1_GapNotice()
+    }
+    set {payload = .gap(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Payload: Equatable, Sendable {
@@ -264,6 +278,85 @@ public nonisolated struct Tickwire_V1_StreamResponse: Sendable {
     case indicators(Tickwire_V1_IndicatorBatch)
     case status(Tickwire_V1_SubscriptionStatus)
     case shutdown(Tickwire_V1_ShutdownNotice)
+    case gap(Tickwire_V1_GapNotice)
+
+  }
+
+  public init() {}
+}
+
+/// Trades first_missing_id..last_missing_id (inclusive) of `symbol` will never
+/// be delivered on this stream. Sent in the stream's trade order: after every
+/// trade of the symbol before the gap, before every trade after it.
+public nonisolated struct Tickwire_V1_GapNotice: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var symbol: String = String()
+
+  public var firstMissingID: Int64 = 0
+
+  public var lastMissingID: Int64 = 0
+
+  public var reason: Tickwire_V1_GapNotice.Reason = .unspecified
+
+  /// Human-readable detail (the API's message, for example).
+  public var detail: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum Reason: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case unspecified // = 0
+
+    /// More missing trades than --backfill-max-trades.
+    case tooLarge // = 1
+
+    /// The backfill did not finish within --backfill-timeout.
+    case timeout // = 2
+
+    /// Binance's WebSocket API refused (an error, 429/418 beyond the timeout, or unreachable).
+    case apiRefused // = 3
+
+    /// Binance's history does not hold these ids.
+    case historyMissing // = 4
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .tooLarge
+      case 2: self = .timeout
+      case 3: self = .apiRefused
+      case 4: self = .historyMissing
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .tooLarge: return 1
+      case .timeout: return 2
+      case .apiRefused: return 3
+      case .historyMissing: return 4
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Tickwire_V1_GapNotice.Reason] = [
+      .unspecified,
+      .tooLarge,
+      .timeout,
+      .apiRefused,
+      .historyMissing,
+    ]
 
   }
 
@@ -334,7 +427,7 @@ nonisolated extension Tickwire_V1_IndicatorRequest.Action: SwiftProtobuf._ProtoN
 
 nonisolated extension Tickwire_V1_PriceUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PriceUpdate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}price\0\u{1}quantity\0\u{3}trade_id\0\u{3}trade_time_ms\0\u{3}event_time_ms\0\u{3}ingest_unix_nanos\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}price\0\u{1}quantity\0\u{3}trade_id\0\u{3}trade_time_ms\0\u{3}event_time_ms\0\u{3}ingest_unix_nanos\0\u{1}backfilled\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -349,6 +442,7 @@ nonisolated extension Tickwire_V1_PriceUpdate: SwiftProtobuf.Message, SwiftProto
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.tradeTimeMs) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.eventTimeMs) }()
       case 7: try { try decoder.decodeSingularInt64Field(value: &self.ingestUnixNanos) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.backfilled) }()
       default: break
       }
     }
@@ -376,6 +470,9 @@ nonisolated extension Tickwire_V1_PriceUpdate: SwiftProtobuf.Message, SwiftProto
     if self.ingestUnixNanos != 0 {
       try visitor.visitSingularInt64Field(value: self.ingestUnixNanos, fieldNumber: 7)
     }
+    if self.backfilled != false {
+      try visitor.visitSingularBoolField(value: self.backfilled, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -387,6 +484,7 @@ nonisolated extension Tickwire_V1_PriceUpdate: SwiftProtobuf.Message, SwiftProto
     if lhs.tradeTimeMs != rhs.tradeTimeMs {return false}
     if lhs.eventTimeMs != rhs.eventTimeMs {return false}
     if lhs.ingestUnixNanos != rhs.ingestUnixNanos {return false}
+    if lhs.backfilled != rhs.backfilled {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -569,7 +667,7 @@ nonisolated extension Tickwire_V1_ShutdownNotice: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Tickwire_V1_StreamResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StreamResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}price\0\u{1}indicators\0\u{1}status\0\u{1}shutdown\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}price\0\u{1}indicators\0\u{1}status\0\u{1}shutdown\0\u{1}gap\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -629,6 +727,19 @@ nonisolated extension Tickwire_V1_StreamResponse: SwiftProtobuf.Message, SwiftPr
           self.payload = .shutdown(v)
         }
       }()
+      case 5: try {
+        var v: Tickwire_V1_GapNotice?
+        var hadOneofValue = false
+        if let current = self.payload {
+          hadOneofValue = true
+          if case .gap(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.payload = .gap(v)
+        }
+      }()
       default: break
       }
     }
@@ -656,6 +767,10 @@ nonisolated extension Tickwire_V1_StreamResponse: SwiftProtobuf.Message, SwiftPr
       guard case .shutdown(let v)? = self.payload else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     }()
+    case .gap?: try {
+      guard case .gap(let v)? = self.payload else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -666,4 +781,58 @@ nonisolated extension Tickwire_V1_StreamResponse: SwiftProtobuf.Message, SwiftPr
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
+}
+
+nonisolated extension Tickwire_V1_GapNotice: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GapNotice"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{3}first_missing_id\0\u{3}last_missing_id\0\u{1}reason\0\u{1}detail\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.symbol) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.firstMissingID) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.lastMissingID) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.reason) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.detail) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.symbol.isEmpty {
+      try visitor.visitSingularStringField(value: self.symbol, fieldNumber: 1)
+    }
+    if self.firstMissingID != 0 {
+      try visitor.visitSingularInt64Field(value: self.firstMissingID, fieldNumber: 2)
+    }
+    if self.lastMissingID != 0 {
+      try visitor.visitSingularInt64Field(value: self.lastMissingID, fieldNumber: 3)
+    }
+    if self.reason != .unspecified {
+      try visitor.visitSingularEnumField(value: self.reason, fieldNumber: 4)
+    }
+    if !self.detail.isEmpty {
+      try visitor.visitSingularStringField(value: self.detail, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tickwire_V1_GapNotice, rhs: Tickwire_V1_GapNotice) -> Bool {
+    if lhs.symbol != rhs.symbol {return false}
+    if lhs.firstMissingID != rhs.firstMissingID {return false}
+    if lhs.lastMissingID != rhs.lastMissingID {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.detail != rhs.detail {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tickwire_V1_GapNotice.Reason: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REASON_UNSPECIFIED\0\u{1}REASON_TOO_LARGE\0\u{1}REASON_TIMEOUT\0\u{1}REASON_API_REFUSED\0\u{1}REASON_HISTORY_MISSING\0")
 }

@@ -32,7 +32,7 @@ struct TickwireCommand: ParsableCommand {
         "indicator-interval", "history", "max-period", "max-indicators", "max-subscriptions-per-stream",
         "stop-flush-timeout", "binance-url", "binance-ca-file", "stream", "stale-timeout",
         "binance-max-connection-age", "reconnect-base", "reconnect-cap", "tls-cert", "tls-key", "tls-client-ca",
-        "dns-servers",
+        "dns-servers", "binance-api-url", "backfill-timeout", "backfill-max-trades",
     ]
 
     /// The boolean flags, for EnvironmentDefaults (TICKWIRE_<FLAG>=true|false).
@@ -226,6 +226,19 @@ struct TickwireCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Longest wait between reconnect attempts. [env: TICKWIRE_RECONNECT_CAP]", valueName: "duration"))
     var reconnectCap = "30s"
 
+    // Backfill (TickwireCommand+Backfill.swift turns these into BackfillSettings).
+    @Option(name: .customLong("binance-api-url"), help: ArgumentHelp("Binance WebSocket API (wss only) that missed trades are fetched from (trades.historical, no API key), so clients get every trade once and in order across outages. 'off' disables backfill: gaps are then only logged and counted. Trusts --binance-ca-file too. [env: TICKWIRE_BINANCE_API_URL]",
+                               valueName: "url|off"))
+    var binanceAPIURL = "wss://ws-api.binance.com:443/ws-api/v3"
+
+    @Option(help: ArgumentHelp("How long a symbol's live trades may wait behind a gap being backfilled; ids not fetched by then are announced to clients as a gap notice and the held trades go out. [env: TICKWIRE_BACKFILL_TIMEOUT]",
+                               valueName: "duration"))
+    var backfillTimeout = "5s"
+
+    @Option(help: ArgumentHelp("Largest gap (in trades) that is backfilled; a larger one is announced at once. Also the most live trades held behind one symbol's gaps. [env: TICKWIRE_BACKFILL_MAX_TRADES]",
+                               valueName: "count"))
+    var backfillMaxTrades = 50_000
+
     func validate() throws {
         _ = try makeConfiguration()
         guard ["text", "json"].contains(logFormat.lowercased()) else {
@@ -268,7 +281,10 @@ struct TickwireCommand: ParsableCommand {
         configuration.grpc.keepalive = try makeKeepalivePolicy()
         try applyShutdownTimings(to: &configuration)
         configuration.indicators = try makeIndicatorSettings()
-        if replay == nil { configuration.liveFeed = try makeLiveFeedSettings() }
+        if replay == nil {
+            configuration.liveFeed = try makeLiveFeedSettings()
+            configuration.backfill = try makeBackfillSettings()
+        }
         configuration.grpcTLS = try makeTLSSettings()
         return configuration
     }

@@ -17,6 +17,7 @@ import TickwireProto
         update.tradeTimeMs = trade.tradeTimeMs
         update.eventTimeMs = trade.eventTimeMs
         update.ingestUnixNanos = trade.ingestUnixNanos
+        update.backfilled = trade.isBackfilled
         var response = Tickwire_V1_StreamResponse()
         response.price = update
         return try response.serializedBytes()
@@ -29,8 +30,11 @@ import TickwireProto
         var cases: [Trade] = []
         for id in edgeIDs {
             for value in edgeDoubles {
-                cases.append(Trade(symbolIndex: Int(id & 1), tradeID: id, price: value, quantity: value,
-                                   tradeTimeMs: id, eventTimeMs: 0 &- id, ingestUnixNanos: id))
+                for backfilled in [false, true] {
+                    cases.append(Trade(symbolIndex: Int(id & 1), tradeID: id, price: value, quantity: value,
+                                       tradeTimeMs: id, eventTimeMs: 0 &- id, ingestUnixNanos: id,
+                                       isBackfilled: backfilled))
+                }
             }
         }
         for _ in 0..<2000 {
@@ -40,7 +44,8 @@ import TickwireProto
                                quantity: Double.random(in: 0...1e3, using: &generator),
                                tradeTimeMs: Int64.random(in: 0...(1 << 42), using: &generator),
                                eventTimeMs: Int64.random(in: 0...(1 << 42), using: &generator),
-                               ingestUnixNanos: Int64.random(in: 0...Int64.max, using: &generator)))
+                               ingestUnixNanos: Int64.random(in: 0...Int64.max, using: &generator),
+                               isBackfilled: Bool.random(using: &generator)))
         }
         // One encoder for all cases: its recycled buffers are rewritten in turn.
         var encoder = PriceUpdateEncoder(symbols: symbols)
@@ -64,6 +69,39 @@ import TickwireProto
         #expect(decoded.price.price == 2683.8)
         #expect(decoded.price.tradeID == 1520538925)
         #expect(decoded.price.ingestUnixNanos == 1_795_616_633_306_585_358)
+        #expect(!decoded.price.backfilled)
+    }
+
+    /// A live trade's bytes do not change with the new field (proto3 leaves
+    /// false out); a backfilled one carries `backfilled = 8` as two more bytes.
+    @Test func backfilledFlagOnlyAddsTwoBytes() throws {
+        var live = Trade(symbolIndex: 0, tradeID: 3735683259, price: 61837.63, quantity: 0.02,
+                         tradeTimeMs: 1723161255342, eventTimeMs: 1723161255343, ingestUnixNanos: 42)
+        var encoder = PriceUpdateEncoder(symbols: symbols)
+        let liveBytes = encoder.encode(live).payload
+        live.isBackfilled = true
+        let backfilledBytes = encoder.encode(live).payload
+        #expect(backfilledBytes.count == liveBytes.count + 2)
+        #expect(Array(backfilledBytes.suffix(2)) == [0x40, 0x01])
+        #expect(try Tickwire_V1_StreamResponse(serializedBytes: backfilledBytes).price.backfilled)
+    }
+}
+
+@Suite struct GapNoticeTests {
+    @Test func gapNoticeDecodesWithEveryField() throws {
+        let gap = TradeGap(symbolIndex: 1, firstMissingID: 1520538926, lastMissingID: 1520538930,
+                           reason: .historyMissing, detail: "not in history")
+        let decoded = try Tickwire_V1_StreamResponse(serializedBytes: GapNoticeMessage.make(gap, symbol: "ETHUSDT").payload)
+        #expect(decoded.gap.symbol == "ETHUSDT")
+        #expect(decoded.gap.firstMissingID == 1520538926)
+        #expect(decoded.gap.lastMissingID == 1520538930)
+        #expect(decoded.gap.reason == .historyMissing)
+        #expect(decoded.gap.detail == "not in history")
+    }
+
+    @Test func everyReasonHasItsOwnWireValue() {
+        let values = TradeGap.Reason.allCases.map { GapNoticeMessage.reason($0).rawValue }
+        #expect(values == TradeGap.Reason.allCases.map(\.rawValue))
     }
 }
 

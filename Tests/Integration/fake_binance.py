@@ -19,6 +19,11 @@ What it imitates (and why each part matters to a client like tickwire):
   (nothing sent, pings not answered), a lag (what is published queues up and
   goes out late), garbage frames between trades, the `serverShutdown` event
   followed later by a close, and pings with a payload whose pong is timed.
+- Binance's WebSocket API (`/ws-api/v3`) on a second port (`api_url()`):
+  `trades.historical` answered from the same history the stream serves
+  (every trade the clock has passed, sent to anyone or not), with
+  `rateLimits`; on command it answers errors (429 with Retry-After, 418,
+  400…) or withholds ids (an incomplete history). See fake_binance_api.py.
 
 Everything the fake saw is recorded per connection attempt (`ConnectionRecord`):
 accept time, TLS outcome, the request path, the HTTP status answered, pings and
@@ -50,6 +55,8 @@ from typing import Callable, Iterable, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection, serve
+
+import fake_binance_api
 from websockets.frames import Opcode
 from websockets.protocol import State
 
@@ -390,6 +397,7 @@ class FakeBinance:
         self._clock_task: asyncio.Task | None = None
         self._clock_wakeup: asyncio.Event | None = None
         self.port: int | None = None
+        self.api = fake_binance_api.FakeHistoryAPI(self)
 
     # ----- lifecycle ---------------------------------------------------------
 
@@ -419,6 +427,11 @@ class FakeBinance:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def api_url(self, host: str = "127.0.0.1") -> str:
+        """The --binance-api-url for tickwire (the WebSocket API's trade history)."""
+        assert self.api.port is not None, "fake not started"
+        return f"wss://{host}:{self.api.port}/ws-api/v3"
 
     def url(self, host: str = "127.0.0.1") -> str:
         """The --binance-url for tickwire (it appends ?streams=…)."""
@@ -689,6 +702,7 @@ class FakeBinance:
                                    ping_interval=self._ping_interval, ping_timeout=None,
                                    close_timeout=2, compression=None, max_size=2**20,
                                    server_header="fake-binance")
+        await self.api.start(self.certificate)
         self._base_time = asyncio.get_running_loop().time()
         self._clock_task = asyncio.get_running_loop().create_task(self._clock())
         return self._server.sockets[0].getsockname()[1]
@@ -696,6 +710,7 @@ class FakeBinance:
     async def _stop_async(self) -> None:
         if self._clock_task is not None:
             self._clock_task.cancel()
+        await self.api.stop()
         for conn in list(self._conns.values()):
             if conn.sender_task is not None:
                 conn.sender_task.cancel()

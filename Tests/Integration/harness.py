@@ -534,9 +534,12 @@ def live_feed_argv(binance_url: str, ca_file: Path | str | None = None,
                    stream: str | None = None, log_level: str | None = None,
                    listen: str = "127.0.0.1:0", symbols: str = SYMBOLS,
                    extra: Sequence[str] = (),
-                   metrics_listen: str | None = DEFAULT_METRICS_LISTEN) -> list[str]:
-    """argv for tickwire on its live Binance feed (no --replay), pointed at `binance_url`."""
-    feed = ["--binance-url", binance_url]
+                   metrics_listen: str | None = DEFAULT_METRICS_LISTEN,
+                   api_url: str = "off") -> list[str]:
+    """argv for tickwire on its live Binance feed (no --replay), pointed at `binance_url`.
+    Backfill is off unless `api_url` names a WebSocket API (FakeBinance.api_url()):
+    the tests written before it count gaps as lost trades."""
+    feed = ["--binance-url", binance_url, "--binance-api-url", api_url]
     if ca_file is not None:
         feed += ["--binance-ca-file", str(ca_file)]
     for flag, value in (("--stale-timeout", stale_timeout),

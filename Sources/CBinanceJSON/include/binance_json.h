@@ -54,6 +54,50 @@ tw_frame_kind tw_json_parse_frame(tw_json_parser *parser, const uint8_t *bytes, 
 // for anything that is not a plain non-negative decimal up to TW_DECIMAL_MAX.
 int tw_parse_decimal(const char *text, size_t length, double *out);
 
+// ---- WebSocket API replies (trades.historical) -------------------------
+
+// One trade of a trades.historical result (or of trades.aggregate, whose
+// fields are named as in the stream: a, T, p, q).
+typedef struct tw_history_trade {
+    int64_t trade_id;       // "id" ("a")
+    int64_t time_ms;        // "time" ("T")
+    double price;           // "price" ("p")
+    double quantity;        // "qty" ("q")
+} tw_history_trade;
+
+enum { TW_ERROR_MESSAGE_CAPACITY = 120 };
+
+// Everything but the trades of one reply. Absent numbers are -1.
+typedef struct tw_api_reply {
+    int64_t request_id;     // "id" (tickwire always sends a number)
+    int32_t status;         // "status": 200, 429, 418, 4xx, 5xx
+    int32_t error_code;     // "error.code"
+    int64_t retry_after_ms; // "error.data.retryAfter": unix ms when requests may resume
+    int64_t weight_used;    // rateLimits REQUEST_WEIGHT "count"
+    int64_t weight_limit;   // rateLimits REQUEST_WEIGHT "limit"
+    int64_t weight_interval_ms; // that limit's window (intervalNum × interval)
+    size_t trade_count;     // trades written to the caller's array
+    uint8_t message_length;
+    char message[TW_ERROR_MESSAGE_CAPACITY]; // "error.msg", truncated, not NUL-terminated
+} tw_api_reply;
+
+typedef enum tw_reply_kind {
+    TW_REPLY_TRADES = 0,     // status 200 with a result array (possibly empty)
+    TW_REPLY_ERROR = 1,      // any other status, with an error object
+    TW_REPLY_MALFORMED = 2,  // not JSON, a missing field, or more trades than `trade_capacity`
+} tw_reply_kind;
+
+// A parser of its own: the backfill connection is not the market stream.
+typedef struct tw_api_parser tw_api_parser;
+tw_api_parser *tw_api_parser_create(void);
+void tw_api_parser_destroy(tw_api_parser *parser);
+
+// Parses one reply of Binance's WebSocket API to trades.historical or trades.aggregate.
+// `trades` has room for `trade_capacity` entries (a request asks for ≤ 1000).
+tw_reply_kind tw_json_parse_api_reply(tw_api_parser *parser, const uint8_t *bytes, size_t length,
+                                      size_t capacity, tw_api_reply *out,
+                                      tw_history_trade *trades, size_t trade_capacity);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,173 @@
+"""Binance's WebSocket API (ws-api/v3), as much of it as backfill uses.
+
+`trades.historical` (and `trades.aggregate`, for aggTrade frames) with
+{"symbol", "fromId", "limit"} is answered from the
+fake's own market: every trade its clock has passed (sent to somebody or not),
+as Binance's history would hold it, in Binance's reply shape with rateLimits
+(REQUEST_WEIGHT, 25 per request, 6,000 per minute). On command it answers the
+next requests with an error (429 + retryAfter, 418, 400, …) or withholds ids
+(an incomplete history). Every request is recorded (`requests()`).
+
+It runs on the FakeBinance's loop, on a port of its own, so the stream's
+connection records and ids are not disturbed by API connections.
+"""
+
+from __future__ import annotations
+
+import bisect
+import collections
+import dataclasses
+import json
+import ssl
+import time
+
+from websockets.asyncio.server import serve
+
+WEIGHT_PER_REQUEST = 25
+WEIGHT_LIMIT = 6000
+
+
+@dataclasses.dataclass(frozen=True)
+class APIRequest:
+    mono: float
+    wall_ms: int
+    symbol: str
+    from_id: int
+    limit: int
+    status: int
+    returned: int
+    method: str = "trades.historical"
+
+
+@dataclasses.dataclass(frozen=True)
+class APIFault:
+    status: int
+    code: int
+    msg: str
+    retry_after_ms: int | None  # unix ms, as Binance's error.data.retryAfter
+
+
+class FakeHistoryAPI:
+    def __init__(self, market) -> None:
+        self.market = market
+        self.port: int | None = None
+        self._server = None
+        self._faults: collections.deque[APIFault] = collections.deque()
+        self._withheld: set[tuple[str, int]] = set()
+        self._requests: list[APIRequest] = []
+        self._connections = 0
+        self._window = 0
+        self._weight = 0
+        # Per symbol: trade ids ascending and the frame index of each.
+        self._ids: dict[str, list[int]] = collections.defaultdict(list)
+        self._indices: dict[str, list[int]] = collections.defaultdict(list)
+        for index, frame in enumerate(market.frames):
+            self._ids[frame.symbol].append(frame.trade_id)
+            self._indices[frame.symbol].append(index)
+        for symbol, ids in self._ids.items():
+            assert ids == sorted(ids), f"{symbol}: frames not in id order"
+
+    # ----- commands (any thread) --------------------------------------------
+
+    def fail_next(self, n: int, status: int = 429, code: int = -1003, msg: str = "Too many requests.",
+                  retry_after_ms: int | None = None) -> None:
+        """The next `n` requests get this error instead of trades."""
+        with self.market._lock:
+            for _ in range(n):
+                self._faults.append(APIFault(status, code, msg, retry_after_ms))
+
+    def withhold(self, symbol: str, ids) -> None:
+        """These ids are missing from the history (never returned)."""
+        with self.market._lock:
+            self._withheld.update((symbol, i) for i in ids)
+
+    def requests(self) -> list[APIRequest]:
+        with self.market._lock:
+            return list(self._requests)
+
+    def connections(self) -> int:
+        with self.market._lock:
+            return self._connections
+
+    # ----- loop thread ---------------------------------------------------------
+
+    async def start(self, certificate) -> None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(str(certificate.cert), str(certificate.key))
+        self._server = await serve(self._handle, "127.0.0.1", 0, ssl=context, ping_interval=None,
+                                   close_timeout=2, compression=None, max_size=2**20,
+                                   process_request=self._check_path, server_header="fake-binance-api")
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    def _check_path(self, conn, request):
+        if request.path != "/ws-api/v3":
+            return conn.respond(404, "expected /ws-api/v3\n")
+        return None
+
+    async def _handle(self, conn) -> None:
+        with self.market._changed:
+            self._connections += 1
+            self.market._changed.notify_all()
+        try:
+            async for message in conn:
+                await conn.send(self._answer(message))
+        except Exception:
+            return  # the client went away
+
+    def _answer(self, message) -> str:
+        try:
+            request = json.loads(message)
+            request_id, params = request["id"], request["params"]
+            symbol, from_id, limit = params["symbol"], int(params["fromId"]), int(params.get("limit", 500))
+            method = request["method"]
+            assert method in ("trades.historical", "trades.aggregate") and 1 <= limit <= 1000
+        except Exception as exc:
+            return json.dumps({"id": None, "status": 400, "error": {"code": -1102, "msg": f"bad request: {exc}"}})
+        with self.market._changed:
+            limits = self._spend()
+            fault = self._faults.popleft() if self._faults else None
+            trades = [] if fault else self._history(symbol, from_id, limit, method == "trades.aggregate")
+            self._requests.append(APIRequest(time.monotonic(), time.time_ns() // 1_000_000, symbol, from_id, limit,
+                                             fault.status if fault else 200, len(trades), method))
+            self.market._changed.notify_all()
+        if fault:
+            error = {"code": fault.code, "msg": fault.msg}
+            if fault.retry_after_ms is not None:
+                error["data"] = {"serverTime": time.time_ns() // 1_000_000, "retryAfter": fault.retry_after_ms}
+            return json.dumps({"id": request_id, "status": fault.status, "error": error, "rateLimits": limits})
+        return json.dumps({"id": request_id, "status": 200, "result": trades, "rateLimits": limits},
+                          separators=(",", ":"))
+
+    def _spend(self) -> list[dict]:
+        window = int(time.time() // 60)
+        if window != self._window:
+            self._window, self._weight = window, 0
+        self._weight += WEIGHT_PER_REQUEST
+        return [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+                 "limit": WEIGHT_LIMIT, "count": self._weight}]
+
+    def _history(self, symbol: str, from_id: int, limit: int, aggregate: bool = False) -> list[dict]:
+        """Up to `limit` trades from `from_id` on that the clock has passed."""
+        ids, indices = self._ids.get(symbol, []), self._indices.get(symbol, [])
+        out = []
+        position = self.market._position
+        for k in range(bisect.bisect_left(ids, from_id), len(ids)):
+            if len(out) >= limit or indices[k] >= position:
+                break
+            if (symbol, ids[k]) in self._withheld:
+                continue
+            data = json.loads(self.market.frames[indices[k]].text)["data"]
+            price, qty = data["p"], data["q"]
+            if aggregate:  # one aggregate per trade, as fake_binance.as_agg_trades makes them
+                out.append({"a": ids[k], "p": price, "q": qty, "f": data["f"], "l": data["l"], "T": data["T"],
+                            "m": data["m"], "M": data.get("M", True)})
+                continue
+            out.append({"id": ids[k], "price": price, "qty": qty,
+                        "quoteQty": f"{float(price) * float(qty):.8f}", "time": data["T"],
+                        "isBuyerMaker": data["m"], "isBestMatch": data.get("M", True)})
+        return out
