@@ -36,8 +36,8 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     /// one event carries thousands of trades (a read after a long stall).
     private static var maxBatch: Int { 256 }
     var skipReports = SkipReportLimiter()
-    /// Backfill seam (issue 17): repairs gaps from Binance's WebSocket API;
-    /// nil without `--binance-api-url`. See LiveFeed+Backfill.swift.
+    /// Repairs gaps from Binance's WebSocket API (LiveFeed+Backfill.swift);
+    /// nil with `--binance-api-url off`.
     var backfill: BackfillCoordinator?
 
     public init(settings: LiveFeedSettings, symbols: SymbolTable, reactor: Reactor,
@@ -55,7 +55,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
                               symbolCount: symbols.count, jitterSeed: UInt64.random(in: .min ... .max))
         scratch = .allocate(byteCount: Self.maxMessageBytes + BinanceFrameParser.padding, alignment: 64)
         scratch.initializeMemory(as: UInt8.self, repeating: 0)
-        if let backfill {  // backfill seam
+        if let backfill {  // nil with --binance-api-url off: gaps are then only counted
             self.backfill = BackfillCoordinator(settings: backfill, symbols: symbols, tlsContext: tlsContext,
                                                 reactor: reactor, output: self)
         }
@@ -81,7 +81,8 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
 
     public func handle(_ event: ReadyEvent) {
         defer { sink.publish(due: &due) }
-        if let backfill, backfill.owns(generation: event.token.generation) { return backfill.ready(event) }  // backfill seam
+        // The API connection shares the .feed token kind; its serials are its own range.
+        if let backfill, backfill.owns(generation: event.token.generation) { return backfill.ready(event) }
         guard let connection = connections.first(where: { $0.generation == event.token.generation }) else { return }
         connection.ready(event.readiness)
         if machine.isSwitchDue { apply(machine.settleRotation(nowNanos: nowNanos)) }
@@ -100,7 +101,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
         apply(machine.checkLiveness(nowNanos: now) { serial in self.connection(serial)?.lastFrameNanos ?? now })
         apply(machine.maintain(nowNanos: now))
         apply(machine.settleRotation(nowNanos: now))
-        backfill?.tick()  // backfill seam: deadlines, retries, idle close
+        backfill?.tick()  // its request deadlines, retries and idle close ride on this tick
         reactor.schedule(afterNanos: settings.tickNanos, FeedTimer.tick.token)
     }
 
@@ -108,14 +109,14 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     /// nothing reconnects afterwards.
     public func close() {
         defer { sink.publish(due: &due) }
-        backfill?.shutdown()  // backfill seam: release held trades, announce what is left
+        backfill?.shutdown()  // held trades go out, and what is still missing is announced
         apply(machine.shutdown(nowNanos: nowNanos))
     }
 
     /// Ends whatever is still open, at once (the stop deadline passed).
     public func terminate() {
         defer { sink.publish(due: &due) }
-        backfill?.shutdown()  // backfill seam
+        backfill?.shutdown()  // held trades go out, and what is still missing is announced
         apply(machine.terminate(nowNanos: nowNanos))
     }
 
@@ -181,13 +182,15 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     private func publish(_ trade: Trade, verdict: TradeVerdict) {
         switch verdict {
         case .publish:
-            // Backfill seam: one array check per trade while no symbol has a gap.
+            // While a symbol is being backfilled its live trades wait behind the history;
+            // with no gap anywhere this is one array read per trade.
             if let backfill, backfill.isHolding(trade.symbolIndex) { return backfill.hold(trade) }
         case .publishAfterGap(let missing, let lastID):
             statistics.gapTrades += missing
             observer.feedEvent(.gap(symbol: symbols.upperCased[trade.symbolIndex], missingTrades: missing,
                                     lastID: lastID, nextID: trade.tradeID))
-            if let backfill { return backfill.gapFound(before: trade, lastID: lastID) }  // backfill seam
+            // The missing ids are fetched first; this trade waits behind them.
+            if let backfill { return backfill.gapFound(before: trade, lastID: lastID) }
         case .duplicate:
             statistics.duplicatesDropped += 1
             return
