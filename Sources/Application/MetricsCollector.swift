@@ -20,6 +20,7 @@ final class MetricsCollector {
     private var feedSkipped: [(FeedEvent.SkipReason, CounterMirror)]
     private var feedMissing: [CounterMirror]
     private var feedDuplicates: CounterMirror
+    private var feedSequencing: FeedSequencingMetrics
 
     private var tradesPublished: CounterMirror
     private let grpcConnections: Gauge
@@ -74,6 +75,7 @@ final class MetricsCollector {
             counter("feed_missing_trades", "total", "Trade ids skipped by the feed (gaps), per symbol", [("symbol", $0)])
         }
         feedDuplicates = counter("feed_duplicates_dropped", "total", "Trades dropped because their id was already delivered (rotation overlap)")
+        feedSequencing = FeedSequencingMetrics(registry: r, symbols: symbols)
 
         tradesPublished = counter("trades_published", "total", "Trades handed to the fan-out")
         grpcConnections = gauge("grpc_connections_open", "", "Open HTTP/2 connections")
@@ -117,6 +119,7 @@ final class MetricsCollector {
         for index in feedSkipped.indices { feedSkipped[index].1.follow(s.feedFramesSkipped[feedSkipped[index].0] ?? 0) }
         for index in feedMissing.indices where index < s.feedMissingTrades.count { feedMissing[index].follow(s.feedMissingTrades[index]) }
         feedDuplicates.follow(s.feedDuplicatesDropped)
+        feedSequencing.update(s)
 
         tradesPublished.follow(s.tradesPublished)
         grpcConnections.set(Int64(s.grpcConnections))

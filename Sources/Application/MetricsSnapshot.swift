@@ -17,6 +17,12 @@ struct MetricsSnapshot {
     /// Per symbol, indexed as in the SymbolTable.
     var feedMissingTrades: [Int64] = []
     var feedDuplicatesDropped = 0
+    var feedLateTrades = 0
+    /// Per symbol, indexed as in the SymbolTable.
+    var feedSuspectIDs: [Int] = []
+    var feedOutliersDropped: [Int] = []
+    var feedSequenceResets: [Int] = []
+    var feedSymbolCutOff: [Bool] = []
 
     var tradesPublished = 0
     var grpcConnections = 0

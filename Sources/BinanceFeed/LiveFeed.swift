@@ -103,6 +103,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
         apply(machine.checkLiveness(nowNanos: now) { serial in self.connection(serial)?.lastFrameNanos ?? now })
         apply(machine.maintain(nowNanos: now))
         apply(machine.settleRotation(nowNanos: now))
+        for change in machine.watchSymbols(nowNanos: now) { report(change) }
         reactor.schedule(afterNanos: settings.tickNanos, tag: tags.tick)
     }
 
@@ -182,16 +183,24 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
         switch verdict {
         case .publish:
             break
-        case .publishAfterGap(let missing, let lastID):
-            statistics.gapTrades += missing
-            observer.feedEvent(.gap(symbol: symbols.upperCased[trade.symbolIndex], missingTrades: missing,
-                                    lastID: lastID, nextID: trade.tradeID))
         case .duplicate:
             statistics.duplicatesDropped += 1
             return
         case .held, .ignored:
             return
+        case .suspect:
+            report(verdict, for: trade)
+            return
+        case .publishAfterReset(let suspect, _, _):
+            report(verdict, for: trade)
+            append(suspect)
+        case .publishAfterGap, .publishLate, .publishAfterOutlier:
+            report(verdict, for: trade)
         }
+        append(trade)
+    }
+
+    private func append(_ trade: Trade) {
         statistics.tradesPublished += 1
         due.append(trade)
         if due.count >= Self.maxBatch { sink.publish(due: &due) }
