@@ -35,6 +35,8 @@ import Testing
         let closed = rig.ended(serial, "the server closed the WebSocket with code 1001")
         let delay = try #require(closed.retryDelay(from: rig.now))
         #expect(delay <= 1 * s, "after a healthy connection ended the next attempt waited \(delay / ms) ms")
+        // At once, not merely within the 1 s contract: the base backoff alone would wait 0.5–1 s.
+        #expect(delay == 0, "the backoff was applied after an ending: \(delay / ms) ms")
         #expect(closed.last == .report(.connectionLost(connection: serial,
                                                        reason: "the server closed the WebSocket with code 1001",
                                                        retryInMs: delay / ms)))
@@ -92,6 +94,9 @@ import Testing
         }
         let replacedAfter = try #require(opened, "the stalled connection was never replaced") - silentFrom
         #expect(replacedAfter <= rig.settings.staleTimeoutNanos + 1 * s, "replaced after \(replacedAfter / ms) ms")
+        // Detected on the first tick past the stale timeout, and replaced on the spot (no backoff).
+        #expect(replacedAfter <= rig.settings.staleTimeoutNanos + rig.settings.tickNanos,
+                "replaced after \(replacedAfter / ms) ms: more than one tick after the stale timeout")
         #expect(rig.phaseName == "connecting(3)")
     }
 
