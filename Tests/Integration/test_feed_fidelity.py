@@ -20,7 +20,8 @@ import time
 
 import fake_binance
 import harness
-from harness import FEED_CONNECTED_RE, FEED_FRAME_SKIPPED_RE, FEED_GAP_RE, metadata_int, metadata_str
+from harness import (FEED_CONNECTED_RE, FEED_CONNECTION_LOST_RE, FEED_FRAME_SKIPPED_RE, FEED_GAP_RE, metadata_int,
+                     metadata_str)
 # Fixtures and helpers shared with the feed's main module (pytest registers imported fixtures).
 from test_binance_feed import (CONNECT_TIMEOUT_S, DELIVERY_TIMEOUT_S, LOG_TIMEOUT_S, assert_exactly,  # noqa: F401
                                assert_exactly_per_symbol, by_symbol, context, fakes, lines_after, open_prices, pki,
@@ -127,9 +128,8 @@ def test_endings_reconnect_at_once_after_earlier_failures(pki, fakes, start_serv
 
     fake.refuse_next(2, status=503)
     fake.drop(1)
-    records = fake.wait_attempts(4, 3 * CONNECT_TIMEOUT_S)
-    assert [r.status for r in records[1:4]] == [503, 503, 101], context(server, fake)
-    fake.wait_open(4, CONNECT_TIMEOUT_S)
+    fake.wait_open(4, 3 * CONNECT_TIMEOUT_S)
+    assert [r.status for r in fake.connections()[1:4]] == [503, 503, 101], context(server, fake)
     count = len(client.prices())
     wait_prices(client, count + 100, DELIVERY_TIMEOUT_S, server, fake)  # connection 4 reached streaming
 
@@ -152,6 +152,11 @@ def test_endings_reconnect_at_once_after_earlier_failures(pki, fakes, start_serv
     count = len(client.prices())
     wait_prices(client, count + 100, DELIVERY_TIMEOUT_S, server, fake)
     fake.pause()
+    # Each ending announced an immediate retry; the contract's 1 s alone would
+    # also pass with the base backoff (0.5–1 s).
+    lost = {metadata_int(line, "connection"): line for line in lines_after(server, FEED_CONNECTION_LOST_RE)}
+    for connection in (1, 4, 5):
+        assert metadata_int(lost[connection], "retry_in_ms") == 0, lost.get(connection, lost)
     for symbol, trades in by_symbol(received_trades(client)).items():
         ids = [t.trade_id for t in trades]
         assert ids == sorted(set(ids)), f"{symbol}: out of order or duplicated across the schedule"
