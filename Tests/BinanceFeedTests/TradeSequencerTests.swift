@@ -213,3 +213,40 @@ import MarketData
         }
     }
 }
+
+/// The sequencer's outcomes as the feed machine hands them to LiveFeed.
+@Suite struct FeedMachineSequencingTests {
+    @Test func aPoisonedIDOnTheStreamingConnectionIsHeldThenDropped() throws {
+        var rig = try FeedRig()
+        rig.streamingOnFirst()
+        #expect(rig.trade(1, 1_000, on: 1) == .publish)
+        let poisoned: Int64 = 1_001 + 1_000_000_000_000
+        #expect(rig.trade(1, poisoned, on: 1) == .suspect(lastID: 1_000, droppedOutlierID: nil))
+        #expect(rig.trade(1, 1_001, on: 1) == .publishAfterOutlier(outlierID: poisoned, missing: 0, lastID: 1_000))
+        #expect(rig.trade(1, 1_002, on: 1) == .publish)
+        #expect(rig.machine.watchSymbols(nowNanos: rig.now).isEmpty)
+    }
+
+    @Test func aResetHandsOverTheSuspectToPublishFirst() throws {
+        var rig = try FeedRig()
+        rig.streamingOnFirst()
+        _ = rig.trade(0, 1_000, on: 1)
+        _ = rig.trade(0, 900_000, on: 1)
+        #expect(rig.trade(0, 900_001, on: 1) ==
+                .publishAfterReset(suspect: FeedRig.trade(0, 900_000), previousID: 1_000, missing: 0))
+    }
+
+    @Test func aSymbolDroppingEverythingIsReportedByTheMachinesWatch() throws {
+        var rig = try FeedRig()
+        rig.streamingOnFirst()
+        _ = rig.trade(0, 1_000, on: 1)
+        var changes: [SymbolCutOffWatch.Change] = []
+        for _ in 0..<70 {  // 7 s of replayed old trades, one tick per 100 ms
+            _ = rig.trade(0, 999, on: 1)
+            rig.advance(100 * FeedRig.ms)
+            changes += rig.machine.watchSymbols(nowNanos: rig.now)
+        }
+        #expect(changes.count == 1)
+        #expect(rig.machine.cutOffWatch.isCutOff(0) && !rig.machine.cutOffWatch.isCutOff(1))
+    }
+}
