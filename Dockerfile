@@ -12,7 +12,7 @@ FROM swift:6.3-bookworm AS build
 # The -dev packages of scripts/install-deps.sh (the test-only ones excluded).
 RUN apt-get update -q \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        pkg-config libnghttp2-dev libssl-dev libwslay-dev libsimdjson-dev liburing-dev \
+        pkg-config libnghttp2-dev libssl-dev libwslay-dev libsimdjson-dev liburing-dev libc-ares-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so that a source change does not fetch them again.
@@ -28,11 +28,12 @@ RUN swift build -c release --product tickwire --static-swift-stdlib \
 FROM debian:bookworm-slim
 # One package per library `ldd tickwire` shows, plus the CA store for the
 # Binance TLS connection. libc6 and libgcc-s1 are already in the base image.
-# liburing2 serves --io io_uring. The test names any library that is missing
+# liburing2 serves --io io_uring; libc-ares2 resolves the Binance host on the
+# loop. The test names any library that is missing
 # here, or installed without being linked.
 RUN apt-get update -q \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        ca-certificates libnghttp2-14 libsimdjson14 libssl3 libstdc++6 liburing2 libwslay1 \
+        ca-certificates libc-ares2 libnghttp2-14 libsimdjson14 libssl3 libstdc++6 liburing2 libwslay1 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 tickwire \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \

@@ -13,7 +13,7 @@
 //   BinanceFeed            -> Reactor, TLS, WebSocket, MarketData, CBinanceJSON -> CSimdjson
 //   WebSocket              -> CWslay, COpenSSL (RNG, SHA-1 for the handshake)
 //   TLS                    -> Reactor (errno classes), COpenSSL
-//   Reactor                -> CTickwireShim, CURing (liburing, for the io_uring poller)
+//   Reactor                -> CTickwireShim, CURing (liburing, for the io_uring poller), CAres (DNS on the loop)
 //   GRPCWire               -> (nothing: a framed message, status codes, protobuf wire format)
 //   MarketData             -> (nothing: Trade, TradeSink, SymbolTable)
 //   Indicators             -> (nothing)
@@ -55,6 +55,8 @@ let package = Package(
                        providers: [.apt(["libwslay-dev"])]),
         .systemLibrary(name: "CURing", path: "Sources/CSystem/CURing", pkgConfig: "liburing",
                        providers: [.apt(["liburing-dev"])]),
+        .systemLibrary(name: "CAres", path: "Sources/CSystem/CAres", pkgConfig: "libcares",
+                       providers: [.apt(["libc-ares-dev"])]),
         // No pkgConfig: simdjson.pc adds -DSIMDJSON_THREADS_ENABLED, a flag SwiftPM
         // refuses; the header is in /usr/include and On-Demand needs no threads.
         .systemLibrary(name: "CSimdjson", path: "Sources/CSystem/CSimdjson",
@@ -67,7 +69,7 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("simdjson")]),
 
         // Layers.
-        .target(name: "Reactor", dependencies: ["CTickwireShim", "CURing"], swiftSettings: hotPath),
+        .target(name: "Reactor", dependencies: ["CTickwireShim", "CURing", "CAres"], swiftSettings: hotPath),
         .target(name: "MarketData", swiftSettings: hotPath),
         .target(name: "GRPCWire", swiftSettings: hotPath),
         .target(name: "TLS", dependencies: ["Reactor", "COpenSSL"], swiftSettings: hotPath),

@@ -3,7 +3,7 @@
 # it only calls apt-get when something is missing. Needs root (or sudo).
 set -euo pipefail
 
-packages=(pkg-config libnghttp2-dev libssl-dev libwslay-dev libsimdjson-dev liburing-dev
+packages=(pkg-config libnghttp2-dev libssl-dev libwslay-dev libsimdjson-dev liburing-dev libc-ares-dev
           protobuf-compiler openssl strace)
 if [ "${1:-}" = "--test" ]; then
     # make and gcc build tw-load (bench/loadclient), which the slow-consumer test drives.

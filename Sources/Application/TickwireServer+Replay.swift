@@ -33,7 +33,7 @@ extension TickwireServer {
             return true
         case .dueAt(let nanos):
             replayState = .waiting
-            reactor.schedule(atNanos: nanos, tag: TimerTag.replayDue.rawValue)
+            reactor.schedule(atNanos: nanos, ServerTimer.replayDue.token)
             return false
         case .finished:
             replayState = .finished

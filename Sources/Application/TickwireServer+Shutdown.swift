@@ -34,8 +34,8 @@ extension TickwireServer {
         health.setStatus(.notServing)
         hub.stopAccepting()
         hub.startGracefulGoAway()
-        reactor.schedule(afterNanos: configuration.goAwayPingTimeoutNanos, tag: TimerTag.goAwayFallback.rawValue)
-        reactor.schedule(atNanos: deadline, tag: TimerTag.drainDeadline.rawValue)
+        reactor.schedule(afterNanos: configuration.goAwayPingTimeoutNanos, ServerTimer.goAwayFallback.token)
+        reactor.schedule(atNanos: deadline, ServerTimer.drainDeadline.token)
 
         let drainMs = configuration.drainNanos / 1_000_000
         let notice = ShutdownNotices.notice(deadlineUnixMs: drain.signalWallMs + drainMs,
@@ -59,8 +59,8 @@ extension TickwireServer {
         health.finishWatchers(ShutdownNotices.unavailable)
         hub.stopAccepting()
         hub.sendFinalGoAway()
-        hub.lingerOnSessionEnd = true
-        reactor.schedule(atNanos: deadline, tag: TimerTag.stopDeadline.rawValue)
+        hub.lingerDeadlineNanos = deadline
+        reactor.schedule(atNanos: deadline, ServerTimer.stopDeadline.token)
         logger.notice("stopping", metadata: [
             "streams_notified": "\(drain.streamsNotified)",
             "streams_ended_by_clients": "\(drain.streamsEndedByClients)",

@@ -12,35 +12,6 @@ import Engine
 /// role, the connection hub, the price distributor, the health service and the
 /// feed, and carries the server through its ShutdownPhase.
 public final class TickwireServer: ReactorHandler {
-    /// What a timer is for, carried in its tag.
-    enum TimerTag: UInt64 {
-        /// The next replayed trade is due.
-        case replayDue = 1
-        /// The stop phase's flush budget ran out.
-        case stopDeadline = 2
-        /// The drain window closed.
-        case drainDeadline = 3
-        /// A client never acknowledged the GOAWAY notice's PING.
-        case goAwayFallback = 4
-        /// Time for every stream's indicator batch.
-        case indicatorBatch = 5
-        /// The live feed's maintenance tick (stale checks, pings, rotation).
-        case feedTick = 6
-        /// The live feed's backoff is over: connect again.
-        case feedRetry = 7
-        /// The earliest client-asked call deadline (StreamBounds: stream
-        /// duration or grpc-timeout) is due.
-        case streamBound = 8
-        /// A /metrics connection may have outlived its deadline.
-        case metricsDeadline = 9
-        /// The connection hub's keepalive and max-age sweep.
-        case connectionSweep = 10
-        /// Time to look for connections that stopped taking output (--write-idle-timeout).
-        case writeIdleSweep = 11
-        /// Lingering messages are due to be written (--flush-linger).
-        case flushLinger = 12
-    }
-
     /// Where the replay is.
     enum ReplayState: Equatable {
         /// Waiting for `--replay-wait-streams` streams to open.
@@ -75,10 +46,10 @@ public final class TickwireServer: ReactorHandler {
     var openCalls = 0
     /// When the next indicator batch is due; advanced by whole intervals so
     /// the cadence does not drift with the loop's own latency.
-    private var nextBatchNanos: Int64 = 0
-    private var batchCadence = BatchCadence()
+    var nextBatchNanos: Int64 = 0
+    var batchCadence = BatchCadence()
     /// The engine's one deadline timer (StreamBounds), while armed.
-    private var streamBoundTimer: TimerID?
+    var streamBoundTimer: TimerID?
     /// Returns closed connections' memory to the kernel from the batch tick.
     var freedMemory = FreedMemoryReturn()
     /// Counts for the transition logs.
@@ -113,21 +84,20 @@ public final class TickwireServer: ReactorHandler {
                                   followsLoad: configuration.flushLingerFollowsLoad)
         feedCounts = FeedEventCounts(symbols: configuration.symbols)
         if configuration.metricsListen != nil {
-            metrics = MetricsEndpoint(reactor: reactor, timerTag: TimerTag.metricsDeadline.rawValue)
+            metrics = MetricsEndpoint(reactor: reactor)
             collector = MetricsCollector(symbols: configuration.symbols)
             distributor.ingestTimes = IngestTimeLog(capacity: 1 << 16)
         }
         if let settings = configuration.liveFeed, replay == nil {
             liveFeed = try LiveFeed(settings: settings, symbols: configuration.symbols, reactor: reactor,
-                                    tags: .init(tick: TimerTag.feedTick.rawValue, retry: TimerTag.feedRetry.rawValue),
                                     sink: distributor, observer: self)
         }
         let tls = try configuration.grpcTLS.map { settings in
             try TLSServerContext(certificateChainFile: settings.certificateChainFile,
                                  privateKeyFile: settings.privateKeyFile, clientCAFile: settings.clientCAFile)
         }
-        hub = ConnectionHub(reactor: reactor, limits: configuration.grpc, delegate: self, tls: tls,
-                            sweepTimerTag: TimerTag.connectionSweep.rawValue) { [logger] level, message, metadata in
+        hub = ConnectionHub(reactor: reactor, limits: configuration.grpc, delegate: self,
+                            tls: tls) { [logger] level, message, metadata in
             logger.log(level: level.swiftLogLevel, "\(message)", metadata: metadata.mapValues { .string($0) })
         }
     }
@@ -182,8 +152,7 @@ public final class TickwireServer: ReactorHandler {
             liveFeed.start()
         }
         nextBatchNanos = reactor.clock.monotonicNanos() + configuration.indicators.intervalNanos
-        reactor.schedule(atNanos: nextBatchNanos, tag: TimerTag.indicatorBatch.rawValue)
-        startWriteIdleSweep()
+        reactor.schedule(atNanos: nextBatchNanos, ServerTimer.indicatorBatch.token)
         try reactor.run(self)
         reactor.close()
         var metadata: Logger.Metadata = [
@@ -219,63 +188,8 @@ public final class TickwireServer: ReactorHandler {
         case .feed: liveFeed?.handle(event)
         case .metricsListener: metrics?.listenerReady()
         case .metricsConnection: metrics?.connectionReady(event, exposition: self)
-        case .signal, .workerReady: assertionFailure("no handler for \(event.token)")
+        case .signal, .workerReady, .resolver: assertionFailure("no handler for \(event.token)")
         }
-    }
-
-    public func timerFired(tag: UInt64, reactor: Reactor) {
-        switch TimerTag(rawValue: tag) {
-        case .replayDue:
-            if replayState == .waiting { replayState = .ready }
-        case .stopDeadline:
-            if reactor.phase.isStopping {
-                logger.warning("stop flush budget spent; closing remaining connections",
-                               metadata: ["connections": "\(hub.connectionCount)"])
-                apply(reactor.phase.flushEnded())
-            }
-        case .drainDeadline:
-            apply(reactor.phase.drainEnded(nowNanos: reactor.clock.monotonicNanos(), budget: configuration.shutdownBudget))
-        case .goAwayFallback:
-            hub.sendFinalGoAway()
-        case .indicatorBatch:
-            guard reactor.phase == .running || reactor.phase.isDraining else { return }
-            let now = reactor.clock.monotonicNanos()
-            batchCadence.recordRound(atNanos: now)
-            distributor.sweepSlowConsumers(nowNanos: now)
-            freedMemory.trimIfDue(nowNanos: now)
-            sampleLoadForLinger(nowNanos: now)
-            distributor.emitIndicatorBatches()
-            let interval = configuration.indicators.intervalNanos
-            nextBatchNanos += interval
-            if nextBatchNanos <= now {  // the loop fell behind: skip, don't burst
-                nextBatchNanos = now + interval - (now - nextBatchNanos) % interval
-            }
-            reactor.schedule(atNanos: nextBatchNanos, tag: TimerTag.indicatorBatch.rawValue)
-        case .feedTick:
-            liveFeed?.tick()
-        case .feedRetry:
-            liveFeed?.retryDue()
-        case .streamBound:
-            streamBoundTimer = nil
-            apply(distributor.deadlineTimerFired(nowNanos: reactor.clock.monotonicNanos()))
-        case .metricsDeadline:
-            metrics?.timerFired()
-        case .connectionSweep:
-            hub.sweepTimerFired()
-        case .writeIdleSweep:
-            writeIdleSweepDue()
-        case .flushLinger:
-            flushLinger.timerFired()  // beforeSleep, next, writes what waited
-        case nil:
-            assertionFailure("unknown timer tag \(tag)")
-        }
-    }
-
-    /// Arms the engine's deadline timer where it asks, replacing the one armed.
-    func apply(_ request: PriceDistributor<GRPCStream>.TimerRequest?) {
-        guard case .arm(let atNanos)? = request else { return }
-        if let streamBoundTimer { reactor.cancel(streamBoundTimer) }
-        streamBoundTimer = reactor.schedule(atNanos: atNanos, tag: TimerTag.streamBound.rawValue)
     }
 
     public func signalReceived(_ signal: Int32, reactor: Reactor) {
@@ -298,7 +212,7 @@ public final class TickwireServer: ReactorHandler {
     }
 
     /// `--flush-linger auto`: engages or releases the window by the loop's load.
-    private func sampleLoadForLinger(nowNanos: Int64) {
+    func sampleLoadForLinger(nowNanos: Int64) {
         guard let share = flushLinger.observeLoad(busyNanos: reactor.loopStatistics.busyNanos, nowNanos: nowNanos) else {
             return
         }
@@ -323,7 +237,7 @@ public final class TickwireServer: ReactorHandler {
             observeFlushedTrades()
             return false
         case .hold(let wakeAt):
-            if let wakeAt { reactor.schedule(atNanos: wakeAt, tag: TimerTag.flushLinger.rawValue) }
+            if let wakeAt { reactor.schedule(atNanos: wakeAt, ServerTimer.flushLinger.token) }
             hub.flushPending(holdingMessages: true)
             // Only urgent output was waiting, and it is out: no window is open.
             if !hub.hasPendingFlush { flushLinger.nothingHeld() }

@@ -13,12 +13,15 @@ protocol BinanceConnectionOwner: AnyObject {
     func connection(_ connection: BinanceConnection, didEndWith reason: String, retryAfterSeconds: Int?)
 }
 
-/// One attempt at a Binance stream: TCP connect, TLS handshake, WebSocket
-/// upgrade, then frames until either side closes. Each step is a phase; the
-/// reactor's readiness events move it forward, and nothing ever blocks.
+/// One attempt at a Binance stream: DNS lookup, TCP connect (to each address
+/// in turn), TLS handshake, WebSocket upgrade, then frames until either side
+/// closes. Each step is a phase; the reactor's readiness events (and its
+/// resolver's answer) move it forward, and nothing ever blocks.
 final class BinanceConnection: WebSocketSessionDelegate {
     enum Phase {
-        /// The non-blocking connect is in flight.
+        /// Waiting for the reactor's resolver (a host name; an IP literal skips this).
+        case resolving
+        /// The non-blocking connect to one of the addresses is in flight.
         case connecting
         case tlsHandshake
         /// Sending the HTTP Upgrade request, then reading the 101.
@@ -42,9 +45,20 @@ final class BinanceConnection: WebSocketSessionDelegate {
     private var stream: TLSByteStream?
     private(set) var phase: Phase
 
-    private let fd: Int32
-    private let tls: TLSConnection
-    private let reactor: Reactor
+    /// The socket of the address being tried, then of the connection (-1 while resolving).
+    var fd: Int32 = -1
+    /// Set up once TCP connects.
+    private var tls: TLSConnection?
+    let endpoint: BinanceEndpoint
+    private let context: TLSClientContext
+    let reactor: Reactor
+    /// Every address the host resolved to, tried in turn until one connects.
+    var addresses = ResolvedAddresses([])
+    var nextAddress = 0
+    /// Why each address tried so far failed, for the attempt's log line.
+    var connectFailures: [String] = []
+    /// The lookup in flight while resolving, to cancel if the attempt ends first.
+    var lookup: DNSLookup?
     private unowned let owner: BinanceConnectionOwner
     private var registered: Interest = .write
     /// What the current phase is waiting for, when that is not simply "read".
@@ -58,31 +72,22 @@ final class BinanceConnection: WebSocketSessionDelegate {
         let reason: String
     }
 
+    /// Starts the attempt: an IP literal is connected to at once; a name is
+    /// handed to the reactor's resolver first. Throws when it cannot start
+    /// (every address of a literal failed at once, or no lookup could begin).
     init(serial: UInt32, endpoint: BinanceEndpoint, target: String, context: TLSClientContext,
          reactor: Reactor, owner: BinanceConnectionOwner) throws(StartError) {
         self.serial = serial
         self.reactor = reactor
         self.owner = owner
+        self.endpoint = endpoint
+        self.context = context
         startedAtNanos = reactor.clock.monotonicNanos()
         lastFrameNanos = startedAtNanos
-        let fd: Int32
-        do {
-            fd = try TCPConnector.startConnect(host: endpoint.host, port: endpoint.port)
-        } catch {
-            throw StartError(reason: "cannot connect to \(endpoint.host):\(endpoint.port): \(error)")
-        }
-        do {
-            tls = try TLSConnection(context: context, fd: fd, host: endpoint.host)
-            try reactor.register(fd: fd, token: EventToken(kind: .feed, slot: 0, generation: serial & 0xFF_FFFF),
-                                 interest: .write)
-        } catch {
-            closeDescriptor(fd)
-            throw StartError(reason: "\(error)")
-        }
-        self.fd = fd
         let key = WebSocketHandshake.randomKey()
         pendingHandshake = WebSocketHandshake(host: endpoint.host, port: Int(endpoint.port), target: target, key: key)
-        phase = .connecting
+        phase = .resolving
+        try start()
     }
 
     private var pendingHandshake: WebSocketHandshake
@@ -94,20 +99,25 @@ final class BinanceConnection: WebSocketSessionDelegate {
         return false
     }
 
-    var tlsVersion: String { tls.protocolVersion }
+    var tlsVersion: String { tls?.protocolVersion ?? "" }
 
     // MARK: Driving
 
     func ready(_ readiness: Readiness) {
         readStartNanos = reactor.clock.monotonicNanos()
         switch phase {
+        case .resolving:
+            return
         case .connecting:
-            if let error = TCPConnector.connectError(fd: fd) {
-                end("cannot connect: \(error)")
+            switch TCPConnector.outcome(fd: fd) {
+            case .inProgress:
                 return
+            case .failed(let error):
+                abandonAddress(error)
+                return
+            case .connected:
+                guard startTLS() else { return }
             }
-            phase = .tlsHandshake
-            driveHandshake()
         case .tlsHandshake:
             driveHandshake()
         case .upgrading:
@@ -120,7 +130,28 @@ final class BinanceConnection: WebSocketSessionDelegate {
         updateInterest()
     }
 
+    /// A connect is in flight on `socket`, registered for writability.
+    func connecting(on socket: Int32) {
+        fd = socket
+        registered = .write
+        phase = .connecting
+    }
+
+    /// TCP is up: TLS over it, then the handshake. False when the attempt ended.
+    private func startTLS() -> Bool {
+        do {
+            tls = try TLSConnection(context: context, fd: fd, host: endpoint.host)
+        } catch {
+            end("\(error)")
+            return false
+        }
+        phase = .tlsHandshake
+        driveHandshake()
+        return true
+    }
+
     private func driveHandshake() {
+        guard let tls else { return }
         switch tls.handshake() {
         case .transferred:
             phase = .upgrading(pendingHandshake, requestBytesSent: 0)
@@ -137,7 +168,7 @@ final class BinanceConnection: WebSocketSessionDelegate {
     }
 
     private func driveUpgrade() {
-        guard case .upgrading(var handshake, var sent) = phase else { return }
+        guard case .upgrading(var handshake, var sent) = phase, let tls else { return }
         defer { if case .upgrading = phase { phase = .upgrading(handshake, requestBytesSent: sent) } }
         while sent < handshake.request.count {
             let step = handshake.request.withUnsafeBytes { tls.write(UnsafeRawBufferPointer(rebasing: $0[sent...])) }
@@ -175,6 +206,7 @@ final class BinanceConnection: WebSocketSessionDelegate {
     }
 
     private func open(leftover: [UInt8]) {
+        guard let tls else { return }
         let stream = TLSByteStream(tls, clock: reactor.clock)
         self.stream = stream
         let session = WebSocketSession(transport: stream, leftover: leftover, delegate: self)
@@ -211,14 +243,14 @@ final class BinanceConnection: WebSocketSessionDelegate {
             desired = awaiting
         case .open(let session), .closing(let session):
             var interest: Interest = .read
-            if session.wantsWrite || tls.readWantsWritable { interest.insert(.write) }
+            if session.wantsWrite || tls?.readWantsWritable == true { interest.insert(.write) }
             desired = interest
-        case .ended:
+        case .resolving, .ended:
             return
         }
         guard desired != registered else { return }
         do {
-            try reactor.modify(fd: fd, token: EventToken(kind: .feed, slot: 0, generation: generation), interest: desired)
+            try reactor.modify(fd: fd, token: token, interest: desired)
             registered = desired
         } catch {
             end("epoll: \(error)")
@@ -248,7 +280,7 @@ final class BinanceConnection: WebSocketSessionDelegate {
             if !receiving { flush(session) }
         case .closing:
             return
-        case .connecting, .tlsHandshake, .upgrading:
+        case .resolving, .connecting, .tlsHandshake, .upgrading:
             end("closed before it opened (\(reason))")
         case .ended:
             return
@@ -270,9 +302,16 @@ final class BinanceConnection: WebSocketSessionDelegate {
     func end(_ reason: String, retryAfterSeconds: Int? = nil) {
         if case .ended = phase { return }
         phase = .ended
-        try? reactor.unregister(fd: fd)
-        tls.shutdown()
-        closeDescriptor(fd)
+        if let lookup {
+            reactor.resolver?.cancel(lookup)
+            self.lookup = nil
+        }
+        if fd >= 0 {
+            try? reactor.unregister(fd: fd)
+            tls?.shutdown()
+            closeDescriptor(fd)
+            fd = -1
+        }
         owner.connection(self, didEndWith: reason, retryAfterSeconds: retryAfterSeconds)
     }
 

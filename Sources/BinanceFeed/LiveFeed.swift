@@ -12,16 +12,6 @@ import MarketData
 /// applies the actions it returns in one place (`apply`), doing the I/O. It
 /// is generic over the sink, so each trade is a static call.
 public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
-    /// Reactor timer tags the owner routes back to `tick()` and `retryDue()`.
-    public struct TimerTags: Sendable {
-        public let tick: UInt64
-        public let retry: UInt64
-        public init(tick: UInt64, retry: UInt64) {
-            self.tick = tick
-            self.retry = retry
-        }
-    }
-
     public let settings: LiveFeedSettings
     public internal(set) var statistics = LiveFeedStatistics()
     var machine: FeedMachine
@@ -32,7 +22,6 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     private let target: String
     private let tlsContext: TLSClientContext
     let reactor: Reactor
-    private let tags: TimerTags
     private unowned let sink: Sink
     unowned let observer: FeedEventObserver
     let parser: BinanceFrameParser
@@ -48,14 +37,13 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     private static var maxBatch: Int { 256 }
     var skipReports = SkipReportLimiter()
 
-    public init(settings: LiveFeedSettings, symbols: SymbolTable, reactor: Reactor, tags: TimerTags,
+    public init(settings: LiveFeedSettings, symbols: SymbolTable, reactor: Reactor,
                 sink: Sink, observer: FeedEventObserver) throws(TLSClientContext.ConfigurationError) {
         self.settings = settings
         self.symbols = symbols
         self.target = settings.endpoint.target(symbols: symbols, stream: settings.stream)
         self.tlsContext = try TLSClientContext(extraCAFile: settings.extraCAFile)
         self.reactor = reactor
-        self.tags = tags
         self.sink = sink
         self.observer = observer
         parser = BinanceFrameParser(symbols: symbols)
@@ -80,7 +68,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
         defer { sink.publish(due: &due) }
         guard case .idle = machine.phase else { return }
         apply(machine.start(nowNanos: nowNanos))
-        reactor.schedule(afterNanos: settings.tickNanos, tag: tags.tick)
+        reactor.schedule(afterNanos: settings.tickNanos, FeedTimer.tick.token)
     }
 
     public func handle(_ event: ReadyEvent) {
@@ -90,13 +78,13 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
         if machine.isSwitchDue { apply(machine.settleRotation(nowNanos: nowNanos)) }
     }
 
-    public func retryDue() {
+    func retryDue() {
         defer { sink.publish(due: &due) }
         apply(machine.retryDue(nowNanos: nowNanos))
     }
 
     /// The maintenance timer. Each step sees the outcome of the one before.
-    public func tick() {
+    func tick() {
         defer { sink.publish(due: &due) }
         if machine.isFinished { return }
         let now = nowNanos
@@ -104,7 +92,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
         apply(machine.maintain(nowNanos: now))
         apply(machine.settleRotation(nowNanos: now))
         for change in machine.watchSymbols(nowNanos: now) { report(change) }
-        reactor.schedule(afterNanos: settings.tickNanos, tag: tags.tick)
+        reactor.schedule(afterNanos: settings.tickNanos, FeedTimer.tick.token)
     }
 
     /// Shutdown: close every connection with code 1000 (then close_notify);
@@ -142,7 +130,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
         case .ping(let serial):
             connection(serial)?.sendPing(nowNanos: nowNanos)
         case .scheduleRetry(let atNanos):
-            reactor.schedule(atNanos: atNanos, tag: tags.retry)
+            reactor.schedule(atNanos: atNanos, FeedTimer.retry.token)
         case .publishHeld(let trades):
             for trade in trades { publish(trade, verdict: machine.admit(trade)) }
         case .completeRotation(let from, let to, let proven, let duplicatesBefore):

@@ -1,9 +1,13 @@
+import Reactor
+
 /// Everything the live feed is told at startup (flags and their defaults).
 public struct LiveFeedSettings: Sendable {
     public var endpoint: BinanceEndpoint
     public var stream: TradeStreamKind
     /// `--binance-ca-file`: trusted in addition to the system store.
     public var extraCAFile: String?
+    /// `--dns-servers`: who resolves the endpoint's host (default: resolv.conf's).
+    public var dnsServers: DNSServerList = .system
     /// No frame of any kind for this long: the connection is dead.
     public var staleTimeoutNanos: Int64
     /// Rotate (make before break) when a connection gets this old; Binance

@@ -19,10 +19,10 @@ extension ConnectionHub {
 
     /// Fills `connection`'s output for the batch. Returns true when it joined
     /// the batch; false when it was dealt with here (it had nothing to send,
-    /// or nghttp2 failed) and the caller should check it for closing.
+    /// or nghttp2 failed).
     func prepareBatchedSend(_ connection: HTTP2Connection) -> Bool {
         if let failure = connection.fillOutput() {
-            connection.markClosing(failure)
+            apply(connection.phase.failed(failure), to: connection)
             return false
         }
         guard !connection.output.isEmpty else {
@@ -38,10 +38,15 @@ extension ConnectionHub {
     func sendBatched() {
         guard !batched.isEmpty else { return }
         defer { batched.removeAll(keepingCapacity: true) }
+        // Closing waits until every result is in: a slot must not be reused
+        // while the batch still refers to its connection.
+        deferringCloses { submitBatched() }
+    }
+
+    private func submitBatched() {
         guard let batch = sendBatch else {
             // Abandoned during this iteration: the rest go out the ordinary way.
             for connection in batched { flush(connection) }
-            closeMarked(batched)
             return
         }
         var start = 0
@@ -60,26 +65,24 @@ extension ConnectionHub {
             }
             start = end
         }
-        // Closing waits until every result is in: a slot must not be reused
-        // while the batch still refers to its connection.
-        closeMarked(batched)
     }
 
     private func settle(_ connection: HTTP2Connection, _ result: UringSendBatch.Result) {
         switch result {
         case .sent(let count):
             if connection.wrote(count) != nil {
-                watchWritable(connection, true)  // the socket took part: the rest waits for EPOLLOUT
+                setWritableInterest(connection, true)  // the socket took part: the rest waits for EPOLLOUT
             } else {
                 flush(connection)
             }
         case .wouldBlock:
-            watchWritable(connection, true)
-        case .failed(let error) where error.errno == EBADF || error.errno == EFAULT:
-            // As systemCall traps for sendmsg: our own bookkeeping is wrong.
-            preconditionFailure("an io_uring send failed with errno \(error.errno): a descriptor or buffer was invalid")
+            setWritableInterest(connection, true)
         case .failed(let error):
-            connection.markClosing("write: \(error)")
+            // Judged as sendmsg's errno is (EBADF and EFAULT trap there too).
+            switch ErrnoClass.of(error.errno, call: error.call) {
+            case .interrupted, .wouldBlock: setWritableInterest(connection, true)
+            case .failed(let error): apply(connection.phase.failed("write: \(error)"), to: connection)
+            }
         }
     }
 
@@ -92,12 +95,8 @@ extension ConnectionHub {
         log(.error, "io_uring sends failed; writing with sendmsg from now on", [
             "error": "\(error)", "connections_closed": "\(failed.count)",
         ])
-        for connection in failed { connection.markClosing("io_uring send batch failed: \(error)") }
-    }
-
-    private func closeMarked(_ connections: [HTTP2Connection]) {
-        for connection in connections {
-            if case .closing(let reason) = connection.phase { close(connection, reason: reason) }
+        for connection in failed {
+            apply(connection.phase.closeRequested("io_uring send batch failed: \(error)"), to: connection)
         }
     }
 }

@@ -6,13 +6,14 @@ import Reactor
 /// always move. The timer runs only while connections are open.
 extension ConnectionHub {
     /// The sweep timer fired: check every open connection, close the ones
-    /// that are done, and come back in one interval.
-    public func sweepTimerFired() {
+    /// that are done (lingering ones past their deadline too), and come back
+    /// in one interval.
+    func keepaliveSweepDue() {
         sweepTimer = nil
         let now = monotonicNanos
         forEachConnection { connection in
+            apply(connection.phase.lingerDeadlinePassed(nowNanos: now), to: connection)
             connection.sweep(nowNanos: now)
-            if case .closing(let reason) = connection.phase { close(connection, reason: reason) }
         }
         armSweep()
     }
@@ -21,6 +22,6 @@ extension ConnectionHub {
     /// the policy needs none.
     func armSweep() {
         guard sweepTimer == nil, connectionCount > 0, let interval = limits.keepalive.sweepIntervalNanos else { return }
-        sweepTimer = reactor.schedule(afterNanos: interval, tag: sweepTimerTag)
+        sweepTimer = reactor.schedule(afterNanos: interval, HubTimer.keepaliveSweep.token)
     }
 }

@@ -15,9 +15,8 @@ public final class ConnectionHub {
     unowned let delegate: any GRPCServerDelegate
     let reactor: Reactor
     private var listener: TCPListener?
-    private var slots: [HTTP2Connection?]
-    private var generations: [UInt32]
-    private var freeSlots: [UInt32]
+    /// Every accepted connection, by the slot in its token.
+    private(set) var slots: ConnectionSlots<HTTP2Connection>
     private var pendingFlush: [HTTP2Connection] = []
     /// Some connection in pendingFlush has more than messages waiting.
     private var urgentFlushPending = false
@@ -29,42 +28,43 @@ public final class ConnectionHub {
     /// io_uring_enter failed for sends once: the ring's state is unknown, so
     /// it is never used again and writes go through sendmsg.
     var sendBatchAbandoned = false
-    private let readBuffer: UnsafeMutableRawBufferPointer
+    /// Set while io_uring send results are delivered: closes wait in
+    /// `deferredCloses` until every result is in (ConnectionHub+Phase.swift).
+    var closesDeferred = false
+    var deferredCloses: [(HTTP2Connection, reason: String, notifyPeer: Bool)] = []
+    let readBuffer: UnsafeMutableRawBufferPointer
     private let logSink: LogSink
     /// Set when the listener serves TLS (`--tls-cert`); nil for h2c.
     private let tlsContext: TLSServerContext?
     /// The keepalive sweep (ConnectionHub+Keepalive.swift): one timer for
     /// every connection, armed while any connection is open.
-    let sweepTimerTag: UInt64
     var sweepTimer: TimerID?
     /// Draws each connection's --max-connection-age jitter.
     private var jitterSource = SystemRandomNumberGenerator()
     /// What keepalive did to connections, for the metrics.
     public internal(set) var keepaliveEvents: [KeepaliveEvent: Int] = [:]
 
-    public private(set) var connectionCount = 0
+    public var connectionCount: Int { slots.count }
     /// Connections closed by the write-idle sweep (ConnectionHub+WriteIdle).
     public internal(set) var writeIdleClosed = 0
-    /// When stopping: a connection whose session has ended is half-closed and
-    /// read to EOF instead of being closed at once. The stop deadline bounds it.
-    public var lingerOnSessionEnd = false
+    /// Set when stopping: a connection whose session has ended is half-closed
+    /// and read to EOF instead of being closed at once, until this deadline
+    /// (the stop deadline) at the latest.
+    public var lingerDeadlineNanos: Int64?
     public var boundAddress: ListenAddress? { listener?.boundAddress }
     public var isAccepting: Bool { listener != nil }
     public var servesTLS: Bool { tlsContext != nil }
 
-    /// `sweepTimerTag` comes back through the owner's `timerFired`, which
-    /// calls `sweepTimerFired()` here.
+    /// The hub's timers (owner `.connections`) come back through the reactor
+    /// handler's `timerFired`, which passes them to `timerFired(_:)` here.
     public init(reactor: Reactor, limits: GRPCLimits, delegate: any GRPCServerDelegate,
-                tls: TLSServerContext? = nil, sweepTimerTag: UInt64, log: @escaping LogSink) {
+                tls: TLSServerContext? = nil, log: @escaping LogSink) {
         self.reactor = reactor
-        self.sweepTimerTag = sweepTimerTag
         self.tlsContext = tls
         self.limits = limits
         self.delegate = delegate
         self.logSink = log
-        slots = Array(repeating: nil, count: limits.maxConnections)
-        generations = Array(repeating: 0, count: limits.maxConnections)
-        freeSlots = (0..<UInt32(limits.maxConnections)).reversed()
+        slots = ConnectionSlots(capacity: limits.maxConnections, kind: .connection)
         // One read buffer for all connections: nghttp2 consumes every byte we
         // hand it before returning, so nothing needs to persist between reads.
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -86,6 +86,7 @@ public final class ConnectionHub {
         let listener = try TCPListener(address: address, reusePort: reusePort)
         try reactor.register(fd: listener.fd, token: EventToken(kind: .listener), interest: .read)
         self.listener = listener
+        armWriteIdleSweep()
     }
 
     /// Closes the listening socket; new connection attempts are refused.
@@ -115,15 +116,13 @@ public final class ConnectionHub {
     }
 
     public func connectionReady(_ event: ReadyEvent) {
-        guard let connection = lookup(event.token) else { return }
+        guard let connection = slots.lookup(event.token) else { return }
         if !connection.transportReady {
             advanceHandshake(connection)
-            if case .closing(let reason) = connection.phase { close(connection, reason: reason) }
             guard connection.transportReady else { return }
         }
         if event.readiness.contains(.writable) { flush(connection) }
         if event.readiness.contains(.readable) || event.readiness.contains(.hangup) { read(connection) }
-        if case .closing(let reason) = connection.phase { close(connection, reason: reason) }
     }
 
     /// Flushes every connection that has output waiting. Called once per
@@ -139,25 +138,26 @@ public final class ConnectionHub {
         urgentFlushPending = false
         defer { flushing.removeAll(keepingCapacity: true) }
         for connection in flushing {
-            if holdingMessages && !connection.flushUrgent && connection.phase != .closed {
+            if holdingMessages && !connection.flushUrgent && !connection.phase.isClosed {
                 pendingFlush.append(connection)  // still requested; its turn comes when the linger ends
                 continue
             }
             connection.flushRequested = false
             connection.flushUrgent = false
-            guard connection.phase != .closed else { continue }
+            guard connection.phase.writesOutput else { continue }
+            let serving = connection.phase.servesSession
             // Before the writability check: a full socket is exactly when queues grow.
-            if connection.phase == .open && connection.isOverBacklogLimit {
+            if serving && connection.isOverBacklogLimit {
                 connection.trimBacklog { delegate.rpcTooSlow($0) }
             }
-            // A full socket is retried on EPOLLOUT, not on every new message.
-            guard !connection.watchingWritable else { continue }
-            if sendBatch != nil, connection.phase == .open, connection.sendsThroughBatch {
-                if prepareBatchedSend(connection) { continue }
+            // A full socket is retried on EPOLLOUT, not on every new message;
+            // a failed session is flushed now, and that flush closes it.
+            guard !connection.watchingWritable || !serving else { continue }
+            if sendBatch != nil, serving, connection.sendsThroughBatch {
+                _ = prepareBatchedSend(connection)
             } else {
                 flush(connection)
             }
-            if case .closing(let reason) = connection.phase { close(connection, reason: reason) }
         }
         sendBatched()
     }
@@ -167,7 +167,7 @@ public final class ConnectionHub {
     public var hasUrgentFlush: Bool { urgentFlushPending }
 
     func scheduleFlush(_ connection: HTTP2Connection, urgent: Bool = true) {
-        guard connection.phase != .closed else { return }
+        guard !connection.phase.isClosed else { return }
         if urgent {
             connection.flushUrgent = true
             urgentFlushPending = true
@@ -190,7 +190,7 @@ public final class ConnectionHub {
 
     /// Closes every connection at once.
     public func closeAll(reason: String) {
-        forEachConnection { close($0, reason: reason) }
+        forEachConnection { apply($0.phase.closeRequested(reason), to: $0) }
     }
 
     /// Total bytes waiting in connection output buffers.
@@ -200,8 +200,11 @@ public final class ConnectionHub {
         return total
     }
 
+    /// `body` may close the connection it is given.
     public func forEachConnection(_ body: (HTTP2Connection) -> Void) {
-        for slot in slots { if let connection = slot { body(connection) } }
+        for index in 0..<slots.capacity {
+            if let connection = slots.occupant(atSlot: index) { body(connection) }
+        }
     }
 
     // MARK: Internals
@@ -210,63 +213,67 @@ public final class ConnectionHub {
     /// it one end of a socketpair: the whole accepted-connection path without
     /// a listener or a TCP handshake per input.
     func adopt(_ fd: Int32) {
-        guard let slot = freeSlots.popLast() else {
+        guard let token = slots.reserve() else {
             log(.warning, "connection limit reached; closing new connection", ["max_connections": "\(limits.maxConnections)"])
             closeDescriptor(fd)
             return
         }
-        generations[Int(slot)] = (generations[Int(slot)] &+ 1) & 0xFF_FFFF
-        let token = EventToken(kind: .connection, slot: slot, generation: generations[Int(slot)])
         do {
-            let tls: TLSConnection?
-            do {
-                tls = try tlsContext.map { context throws(TLSClientContext.ConfigurationError) in
-                    try TLSConnection(serverContext: context, fd: fd)
-                }
-            } catch {
-                throw SystemError(call: "TLS setup: \(error)", errno: ENOMEM)
-            }
-            let jitter = ConnectionAge.jitter(forAge: limits.keepalive.maxConnectionAgeNanos, using: &jitterSource)
-            let connection = try HTTP2Connection(fd: fd, token: token, limits: limits, hub: self, tls: tls,
-                                                 openedAtNanos: monotonicNanos, ageJitterNanos: jitter)
+            let connection = try makeConnection(fd: fd, token: token)
             try reactor.register(fd: fd, token: token, interest: .read)
-            slots[Int(slot)] = connection
-            connectionCount += 1
+            slots.fill(token, with: connection)
             scheduleFlush(connection)  // our SETTINGS go out first
             armSweep()
-            log(.debug, "connection accepted", ["slot": "\(slot)", "connections": "\(connectionCount)"])
+            log(.debug, "connection accepted", ["slot": "\(token.slot)", "connections": "\(connectionCount)"])
         } catch {
             log(.error, "could not set up connection", ["error": "\(error)"])
-            freeSlots.append(slot)
+            slots.cancel(token)
             closeDescriptor(fd)
         }
     }
 
-    private func lookup(_ token: EventToken) -> HTTP2Connection? {
-        guard Int(token.slot) < slots.count, let connection = slots[Int(token.slot)],
-              connection.token == token else { return nil }
-        return connection
+    /// Frees a closed connection's slot (ConnectionHub+Phase.swift, teardown).
+    func releaseSlot(_ token: EventToken) {
+        slots.release(token)
+    }
+
+    private func makeConnection(fd: Int32, token: EventToken) throws(ConnectionSetupError) -> HTTP2Connection {
+        let tls: TLSConnection?
+        do {
+            tls = try tlsContext.map { context throws(TLSClientContext.ConfigurationError) in
+                try TLSConnection(serverContext: context, fd: fd)
+            }
+        } catch {
+            throw .tls("\(error)")
+        }
+        let jitter = ConnectionAge.jitter(forAge: limits.keepalive.maxConnectionAgeNanos, using: &jitterSource)
+        return try HTTP2Connection(fd: fd, token: token, limits: limits, hub: self, tls: tls,
+                                   openedAtNanos: monotonicNanos, ageJitterNanos: jitter)
     }
 
     private func read(_ connection: HTTP2Connection) {
-        if case .lingering(let reason) = connection.phase {
-            discardUntilEndOfStream(connection, reason: reason)
+        if connection.phase.isLingering {
+            if HalfClose.discardInput(fd: connection.fd, scratch: readBuffer) == .finished {
+                apply(connection.phase.peerClosed(), to: connection)
+            }
             return
         }
         // One socket read per event for h2c (level-triggered epoll comes
         // back for the rest). TLS reads at most one record per call, so it
         // reads on until the session would block, bounded for fairness.
         let reads = connection.tls == nil ? 1 : 64
-        for _ in 0..<reads where connection.phase == .open {
+        for _ in 0..<reads where connection.phase.servesSession {
             switch connection.readInput(into: readBuffer) {
             case .wouldBlock:
                 return
             case .endOfStream:
-                connection.markClosing("peer closed the connection")
+                apply(connection.phase.peerClosed(), to: connection)
             case .bytes(let count):
-                _ = connection.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
+                if let failure = connection.receive(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count])) {
+                    apply(connection.phase.failed(failure), to: connection)
+                }
             case .failed(let reason):
-                connection.markClosing(reason)
+                apply(connection.phase.failed(reason), to: connection)
             }
         }
     }
@@ -274,84 +281,31 @@ public final class ConnectionHub {
     /// Drives a TLS handshake with whatever readiness arrived; on completion
     /// the SETTINGS submitted at accept time get flushed.
     private func advanceHandshake(_ connection: HTTP2Connection) {
-        guard let tls = connection.tls, connection.phase == .open else { return }
+        guard let tls = connection.tls, connection.phase.servesSession else { return }
         switch tls.handshake() {
         case .transferred:
-            watchWritable(connection, false)
+            setWritableInterest(connection, false)
             scheduleFlush(connection)
             log(.debug, "TLS handshake complete", [
                 "slot": "\(connection.token.slot)", "version": tls.protocolVersion,
                 "alpn": tls.negotiatedProtocol ?? "none",
             ])
         case .wantRead:
-            watchWritable(connection, false)
+            setWritableInterest(connection, false)
         case .wantWrite:
-            watchWritable(connection, true)
+            setWritableInterest(connection, true)
         case .closed:
-            connection.markClosing("TLS handshake: the client closed the connection")
+            apply(connection.phase.peerClosed("TLS handshake: the client closed the connection"), to: connection)
         case .failed(let reason):
             log(.info, "TLS handshake failed", ["slot": "\(connection.token.slot)", "reason": "\(reason)"])
-            connection.markClosing("TLS handshake failed: \(reason)")
+            apply(connection.phase.failed("TLS handshake failed: \(reason)"), to: connection)
         }
     }
 
+    /// One flush of `connection`'s output; the phase decides what follows.
     func flush(_ connection: HTTP2Connection) {
-        guard connection.phase == .open else { return }
-        switch connection.flush() {
-        case .drained:
-            watchWritable(connection, false)
-        case .blocked:
-            watchWritable(connection, true)
-        case .finished:
-            if lingerOnSessionEnd {
-                startLingering(connection, reason: "HTTP/2 session ended")
-            } else {
-                connection.markClosing("HTTP/2 session ended")
-            }
-        case .failed(let reason):
-            connection.markClosing(reason)
-        }
-    }
-
-    func watchWritable(_ connection: HTTP2Connection, _ watch: Bool) {
-        guard connection.watchingWritable != watch else { return }
-        connection.watchingWritable = watch
-        do {
-            try reactor.modify(fd: connection.fd, token: connection.token, interest: watch ? [.read, .write] : .read)
-        } catch {
-            connection.markClosing("epoll_ctl: \(error)")
-        }
-    }
-
-    private func startLingering(_ connection: HTTP2Connection, reason: String) {
-        connection.tls?.shutdown()  // close_notify before the FIN
-        _ = shutdown(connection.fd, Int32(SHUT_WR))
-        connection.phase = .lingering(reason)
-        watchWritable(connection, false)
-    }
-
-    private func discardUntilEndOfStream(_ connection: HTTP2Connection, reason: String) {
-        do {
-            switch try SocketIO.read(fd: connection.fd, into: readBuffer) {
-            case .bytes, .wouldBlock: return
-            case .endOfStream: close(connection, reason: reason)
-            }
-        } catch {
-            close(connection, reason: reason)
-        }
-    }
-
-    func close(_ connection: HTTP2Connection, reason: String) {
-        guard connection.phase != .closed else { return }
-        let slot = Int(connection.token.slot)
-        precondition(slots[slot] === connection, "closing a connection that does not own its slot")
-        if case .lingering = connection.phase {} else { connection.tls?.shutdown() }  // lingering sent it already
-        connection.releaseSession()
-        try? reactor.unregister(fd: connection.fd)
-        closeDescriptor(connection.fd)
-        slots[slot] = nil
-        freeSlots.append(UInt32(slot))
-        connectionCount -= 1
-        delegate.connectionClosed(connection, reason: reason)
+        guard connection.phase.writesOutput else { return }
+        let result = connection.flush()
+        apply(connection.phase.outputFlushed(result, lingerDeadlineNanos: lingerDeadlineNanos), to: connection)
     }
 }

@@ -9,7 +9,7 @@ extension HTTP2Connection {
 
     /// The hub's periodic sweep, at `nowNanos`.
     func sweep(nowNanos: Int64) {
-        guard phase == .open, session != nil else { return }
+        guard phase.servesSession, session != nil else { return }
         let heard = heardFromPeer
         heardFromPeer = false
         switch keepaliveProbe.check(nowNanos: nowNanos, heard: heard) {
@@ -17,19 +17,20 @@ extension HTTP2Connection {
             break
         case .sendPing:
             sendKeepalivePing()
+            guard phase.servesSession else { return }  // the PING could not be submitted
         case .closeSilentPeer(let silentNanos):
             let waitedMs = silentNanos / 1_000_000
             hub.log(.info, "keepalive timeout; closing the connection", [
                 "slot": "\(token.slot)", "waited_ms": "\(waitedMs)", "streams": "\(streams.count)",
             ])
             hub.keepaliveEvents[.keepaliveTimeout, default: 0] += 1
-            markClosing("keepalive: no answer to PING within \(waitedMs) ms")
+            hub.apply(phase.closeRequested("keepalive: no answer to PING within \(waitedMs) ms"), to: self)
             return
         }
         switch age.check(nowNanos: nowNanos) {
         case .none:
             break
-        case .retire where goAway != .none:
+        case .retire where !phase.isOpen:
             break  // the server is draining: its own GOAWAY is under way
         case .retire:
             hub.log(.info, "max connection age reached; sending GOAWAY", [
@@ -45,14 +46,17 @@ extension HTTP2Connection {
             hub.log(.info, "max connection age: client still connected after its streams ended; closing", [
                 "slot": "\(token.slot)", "streams": "\(streams.count)",
             ])
-            markClosing("max connection age reached")
+            hub.apply(phase.closeRequested("max connection age reached"), to: self)
         }
     }
 
     private func sendKeepalivePing() {
         guard let session else { return }
         let result = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), PingPayload.keepalive.bytes)
-        if result != 0 { markClosing("nghttp2_submit_ping: \(String(cString: nghttp2_strerror(result)))") }
+        if result != 0 {
+            hub.apply(phase.closeRequested("nghttp2_submit_ping: \(String(cString: nghttp2_strerror(result)))"), to: self)
+            return
+        }
         hub.log(.debug, "keepalive PING sent to a silent peer", ["slot": "\(token.slot)"])
         requestFlush()
     }
@@ -89,7 +93,7 @@ extension HTTP2Connection {
         let result = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue),
                                            nghttp2_session_get_last_proc_stream_id(session),
                                            NGHTTP2_ENHANCE_YOUR_CALM.rawValue, debugData, debugData.count)
-        if result != 0 { markClosing("too many pings") }
+        if result != 0 { failInsideSession("too many pings") }
         requestFlush()
     }
 

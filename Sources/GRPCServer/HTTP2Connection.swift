@@ -7,19 +7,6 @@ import GRPCWire
 /// fed from the socket and drained into a bounded output buffer. nghttp2
 /// never touches the socket; the hub does all reads and writes.
 public final class HTTP2Connection {
-    /// Where the connection is in its life.
-    enum Phase: Equatable {
-        /// Serving streams.
-        case open
-        /// Marked for closing; the hub closes it after the current event.
-        case closing(String)
-        /// Our side is shut down for writing; reading on, discarding, until
-        /// the client closes (so our close cannot reset unread data).
-        case lingering(String)
-        /// Socket closed and session freed.
-        case closed
-    }
-
     public let fd: Int32
     public let token: EventToken
     /// The TLS session when the listener serves TLS; nil for h2c.
@@ -31,7 +18,9 @@ public final class HTTP2Connection {
     /// this reference is followed once per queued message (a checked unowned
     /// reference costs an atomic retain and release each time).
     unowned(unsafe) let hub: ConnectionHub
-    var phase: Phase = .open
+    /// Where the connection is in its life. Changed only through its
+    /// transitions, whose actions the hub applies (ConnectionHub.apply).
+    var phase = ConnectionPhase.open
     private(set) var session: OpaquePointer?
     private(set) var streams: [Int32: GRPCStream] = [:]
     var output = OutputBuffer()
@@ -47,22 +36,6 @@ public final class HTTP2Connection {
     var flushUrgent = false
     /// EPOLLOUT is part of the registration (output is waiting on the socket).
     var watchingWritable = false
-    /// The graceful double GOAWAY (PROTOCOL-HTTP2.md, "GOAWAY"): first a
-    /// notice that admits streams already in flight, then, once a PING round
-    /// trip proves the client has seen it, the final one with the real last id.
-    enum GoAwayState: Equatable {
-        case none
-        /// GOAWAY(2^31-1) submitted. The PING waits until it is on the wire:
-        /// nghttp2 sends PINGs ahead of queued GOAWAYs, and an ACK for a PING
-        /// that overtook the notice would prove nothing.
-        case noticeQueued
-        /// The notice went out, then a PING; waiting for the PING's ACK.
-        case noticeSent
-        /// GOAWAY(last processed stream id) sent.
-        case finalSent
-    }
-    private(set) var goAway = GoAwayState.none
-
     // Keepalive (HTTP2Connection+Keepalive.swift).
     /// Monotonic time of the accept.
     let openedAtNanos: Int64
@@ -76,7 +49,7 @@ public final class HTTP2Connection {
 
     /// `ageJitterNanos` spreads --max-connection-age (ConnectionAge.jitter).
     init(fd: Int32, token: EventToken, limits: GRPCLimits, hub: ConnectionHub, tls: TLSConnection?,
-         openedAtNanos: Int64, ageJitterNanos: Int64) throws(SystemError) {
+         openedAtNanos: Int64, ageJitterNanos: Int64) throws(ConnectionSetupError) {
         self.fd = fd
         self.token = token
         self.tls = tls
@@ -98,21 +71,20 @@ public final class HTTP2Connection {
 
     // MARK: Input
 
-    /// Feeds bytes read from the socket. Returns false when the session
-    /// cannot continue (the peer is not speaking HTTP/2, or flooded us).
-    func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard let session else { return false }
+    /// Feeds bytes read from the socket. Returns why the session cannot
+    /// continue (the peer is not speaking HTTP/2, or flooded us), or nil.
+    func receive(_ bytes: UnsafeRawBufferPointer) -> String? {
+        guard let session else { return "the HTTP/2 session is gone" }
         heardFromPeer = true
         let consumed = nghttp2_session_mem_recv(session, bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count)
         if consumed < 0 {
             let error = Int32(consumed)
             let reason = String(cString: nghttp2_strerror(error))
             logFatalInput(error, reason: reason, bytes)
-            markClosing("HTTP/2 error: \(reason)")
-            return false
+            return "HTTP/2 error: \(reason)"
         }
         requestFlush()
-        return true
+        return nil
     }
 
     /// A client that never spoke HTTP/2 is routine noise (debug); a flood is
@@ -134,20 +106,10 @@ public final class HTTP2Connection {
 
     // MARK: Output
 
-    enum FlushOutcome {
-        /// Everything nghttp2 had is on the socket.
-        case drained
-        /// The socket is full; wait for writability.
-        case blocked
-        /// The session has nothing more to read or write: close the connection.
-        case finished
-        case failed(String)
-    }
-
     /// Pulls frames from nghttp2 into the output buffer and writes them, until
     /// both are empty or the socket is full.
-    func flush() -> FlushOutcome {
-        guard let session else { return .finished }
+    func flush() -> ConnectionPhase.FlushResult {
+        guard let session else { return .sessionEnded }
         guard transportReady else { return .drained }  // SETTINGS wait for the TLS handshake
         while true {
             if let failure = fillOutput() { return .failed(failure) }
@@ -162,7 +124,7 @@ public final class HTTP2Connection {
             }
         }
         if nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0 {
-            return .finished
+            return .sessionEnded
         }
         return .drained
     }
@@ -183,7 +145,7 @@ public final class HTTP2Connection {
 
     /// Accounts `count` bytes as on the socket. Returns `.blocked` when some
     /// output is left (the socket took less), nil when all of it went.
-    func wrote(_ count: Int) -> FlushOutcome? {
+    func wrote(_ count: Int) -> ConnectionPhase.FlushResult? {
         output.consume(count)
         backlog.socketBytesWritten &+= UInt64(count)
         return output.isEmpty ? nil : .blocked
@@ -213,7 +175,7 @@ public final class HTTP2Connection {
         let result = HeaderBlock.with(HeaderBlock.responseHeaders) { nva, count in
             nghttp2_submit_response(session, stream.id, nva, count, &provider)
         }
-        if result != 0 { markClosing("nghttp2_submit_response: \(String(cString: nghttp2_strerror(result)))") }
+        if result != 0 { failInsideSession("nghttp2_submit_response: \(String(cString: nghttp2_strerror(result)))") }
         stream.phase = .open
         requestFlush()
     }
@@ -238,12 +200,17 @@ public final class HTTP2Connection {
         requestFlush()
     }
 
-    /// The first half of the double GOAWAY.
+    // MARK: Connection phase (ConnectionPhase)
+
+    /// The first half of the double GOAWAY: a notice that admits the streams
+    /// already in flight (PROTOCOL-HTTP2.md, "GOAWAY").
     func startGracefulGoAway() {
-        guard goAway == .none, let session else { return }
-        _ = nghttp2_submit_shutdown_notice(session)
-        goAway = .noticeQueued
-        requestFlush()
+        hub.apply(phase.drainRequested(), to: self)
+    }
+
+    /// The second half: GOAWAY with the last stream we processed.
+    func sendFinalGoAway() {
+        hub.apply(phase.finalGoAwayRequested(), to: self)
     }
 
     /// nghttp2 serialized a GOAWAY. One with an error is nghttp2 giving up on
@@ -252,41 +219,50 @@ public final class HTTP2Connection {
     /// since a peer that keeps some stream open could otherwise hold it. A
     /// graceful notice is followed by its PING.
     func goAwayFrameSent(errorCode: UInt32) {
-        if errorCode != NGHTTP2_NO_ERROR.rawValue {
+        guard errorCode == NGHTTP2_NO_ERROR.rawValue else {
             let name = String(cString: nghttp2_http2_strerror(errorCode))
             hub.log(.warning, "GOAWAY sent to a misbehaving peer; closing", ["slot": "\(token.slot)", "error": name])
-            markClosing("GOAWAY sent: \(name)")
+            failInsideSession("GOAWAY sent: \(name)")
             return
         }
-        guard goAway == .noticeQueued, let session else { return }
-        _ = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), PingPayload.drain.bytes)
-        goAway = .noticeSent
-    }
-
-    /// The second half: GOAWAY with the last stream we processed and NO_ERROR.
-    /// Streams at or below it carry on; nghttp2 refuses any newer one.
-    func sendFinalGoAway() {
-        guard goAway != .finalSent, let session else { return }
-        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue),
-                                  nghttp2_session_get_last_proc_stream_id(session),
-                                  NGHTTP2_NO_ERROR.rawValue, nil, 0)
-        goAway = .finalSent
-        requestFlush()
+        hub.apply(phase.goAwayNoticeWritten(), to: self)
     }
 
     /// Only the ACK of the PING that followed the notice proves the client
     /// saw the notice; the keepalive one's ACK is just a sign of life.
     func pingAcknowledged(_ payload: PingPayload) {
-        if payload == .drain && goAway == .noticeSent { sendFinalGoAway() }
+        if payload == .drain { hub.apply(phase.drainPingAcknowledged(), to: self) }
     }
 
-    func markClosing(_ reason: String) {
-        if phase == .open { phase = .closing(reason) }
+    /// A failure inside an nghttp2 callback: the hub closes the connection
+    /// after the flush it schedules, once the session has returned.
+    func failInsideSession(_ reason: String) {
+        hub.apply(phase.sessionFailed(reason), to: self)
+    }
+
+    /// The frames the phase's actions ask for (ConnectionHub.apply).
+    func submitGoAwayNotice() {
+        guard let session else { return }
+        _ = nghttp2_submit_shutdown_notice(session)
+    }
+
+    func submitDrainPing() {
+        guard let session else { return }
+        _ = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), PingPayload.drain.bytes)
+    }
+
+    /// Streams at or below the last processed id carry on; nghttp2 refuses any newer one.
+    func submitFinalGoAway() {
+        guard let session else { return }
+        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue),
+                                  nghttp2_session_get_last_proc_stream_id(session),
+                                  NGHTTP2_NO_ERROR.rawValue, nil, 0)
     }
 
     /// Reports every remaining stream closed and frees the session. The hub
-    /// closes the socket.
+    /// closes the socket (ConnectionHub.teardown).
     func releaseSession() {
+        assert(phase.isClosed, "session released in \(phase)")
         for stream in streams.values.sorted(by: { $0.id < $1.id }) where stream.phase.isLive {
             stream.phase = .closed
             stream.discardQueued()
@@ -297,7 +273,6 @@ public final class HTTP2Connection {
         if let session { nghttp2_session_del(session) }
         session = nil
         output.release()
-        phase = .closed
     }
 
     // MARK: Session events (called from the nghttp2 callbacks)
@@ -371,7 +346,7 @@ public final class HTTP2Connection {
         if wasLive { delegate.rpcClosed(stream) }
     }
 
-    private func submitSettings() throws(SystemError) {
+    private func submitSettings() throws(ConnectionSetupError) {
         var settings = [
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
                                    value: limits.maxConcurrentStreams),
@@ -380,7 +355,7 @@ public final class HTTP2Connection {
                                    value: UInt32(clamping: limits.maxHeaderListBytes)),
         ]
         let result = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &settings, settings.count)
-        if result != 0 { throw SystemError(call: "nghttp2_submit_settings", errno: -result) }
+        if result != 0 { throw .nghttp2(call: "nghttp2_submit_settings", code: result) }
     }
 }
 

@@ -13,10 +13,11 @@ import Reactor
 public enum HTTP2Protections {
     /// A fresh option object for one session; the caller deletes it once the
     /// session exists (nghttp2 copies what it needs).
-    static func makeOption(_ limits: GRPCLimits) throws(SystemError) -> OpaquePointer {
+    static func makeOption(_ limits: GRPCLimits) throws(ConnectionSetupError) -> OpaquePointer {
         var option: OpaquePointer?
-        guard nghttp2_option_new(&option) == 0, let option else {
-            throw SystemError(call: "nghttp2_option_new", errno: 12)
+        let created = nghttp2_option_new(&option)
+        guard created == 0, let option else {
+            throw .nghttp2(call: "nghttp2_option_new", code: created)
         }
         nghttp2_option_set_max_settings(option, limits.maxSettingsEntries)
         nghttp2_option_set_max_outbound_ack(option, limits.maxOutboundAcks)

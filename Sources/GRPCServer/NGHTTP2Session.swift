@@ -6,10 +6,11 @@ import Reactor
 /// owns the session and deletes it before it goes away, so the pointer is
 /// valid whenever nghttp2 can call back.
 enum NGHTTP2Session {
-    static func makeServer(for connection: HTTP2Connection) throws(SystemError) -> OpaquePointer {
+    static func makeServer(for connection: HTTP2Connection) throws(ConnectionSetupError) -> OpaquePointer {
         var callbacks: OpaquePointer?
-        guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
-            throw SystemError(call: "nghttp2_session_callbacks_new", errno: 12)
+        let created = nghttp2_session_callbacks_new(&callbacks)
+        guard created == 0, let callbacks else {
+            throw .nghttp2(call: "nghttp2_session_callbacks_new", code: created)
         }
         defer { nghttp2_session_callbacks_del(callbacks) }
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
@@ -24,8 +25,9 @@ enum NGHTTP2Session {
 
         var session: OpaquePointer?
         let userData = Unmanaged.passUnretained(connection).toOpaque()
-        guard nghttp2_session_server_new2(&session, callbacks, userData, option) == 0, let session else {
-            throw SystemError(call: "nghttp2_session_server_new2", errno: 12)
+        let started = nghttp2_session_server_new2(&session, callbacks, userData, option)
+        guard started == 0, let session else {
+            throw .nghttp2(call: "nghttp2_session_server_new2", code: started)
         }
         return session
     }

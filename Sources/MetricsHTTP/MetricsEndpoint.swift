@@ -19,17 +19,16 @@ public final class MetricsEndpoint {
 
     public let limits: Limits
     private let reactor: Reactor
-    private let timerTag: UInt64
+    /// The one deadline timer this endpoint schedules (its owner hands it back).
+    static let deadlineTimer = TimerToken(owner: .metrics, purpose: 0)
     private var listener: TCPListener?
-    private var slots: [ScrapeConnection?]
-    private var generations: [UInt32]
-    private var freeSlots: [UInt32]
+    private var slots: ConnectionSlots<ScrapeConnection>
     /// One region, `maxHeaderBytes` per slot: a request never outgrows it.
     private let inbound: UnsafeMutableRawBufferPointer
     /// Lingering reads go here; their bytes are thrown away.
     private let discard: UnsafeMutableRawBufferPointer
 
-    public private(set) var connectionCount = 0
+    public var connectionCount: Int { slots.count }
     /// Responses by outcome, for the endpoint's own metrics.
     public private(set) var scrapesServed = 0
     public private(set) var requestsRejected = 0
@@ -38,15 +37,13 @@ public final class MetricsEndpoint {
 
     public var boundAddress: ListenAddress? { listener?.boundAddress }
 
-    /// `timerTag` comes back through the owner's `timerFired`, which calls `timerFired()` here.
-    public init(reactor: Reactor, limits: Limits = Limits(), timerTag: UInt64) {
+    /// Its timers (owner `.metrics`) come back through the reactor handler's
+    /// `timerFired`, which passes them to `timerFired(_:)` here.
+    public init(reactor: Reactor, limits: Limits = Limits()) {
         precondition(limits.maxConnections > 0, "the metrics endpoint needs at least one connection slot")
         self.reactor = reactor
         self.limits = limits
-        self.timerTag = timerTag
-        slots = Array(repeating: nil, count: limits.maxConnections)
-        generations = Array(repeating: 0, count: limits.maxConnections)
-        freeSlots = (0..<UInt32(limits.maxConnections)).reversed()
+        slots = ConnectionSlots(capacity: limits.maxConnections, kind: .metricsConnection)
         inbound = .allocate(byteCount: limits.maxConnections * ScrapeRequest.maxHeaderBytes, alignment: 16)
         discard = .allocate(byteCount: 4096, alignment: 16)
     }
@@ -75,7 +72,7 @@ public final class MetricsEndpoint {
             listener.close()
             self.listener = nil
         }
-        for case let connection? in slots { close(connection) }
+        forEachConnection { close($0) }
     }
 
     // MARK: Events
@@ -89,13 +86,12 @@ public final class MetricsEndpoint {
     }
 
     public func connectionReady<E: MetricsExposition>(_ event: ReadyEvent, exposition: E) {
-        let slot = Int(event.token.slot)
-        guard slot < slots.count, let connection = slots[slot], connection.token == event.token else { return }
+        guard let connection = slots.lookup(event.token) else { return }
         do {
             switch connection.phase {
             case .reading: try read(connection, exposition: exposition)
             case .writing: try write(connection)
-            case .lingering: try linger(connection)
+            case .lingering: linger(connection)
             case .closed: break
             }
         } catch {
@@ -104,35 +100,40 @@ public final class MetricsEndpoint {
     }
 
     /// Closes every connection past its deadline.
-    public func timerFired() {
+    public func timerFired(_ token: TimerToken) {
+        assert(token == Self.deadlineTimer, "not this endpoint's timer: \(token)")
         let now = reactor.clock.monotonicNanos()
-        for case let connection? in slots where connection.deadlineNanos <= now { close(connection) }
+        forEachConnection { if $0.deadlineNanos <= now { close($0) } }
+    }
+
+    /// `body` may close the connection it is given.
+    private func forEachConnection(_ body: (ScrapeConnection) -> Void) {
+        for index in 0..<slots.capacity {
+            if let connection = slots.occupant(atSlot: index) { body(connection) }
+        }
     }
 
     // MARK: One request
 
     private func adopt(_ fd: Int32) {
-        guard let slot = freeSlots.popLast() else {
+        guard let token = slots.reserve() else {
             connectionsRefused += 1
             closeDescriptor(fd)
             return
         }
-        generations[Int(slot)] = (generations[Int(slot)] &+ 1) & 0xFF_FFFF
-        let token = EventToken(kind: .metricsConnection, slot: slot, generation: generations[Int(slot)])
-        let start = Int(slot) * ScrapeRequest.maxHeaderBytes
+        let start = Int(token.slot) * ScrapeRequest.maxHeaderBytes
         let deadline = reactor.clock.monotonicNanos() + limits.requestTimeoutNanos
         let region = UnsafeMutableRawBufferPointer(rebasing: inbound[start..<start + ScrapeRequest.maxHeaderBytes])
         let connection = ScrapeConnection(fd: fd, token: token, inbound: region, deadlineNanos: deadline)
         do {
             try reactor.register(fd: fd, token: token, interest: .read)
         } catch {
-            freeSlots.append(slot)
+            slots.cancel(token)
             closeDescriptor(fd)
             return
         }
-        slots[Int(slot)] = connection
-        connectionCount += 1
-        reactor.schedule(atNanos: deadline, tag: timerTag)
+        slots.fill(token, with: connection)
+        reactor.schedule(atNanos: deadline, Self.deadlineTimer)
     }
 
     private func read<E: MetricsExposition>(_ connection: ScrapeConnection, exposition: E) throws(SystemError) {
@@ -182,23 +183,17 @@ public final class MetricsEndpoint {
         }
         // All sent: half-close, then read to EOF so unread input cannot turn
         // our close into a reset that destroys the response in flight.
-        _ = shutdown(connection.fd, Int32(SHUT_WR))
+        HalfClose.shutDownWriting(fd: connection.fd)
         connection.output = []
         connection.phase = .lingering
         connection.deadlineNanos = min(connection.deadlineNanos, reactor.clock.monotonicNanos() + limits.lingerNanos)
-        reactor.schedule(atNanos: connection.deadlineNanos, tag: timerTag)
+        reactor.schedule(atNanos: connection.deadlineNanos, Self.deadlineTimer)
         try setInterest(connection, .read)
-        try linger(connection)
+        linger(connection)
     }
 
-    private func linger(_ connection: ScrapeConnection) throws(SystemError) {
-        while connection.phase == .lingering {
-            switch try SocketIO.read(fd: connection.fd, into: discard) {
-            case .wouldBlock: return
-            case .endOfStream: close(connection)
-            case .bytes: continue
-            }
-        }
+    private func linger(_ connection: ScrapeConnection) {
+        if HalfClose.discardInput(fd: connection.fd, scratch: discard) == .finished { close(connection) }
     }
 
     private func setInterest(_ connection: ScrapeConnection, _ interest: Interest) throws(SystemError) {
@@ -209,13 +204,10 @@ public final class MetricsEndpoint {
 
     private func close(_ connection: ScrapeConnection) {
         guard connection.phase != .closed else { return }
-        let slot = Int(connection.token.slot)
-        precondition(slots[slot] === connection, "closing a scrape connection that does not own its slot")
+        precondition(slots.lookup(connection.token) === connection, "closing a scrape connection that does not own its slot")
         try? reactor.unregister(fd: connection.fd)
         closeDescriptor(connection.fd)
         connection.phase = .closed
-        slots[slot] = nil
-        freeSlots.append(UInt32(slot))
-        connectionCount -= 1
+        slots.release(connection.token)
     }
 }

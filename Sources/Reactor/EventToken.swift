@@ -15,6 +15,8 @@ public enum EventSourceKind: UInt8, Sendable {
     case metricsConnection = 6
     /// The `--workers` supervisor's pipe on which each worker says it listens.
     case workerReady = 7
+    /// One of the DNS resolver's sockets: the reactor hands it to its DNSResolver.
+    case resolver = 8
 }
 
 /// The 64-bit user datum stored with each epoll registration: kind, a slot

@@ -6,8 +6,9 @@ import CTickwireShim
 public protocol ReactorHandler: AnyObject {
     /// A registered descriptor (not the signalfd) is ready.
     func handle(_ event: ReadyEvent, reactor: Reactor)
-    /// A timer scheduled with `tag` expired.
-    func timerFired(tag: UInt64, reactor: Reactor)
+    /// A timer expired. The handler passes it to the component named by
+    /// `token.owner`, which reads its own purpose from the token.
+    func timerFired(_ token: TimerToken, reactor: Reactor)
     /// SIGTERM or SIGINT arrived through the signalfd.
     func signalReceived(_ signal: Int32, reactor: Reactor)
     /// Runs once per loop iteration just before the reactor sleeps (Redis's
@@ -30,6 +31,8 @@ public final class Reactor {
     public private(set) var loopStatistics = LoopStatistics()
     private var timers = TimerQueue()
     private var signals: SignalSource?
+    /// Host-name lookups on this loop (nil until `startResolver`).
+    public private(set) var resolver: DNSResolver?
 
     public init(backend: PollerBackend, sendBatch: UringSendBatch? = nil, clock: any ReactorClock = SystemClock()) {
         self.backend = backend
@@ -50,6 +53,13 @@ public final class Reactor {
         signals = source
     }
 
+    /// Sets up the DNS resolver (reads /etc/resolv.conf unless `servers` names
+    /// servers). Call once, at startup, before anything looks a name up.
+    public func startResolver(servers: DNSServerList) throws(ResolverError) {
+        precondition(resolver == nil, "the resolver is already started")
+        resolver = try DNSResolver(servers: servers, reactor: self)
+    }
+
     public func register(fd: Int32, token: EventToken, interest: Interest) throws(SystemError) {
         try backend.poller.register(fd: fd, token: token, interest: interest)
     }
@@ -63,13 +73,13 @@ public final class Reactor {
     }
 
     @discardableResult
-    public func schedule(afterNanos delay: Int64, tag: UInt64) -> TimerID {
-        timers.schedule(deadlineNanos: clock.monotonicNanos() + max(0, delay), tag: tag)
+    public func schedule(afterNanos delay: Int64, _ token: TimerToken) -> TimerID {
+        timers.schedule(deadlineNanos: clock.monotonicNanos() + max(0, delay), token: token)
     }
 
     @discardableResult
-    public func schedule(atNanos deadline: Int64, tag: UInt64) -> TimerID {
-        timers.schedule(deadlineNanos: deadline, tag: tag)
+    public func schedule(atNanos deadline: Int64, _ token: TimerToken) -> TimerID {
+        timers.schedule(deadlineNanos: deadline, token: token)
     }
 
     public func cancel(_ timer: TimerID) {
@@ -96,17 +106,21 @@ public final class Reactor {
         var wokeAt: Int64 = 0  // the first event's arrival: dispatching it is work, not sleep
         try backend.poll(timeoutMs: timeout) { event in
             if wokeAt == 0 { wokeAt = clock.monotonicNanos() }
-            if event.token.kind == .signal {
-                deliverSignals(to: handler)
-            } else {
-                handler.handle(event, reactor: self)
+            switch event.token.kind {
+            case .signal: deliverSignals(to: handler)
+            case .resolver: resolver?.ready(event)
+            default: handler.handle(event, reactor: self)
             }
         }
 
         let now = clock.monotonicNanos()
         loopStatistics.woke(atNanos: wokeAt == 0 ? now : wokeAt)
         while phase != .stopped, let expiry = timers.popExpired(nowNanos: now) {
-            handler.timerFired(tag: expiry.tag, reactor: self)
+            if expiry.token.owner == .resolver {
+                resolver?.timerFired()
+            } else {
+                handler.timerFired(expiry.token, reactor: self)
+            }
         }
     }
 
@@ -121,8 +135,9 @@ public final class Reactor {
         }
     }
 
-    /// Releases the poller and the signalfd. Call once, after `run` returns.
+    /// Releases the resolver, the poller and the signalfd. Call once, after `run` returns.
     public func close() {
+        resolver?.close()  // its sockets leave the poller while the poller is still open
         if let signals {
             try? backend.poller.unregister(fd: signals.fd)
             signals.close()

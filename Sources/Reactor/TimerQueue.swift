@@ -1,4 +1,4 @@
-/// Identifies one scheduled timer; `tag` is the owner's, handed back on expiry.
+/// Identifies one scheduled timer, for cancelling it.
 public struct TimerID: Hashable, Sendable {
     public let sequence: UInt64
 }
@@ -9,13 +9,13 @@ public struct TimerID: Hashable, Sendable {
 public struct TimerQueue {
     public struct Expiry {
         public let id: TimerID
-        public let tag: UInt64
+        public let token: TimerToken
     }
 
     private struct Entry {
         var deadlineNanos: Int64
         var sequence: UInt64
-        var tag: UInt64
+        var token: TimerToken
     }
 
     private var heap: [Entry] = []
@@ -33,8 +33,8 @@ public struct TimerQueue {
     /// Live (scheduled, not cancelled, not fired) timers.
     public var count: Int { live.count }
 
-    public mutating func schedule(deadlineNanos: Int64, tag: UInt64) -> TimerID {
-        let entry = Entry(deadlineNanos: deadlineNanos, sequence: nextSequence, tag: tag)
+    public mutating func schedule(deadlineNanos: Int64, token: TimerToken) -> TimerID {
+        let entry = Entry(deadlineNanos: deadlineNanos, sequence: nextSequence, token: token)
         nextSequence += 1
         heap.append(entry)
         live.insert(entry.sequence)
@@ -62,7 +62,7 @@ public struct TimerQueue {
         guard let first = heap.first, first.deadlineNanos <= nowNanos else { return nil }
         removeTop()
         live.remove(first.sequence)
-        return Expiry(id: TimerID(sequence: first.sequence), tag: first.tag)
+        return Expiry(id: TimerID(sequence: first.sequence), token: first.token)
     }
 
     private mutating func dropCancelledTop() {

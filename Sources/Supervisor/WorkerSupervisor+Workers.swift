@@ -73,7 +73,7 @@ extension WorkerSupervisor {
         slots[index].consecutiveFailures = failures + 1
         let due = reactor.clock.monotonicNanos() + delay
         slots[index].state = .awaitingRestart(dueNanos: due)
-        reactor.schedule(atNanos: due, tag: TimerKind.restartDue.rawValue << 32 | UInt64(index))
+        reactor.schedule(atNanos: due, TimerToken(owner: .supervisor, purpose: TimerKind.restartDue.rawValue, slot: UInt32(index)))
         logger.warning("worker restarting", metadata: [
             "index": "\(index)", "in_ms": "\(delay / 1_000_000)", "failures_in_a_row": "\(failures + 1)",
         ])
@@ -90,7 +90,7 @@ extension WorkerSupervisor {
             forward(signal)
             if !stopDeadlineScheduled {
                 stopDeadlineScheduled = true
-                reactor.schedule(atNanos: deadline, tag: TimerKind.stopDeadline.rawValue << 32)
+                reactor.schedule(atNanos: deadline, TimerToken(owner: .supervisor, purpose: TimerKind.stopDeadline.rawValue))
             }
         case .restart(let index):
             scheduleRestart(index, livedNanos: 0)

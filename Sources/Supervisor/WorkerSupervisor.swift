@@ -10,7 +10,7 @@ import Reactor
 /// dies, with a backoff, unless it is stopping.
 public final class WorkerSupervisor: ReactorHandler {
     /// What a timer is for, in the tag's upper half; the lower half is the worker index.
-    enum TimerKind: UInt64 {
+    enum TimerKind: UInt8 {
         /// A dead worker's backoff ended.
         case restartDue = 1
         /// The workers outlived the stop budget.
@@ -97,9 +97,10 @@ public final class WorkerSupervisor: ReactorHandler {
         for report in reports { workerListening(index: report.index, pid: report.pid) }
     }
 
-    public func timerFired(tag: UInt64, reactor: Reactor) {
-        let index = Int(tag & 0xFFFF_FFFF)
-        switch TimerKind(rawValue: tag >> 32) {
+    public func timerFired(_ token: TimerToken, reactor: Reactor) {
+        assert(token.owner == .supervisor, "the supervisor schedules only its own timers")
+        let index = Int(token.slot)
+        switch TimerKind(rawValue: token.purpose) {
         case .restartDue:
             guard phase.restartsWorkers, case .awaitingRestart = slots[index].state else { return }
             slots[index].restarts += 1
@@ -107,7 +108,7 @@ public final class WorkerSupervisor: ReactorHandler {
         case .stopDeadline:
             apply(phase.stopDeadlinePassed())
         case nil:
-            assertionFailure("unknown supervisor timer \(tag)")
+            assertionFailure("unknown supervisor timer \(token)")
         }
     }
 

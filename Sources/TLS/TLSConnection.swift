@@ -88,28 +88,25 @@ public final class TLSConnection {
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) -> Step {
-        ERR_clear_error()
-        let count = SSL_read(ssl, buffer.baseAddress, Int32(min(buffer.count, Int(Int32.max))))
-        if count > 0 {
-            readWantsWritable = false
-            return .transferred(Int(count))
-        }
-        let step = classify(count)
+        let step = transfer { SSL_read(ssl, buffer.baseAddress, Int32(min(buffer.count, Int(Int32.max)))) }
         readWantsWritable = step == .wantWrite
         return step
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) -> Step {
         guard bytes.count > 0 else { return .transferred(0) }
-        ERR_clear_error()
-        let count = SSL_write(ssl, bytes.baseAddress, Int32(min(bytes.count, Int(Int32.max))))
-        if count > 0 {
-            writeWantsReadable = false
-            return .transferred(Int(count))
-        }
-        let step = classify(count)
+        let step = transfer { SSL_write(ssl, bytes.baseAddress, Int32(min(bytes.count, Int(Int32.max)))) }
         writeWantsReadable = step == .wantRead
         return step
+    }
+
+    /// One SSL_read or SSL_write: bytes moved, or what the session waits for.
+    /// The error queue is cleared first, so what `classify` finds is this call's.
+    @inline(__always)
+    private func transfer(_ call: () -> Int32) -> Step {
+        ERR_clear_error()
+        let count = call()
+        return count > 0 ? .transferred(Int(count)) : classify(count)
     }
 
     /// Sends close_notify once, without waiting for the peer's: the socket is

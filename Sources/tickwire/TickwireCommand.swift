@@ -32,6 +32,7 @@ struct TickwireCommand: ParsableCommand {
         "indicator-interval", "history", "max-period", "max-indicators", "max-subscriptions-per-stream",
         "stop-flush-timeout", "binance-url", "binance-ca-file", "stream", "stale-timeout",
         "binance-max-connection-age", "reconnect-base", "reconnect-cap", "tls-cert", "tls-key", "tls-client-ca",
+        "dns-servers",
     ]
 
     /// The boolean flags, for EnvironmentDefaults (TICKWIRE_<FLAG>=true|false).
@@ -202,6 +203,10 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "path"))
     var binanceCAFile: String?
 
+    @Option(help: ArgumentHelp("DNS servers for the Binance host name, by address: IP[:PORT],… (IPv6 as [IP]:PORT; the port defaults to 53), asked instead of /etc/resolv.conf's. Lookups run on the loop without blocking it; every address the name resolves to (IPv6 and IPv4) is tried before an attempt counts as failed. Default: the system's resolv.conf. Unused when --binance-url names an IP address. [env: TICKWIRE_DNS_SERVERS]",
+                               valueName: "ip:port,…"))
+    var dnsServers: String?
+
     @Option(help: ArgumentHelp("Which Binance stream carries the trades: trade (every trade) or aggTrade. [env: TICKWIRE_STREAM]",
                                valueName: "trade|aggTrade"))
     var stream = "trade"
@@ -256,56 +261,13 @@ struct TickwireCommand: ParsableCommand {
         configuration.grpc.maxConnections = maxConnections
         guard maxConcurrentStreams >= 1 else { throw ValidationError("--max-concurrent-streams must be at least 1") }
         configuration.grpc.maxConcurrentStreams = maxConcurrentStreams
-        guard streamHardLimit >= 64 * 1024 else { throw ValidationError("--stream-hard-limit must be at least 65536") }
-        guard streamSoftLimit >= 16 * 1024 && streamSoftLimit <= streamHardLimit else {
-            throw ValidationError("--stream-soft-limit must be at least 16384 and at most --stream-hard-limit (\(streamHardLimit))")
-        }
-        guard let slowTimeout = GoDuration(parsing: slowConsumerTimeout), slowTimeout.nanoseconds >= 100_000_000 else {
-            throw ValidationError("--slow-consumer-timeout '\(slowConsumerTimeout)' must be a duration of at least 100ms, such as 10s")
-        }
-        configuration.grpc.maxStreamBacklogBytes = streamHardLimit
-        configuration.slowConsumers.softLimitBytes = streamSoftLimit
-        configuration.slowConsumers.timeoutNanos = slowTimeout.nanoseconds
+        try applyBacklogLimits(to: &configuration)
         try applyConnectionBounds(to: &configuration.grpc)
-        if flushLinger.lowercased() == "auto" {
-            configuration.flushLingerNanos = ServerConfiguration.automaticFlushLingerNanos
-            configuration.flushLingerFollowsLoad = true
-        } else {
-            guard let linger = GoDuration(parsing: flushLinger), linger.nanoseconds <= 100_000_000 else {
-                throw ValidationError("--flush-linger '\(flushLinger)' must be 0 (off), auto, or a duration of at most 100ms, such as 1ms")
-            }
-            configuration.flushLingerNanos = linger.nanoseconds
-        }
-        // A lingering connection makes no progress for up to a window: the
-        // write-idle check must not take that for a stalled reader.
-        let idleNanos = configuration.grpc.writeIdleTimeoutNanos
-        guard idleNanos == 0 || idleNanos > 2 * configuration.flushLingerNanos else {
-            throw ValidationError("--write-idle-timeout (\(writeIdleTimeout)) must be more than twice --flush-linger (\(flushLinger)), or 0")
-        }
+        try applyFlushLinger(to: &configuration)
         try applyHTTP2Limits(to: &configuration.grpc)
         configuration.grpc.keepalive = try makeKeepalivePolicy()
-        guard let flush = GoDuration(parsing: stopFlushTimeout) else {
-            throw ValidationError("--stop-flush-timeout '\(stopFlushTimeout)' is not a duration such as 500ms or 2s")
-        }
-        configuration.stopFlushNanos = flush.nanoseconds
-        guard let drain = GoDuration(parsing: drainTimeout) else {
-            throw ValidationError("--drain-timeout '\(drainTimeout)' is not a duration such as 5s or 30s")
-        }
-        configuration.drainNanos = drain.nanoseconds
-        guard let interval = GoDuration(parsing: indicatorInterval), interval.nanoseconds >= 1_000_000 else {
-            throw ValidationError("--indicator-interval '\(indicatorInterval)' must be a duration of at least 1ms, such as 100ms")
-        }
-        configuration.indicators.intervalNanos = interval.nanoseconds
-        guard maxPeriod >= 2 else { throw ValidationError("--max-period must be at least 2") }
-        guard history >= maxPeriod && history <= 10_000_000 else {
-            throw ValidationError("--history (\(history)) must be at least --max-period (\(maxPeriod)) and at most 10000000")
-        }
-        guard (1...10_000_000).contains(maxIndicators) else { throw ValidationError("--max-indicators must be from 1 to 10000000") }
-        guard maxSubscriptionsPerStream >= 1 else { throw ValidationError("--max-subscriptions-per-stream must be at least 1") }
-        configuration.indicators.historyCapacity = history
-        configuration.indicators.maxPeriod = maxPeriod
-        configuration.indicators.maxIndicators = maxIndicators
-        configuration.indicators.maxSubscriptionsPerStream = maxSubscriptionsPerStream
+        try applyShutdownTimings(to: &configuration)
+        configuration.indicators = try makeIndicatorSettings()
         if replay == nil { configuration.liveFeed = try makeLiveFeedSettings() }
         configuration.grpcTLS = try makeTLSSettings()
         return configuration
@@ -358,6 +320,7 @@ struct TickwireCommand: ParsableCommand {
             throw ValidationError("--binance-ca-file '\(binanceCAFile)' cannot be read")
         }
         var settings = LiveFeedSettings(endpoint: endpoint, stream: kind, extraCAFile: binanceCAFile)
+        settings.dnsServers = try parseDNSServers()
         settings.staleTimeoutNanos = try duration("stale-timeout", staleTimeout, atLeast: 500_000_000, "15s")
         settings.maxConnectionAgeNanos = try duration("binance-max-connection-age", binanceMaxConnectionAge,
                                                       atLeast: 1_000_000_000, "23h50m")
@@ -438,6 +401,7 @@ struct TickwireCommand: ParsableCommand {
             let reactor = Reactor(backend: opened.backend, sendBatch: opened.sendBatch)
             // Closing is idempotent; run() closes it too on a clean exit.
             defer { reactor.close() }
+            try startResolver(on: reactor, for: configuration.liveFeed)
             let server = try TickwireServer(configuration: configuration, reactor: reactor, logger: logger)
             try server.run { worker?.notifyListening() }
         } catch {

@@ -19,26 +19,48 @@ import Testing
 @Suite struct TimerQueueTests {
     @Test func expiresInDeadlineOrderAndSkipsCancelled() {
         var queue = TimerQueue()
-        let late = queue.schedule(deadlineNanos: 300, tag: 3)
-        _ = queue.schedule(deadlineNanos: 100, tag: 1)
-        let cancelled = queue.schedule(deadlineNanos: 200, tag: 2)
+        let late = queue.schedule(deadlineNanos: 300, token: .test(3))
+        _ = queue.schedule(deadlineNanos: 100, token: .test(1))
+        let cancelled = queue.schedule(deadlineNanos: 200, token: .test(2))
         queue.cancel(cancelled)
         #expect(queue.count == 2)
         #expect(queue.timeoutMs(nowNanos: 0) == 1, "100 ns rounds up to 1 ms, never down to a busy 0")
         #expect(queue.popExpired(nowNanos: 50) == nil)
-        #expect(queue.popExpired(nowNanos: 1_000)?.tag == 1)
+        #expect(queue.popExpired(nowNanos: 1_000)?.token.purpose == 1)
         #expect(queue.popExpired(nowNanos: 1_000)?.id == late)
         #expect(queue.popExpired(nowNanos: 1_000) == nil)
         #expect(queue.timeoutMs(nowNanos: 1_000) == nil)
     }
 
+    @Test func aTokenComesBackWhole() {
+        var queue = TimerQueue()
+        let token = TimerToken(owner: .supervisor, purpose: 2, slot: 70_000, generation: 9)
+        _ = queue.schedule(deadlineNanos: 5, token: token)
+        #expect(queue.popExpired(nowNanos: 5)?.token == token)
+    }
+
+    @Test func cancellingAFiredTimerLeavesNothingBehind() {
+        var queue = TimerQueue()
+        let fired = queue.schedule(deadlineNanos: 5, token: .test(1))
+        #expect(queue.popExpired(nowNanos: 5)?.id == fired)
+        queue.cancel(fired)
+        _ = queue.schedule(deadlineNanos: 6, token: .test(2))
+        #expect(queue.count == 1)
+        #expect(queue.popExpired(nowNanos: 6)?.token == .test(2))
+    }
+
     @Test func equalDeadlinesFireInScheduleOrder() {
         var queue = TimerQueue()
-        for tag in 0..<50 { _ = queue.schedule(deadlineNanos: 10, tag: UInt64(tag)) }
+        for tag in 0..<50 { _ = queue.schedule(deadlineNanos: 10, token: .test(tag)) }
         var fired: [UInt64] = []
-        while let expiry = queue.popExpired(nowNanos: 10) { fired.append(expiry.tag) }
+        while let expiry = queue.popExpired(nowNanos: 10) { fired.append(UInt64(expiry.token.purpose)) }
         #expect(fired == Array(0..<50))
     }
+}
+
+extension TimerToken {
+    /// A test's timer, told apart by its purpose code.
+    static func test(_ purpose: Int) -> TimerToken { TimerToken(owner: .server, purpose: UInt8(purpose)) }
 }
 
 /// Records what the reactor delivered.
@@ -49,7 +71,7 @@ final class RecordingHandler: ReactorHandler {
     var sleeps = 0
 
     func handle(_ event: ReadyEvent, reactor: Reactor) { events.append(event) }
-    func timerFired(tag: UInt64, reactor: Reactor) { timers.append(tag) }
+    func timerFired(_ token: TimerToken, reactor: Reactor) { timers.append(UInt64(token.purpose)) }
     func signalReceived(_ signal: Int32, reactor: Reactor) { signals.append(signal) }
     func beforeSleep(reactor: Reactor) -> Bool { sleeps += 1; return false }
 }
@@ -69,9 +91,9 @@ func makeReactor(_ choice: IOBackendChoice) throws -> Reactor {
         let reactor = try makeReactor(choice)
         defer { reactor.close() }
         let handler = RecordingHandler()
-        reactor.schedule(afterNanos: 30_000_000, tag: 2)
-        reactor.schedule(afterNanos: 10_000_000, tag: 1)
-        let cancelled = reactor.schedule(afterNanos: 20_000_000, tag: 99)
+        reactor.schedule(afterNanos: 30_000_000, .test(2))
+        reactor.schedule(afterNanos: 10_000_000, .test(1))
+        let cancelled = reactor.schedule(afterNanos: 20_000_000, .test(99))
         reactor.cancel(cancelled)
         let start = SystemClock().monotonicNanos()
         for _ in 0..<20 where handler.timers.count < 2 {

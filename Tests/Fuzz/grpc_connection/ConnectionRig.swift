@@ -30,7 +30,7 @@ final class ConnectionRig {
         var limits = GRPCLimits()
         limits.maxConnections = 1
         // The sweep timer (keepalive, max age) is armed but never fires: no loop runs here.
-        let hub = ConnectionHub(reactor: reactor, limits: limits, delegate: delegate, sweepTimerTag: 1) { _, _, _ in }
+        let hub = ConnectionHub(reactor: reactor, limits: limits, delegate: delegate) { _, _, _ in }
         hub.adopt(fds[0])
         precondition(hub.connectionCount == 1, "the hub did not adopt the socket")
         self.hub = hub

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Application
+import Engine
+
+/// Parts of `makeConfiguration`, one group of flags each, in the order their
+/// errors are reported.
+extension TickwireCommand {
+    /// --stream-hard-limit, --stream-soft-limit, --slow-consumer-timeout.
+    func applyBacklogLimits(to configuration: inout ServerConfiguration) throws {
+        guard streamHardLimit >= 64 * 1024 else { throw ValidationError("--stream-hard-limit must be at least 65536") }
+        guard streamSoftLimit >= 16 * 1024 && streamSoftLimit <= streamHardLimit else {
+            throw ValidationError("--stream-soft-limit must be at least 16384 and at most --stream-hard-limit (\(streamHardLimit))")
+        }
+        guard let slowTimeout = GoDuration(parsing: slowConsumerTimeout), slowTimeout.nanoseconds >= 100_000_000 else {
+            throw ValidationError("--slow-consumer-timeout '\(slowConsumerTimeout)' must be a duration of at least 100ms, such as 10s")
+        }
+        configuration.grpc.maxStreamBacklogBytes = streamHardLimit
+        configuration.slowConsumers.softLimitBytes = streamSoftLimit
+        configuration.slowConsumers.timeoutNanos = slowTimeout.nanoseconds
+    }
+
+    /// --flush-linger, checked against --write-idle-timeout (applied before it).
+    func applyFlushLinger(to configuration: inout ServerConfiguration) throws {
+        if flushLinger.lowercased() == "auto" {
+            configuration.flushLingerNanos = ServerConfiguration.automaticFlushLingerNanos
+            configuration.flushLingerFollowsLoad = true
+        } else {
+            guard let linger = GoDuration(parsing: flushLinger), linger.nanoseconds <= 100_000_000 else {
+                throw ValidationError("--flush-linger '\(flushLinger)' must be 0 (off), auto, or a duration of at most 100ms, such as 1ms")
+            }
+            configuration.flushLingerNanos = linger.nanoseconds
+        }
+        // A lingering connection makes no progress for up to a window: the
+        // write-idle check must not take that for a stalled reader.
+        let idleNanos = configuration.grpc.writeIdleTimeoutNanos
+        guard idleNanos == 0 || idleNanos > 2 * configuration.flushLingerNanos else {
+            throw ValidationError("--write-idle-timeout (\(writeIdleTimeout)) must be more than twice --flush-linger (\(flushLinger)), or 0")
+        }
+    }
+
+    /// --stop-flush-timeout and --drain-timeout.
+    func applyShutdownTimings(to configuration: inout ServerConfiguration) throws {
+        guard let flush = GoDuration(parsing: stopFlushTimeout) else {
+            throw ValidationError("--stop-flush-timeout '\(stopFlushTimeout)' is not a duration such as 500ms or 2s")
+        }
+        configuration.stopFlushNanos = flush.nanoseconds
+        guard let drain = GoDuration(parsing: drainTimeout) else {
+            throw ValidationError("--drain-timeout '\(drainTimeout)' is not a duration such as 5s or 30s")
+        }
+        configuration.drainNanos = drain.nanoseconds
+    }
+
+    /// --indicator-interval, --max-period, --history, --max-indicators,
+    /// --max-subscriptions-per-stream.
+    func makeIndicatorSettings() throws -> IndicatorSettings {
+        var settings = IndicatorSettings()
+        guard let interval = GoDuration(parsing: indicatorInterval), interval.nanoseconds >= 1_000_000 else {
+            throw ValidationError("--indicator-interval '\(indicatorInterval)' must be a duration of at least 1ms, such as 100ms")
+        }
+        settings.intervalNanos = interval.nanoseconds
+        guard maxPeriod >= 2 else { throw ValidationError("--max-period must be at least 2") }
+        guard history >= maxPeriod && history <= 10_000_000 else {
+            throw ValidationError("--history (\(history)) must be at least --max-period (\(maxPeriod)) and at most 10000000")
+        }
+        guard (1...10_000_000).contains(maxIndicators) else { throw ValidationError("--max-indicators must be from 1 to 10000000") }
+        guard maxSubscriptionsPerStream >= 1 else { throw ValidationError("--max-subscriptions-per-stream must be at least 1") }
+        settings.historyCapacity = history
+        settings.maxPeriod = maxPeriod
+        settings.maxIndicators = maxIndicators
+        settings.maxSubscriptionsPerStream = maxSubscriptionsPerStream
+        return settings
+    }
+}
