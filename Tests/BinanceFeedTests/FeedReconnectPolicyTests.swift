@@ -100,6 +100,21 @@ import Testing
         #expect(rig.phaseName == "connecting(3)")
     }
 
+    /// Maintenance whose rotation never completed (the candidate failed),
+    /// then Binance closes current: an ending, so the attempt goes out at once.
+    @Test func serverShutdownWithoutACompletedRotationReconnectsAtOnce() throws {
+        var rig = try FeedRig()
+        rig.streamingOnFirst()
+        _ = rig.trade(0, 100, on: 1)
+        _ = rig.serverShutdown(on: 1)
+        #expect(rig.phaseName == "rotating(1 → 2)")
+        _ = rig.ended(2, "WebSocket upgrade refused: HTTP 503")
+        #expect(rig.phaseName == "streaming(1)")
+        rig.advance(2 * s)
+        let closed = rig.ended(1, "the server closed the WebSocket with code 1000")
+        #expect(closed.retryDelay(from: rig.now) == 0, "\(closed)")
+    }
+
     /// A server that accepts, sends one trade and drops at once reconnects
     /// at once each time: only the budget stops a storm.
     @Test func theBudgetKeepsAttemptsUnderBinancesLimit() throws {
