@@ -20,6 +20,12 @@ struct FeedEventCounts {
     private(set) var reconnects: [ReconnectReason: Int] = [:]
     /// Missing trade ids per symbol, indexed as in the SymbolTable.
     private(set) var missingTrades: [Int64]
+    /// Per symbol: implausible ids held, outliers dropped, sequence resets.
+    private(set) var suspectIDs: [Int]
+    private(set) var outliersDropped: [Int]
+    private(set) var sequenceResets: [Int]
+    /// Per symbol: true while it is reported cut off.
+    private(set) var cutOff: [Bool]
     private let symbols: SymbolTable
     /// The connection just declared stale: its ending is counted as stale, not again as failed or lost.
     private var staleConnection: UInt32?
@@ -27,6 +33,10 @@ struct FeedEventCounts {
     init(symbols: SymbolTable) {
         self.symbols = symbols
         missingTrades = Array(repeating: 0, count: symbols.count)
+        suspectIDs = Array(repeating: 0, count: symbols.count)
+        outliersDropped = Array(repeating: 0, count: symbols.count)
+        sequenceResets = Array(repeating: 0, count: symbols.count)
+        cutOff = Array(repeating: false, count: symbols.count)
     }
 
     mutating func record(_ event: FeedEvent) {
@@ -44,7 +54,26 @@ struct FeedEventCounts {
             reconnects[.rotation, default: 0] += 1
         case .gap(let symbol, let missing, _, _):
             if let index = symbols.index(of: symbol) { missingTrades[index] += missing }
+        case .suspectTradeID, .outlierDropped, .sequenceReset, .symbolCutOff, .symbolRestored:
+            recordSequencing(event)
         case .connecting, .connected, .rotationComplete, .frameSkipped, .serverShutdownNotice:
+            break
+        }
+    }
+
+    private mutating func recordSequencing(_ event: FeedEvent) {
+        switch event {
+        case .suspectTradeID(let symbol, _, _):
+            if let index = symbols.index(of: symbol) { suspectIDs[index] += 1 }
+        case .outlierDropped(let symbol, _, _):
+            if let index = symbols.index(of: symbol) { outliersDropped[index] += 1 }
+        case .sequenceReset(let symbol, _, _):
+            if let index = symbols.index(of: symbol) { sequenceResets[index] += 1 }
+        case .symbolCutOff(let symbol, _, _):
+            if let index = symbols.index(of: symbol) { cutOff[index] = true }
+        case .symbolRestored(let symbol, _):
+            if let index = symbols.index(of: symbol) { cutOff[index] = false }
+        default:
             break
         }
     }

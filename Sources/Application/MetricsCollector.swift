@@ -21,6 +21,7 @@ final class MetricsCollector {
     private var feedMissing: [CounterMirror]
     private var feedDuplicates: CounterMirror
     private var backfill: BackfillMetrics
+    private var feedSequencing: FeedSequencingMetrics
 
     private var tradesPublished: CounterMirror
     private let grpcConnections: Gauge
@@ -76,6 +77,7 @@ final class MetricsCollector {
         }
         backfill = BackfillMetrics(registry: r)
         feedDuplicates = counter("feed_duplicates_dropped", "total", "Trades dropped because their id was already delivered (rotation overlap)")
+        feedSequencing = FeedSequencingMetrics(registry: r, symbols: symbols)
 
         tradesPublished = counter("trades_published", "total", "Trades handed to the fan-out")
         grpcConnections = gauge("grpc_connections_open", "", "Open HTTP/2 connections")
@@ -120,6 +122,7 @@ final class MetricsCollector {
         for index in feedMissing.indices where index < s.feedMissingTrades.count { feedMissing[index].follow(s.feedMissingTrades[index]) }
         feedDuplicates.follow(s.feedDuplicatesDropped)
         backfill.update(s.backfill)
+        feedSequencing.update(s)
 
         tradesPublished.follow(s.tradesPublished)
         grpcConnections.set(Int64(s.grpcConnections))

@@ -19,6 +19,12 @@ struct MetricsSnapshot {
     var feedDuplicatesDropped = 0
     /// nil without backfill (replay, or --binance-api-url off).
     var backfill: BackfillStatistics?
+    var feedLateTrades = 0
+    /// Per symbol, indexed as in the SymbolTable.
+    var feedSuspectIDs: [Int] = []
+    var feedOutliersDropped: [Int] = []
+    var feedSequenceResets: [Int] = []
+    var feedSymbolCutOff: [Bool] = []
 
     var tradesPublished = 0
     var grpcConnections = 0

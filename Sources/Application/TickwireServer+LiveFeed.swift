@@ -50,6 +50,34 @@ extension TickwireServer: FeedEventObserver {
             logger.notice("feed maintenance notice", metadata: [
                 "connection": "\(connection)", "event_time_ms": "\(eventTimeMs)",
             ])
+        case .suspectTradeID, .outlierDropped, .sequenceReset, .symbolCutOff, .symbolRestored:
+            logSequencing(event)
+        }
+    }
+
+    /// What the sequencer made of implausible ids, and symbols cut off.
+    private func logSequencing(_ event: FeedEvent) {
+        switch event {
+        case let .suspectTradeID(symbol, tradeID, lastID):
+            logger.warning("feed suspect trade id", metadata: [
+                "symbol": "\(symbol)", "trade_id": "\(tradeID)", "last_id": "\(lastID)",
+            ])
+        case let .outlierDropped(symbol, tradeID, lastID):
+            logger.warning("feed outlier dropped", metadata: [
+                "symbol": "\(symbol)", "trade_id": "\(tradeID)", "last_id": "\(lastID)",
+            ])
+        case let .sequenceReset(symbol, previousID, nextID):
+            logger.warning("feed sequence reset", metadata: [
+                "symbol": "\(symbol)", "previous_id": "\(previousID)", "next_id": "\(nextID)",
+            ])
+        case let .symbolCutOff(symbol, droppedTrades, forMs):
+            logger.error("feed symbol cut off", metadata: [
+                "symbol": "\(symbol)", "dropped_trades": "\(droppedTrades)", "for_ms": "\(forMs)",
+            ])
+        case let .symbolRestored(symbol, forMs):
+            logger.notice("feed symbol restored", metadata: ["symbol": "\(symbol)", "after_ms": "\(forMs)"])
+        default:
+            break
         }
     }
 }

@@ -39,6 +39,7 @@ extension TickwireServer: MetricsExposition {
             s.feedFramesSkipped = stats.skippedFramesByReason
             s.feedDuplicatesDropped = stats.duplicatesDropped
             s.backfill = liveFeed.backfillStatistics
+            s.feedLateTrades = stats.lateTradesDelivered
         } else if let replay {
             // A recording is Binance traffic too: its frames count the same way.
             let stats = replay.statistics
@@ -47,6 +48,10 @@ extension TickwireServer: MetricsExposition {
         }
         s.feedReconnects = feedCounts.reconnects
         s.feedMissingTrades = feedCounts.missingTrades
+        s.feedSuspectIDs = feedCounts.suspectIDs
+        s.feedOutliersDropped = feedCounts.outliersDropped
+        s.feedSequenceResets = feedCounts.sequenceResets
+        s.feedSymbolCutOff = feedCounts.cutOff
 
         s.tradesPublished = distributor.tradesPublished
         s.grpcConnections = hub.connectionCount

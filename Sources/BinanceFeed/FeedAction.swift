@@ -31,6 +31,17 @@ enum TradeVerdict: Equatable, Sendable {
     case publish
     /// New, but `missing` trades before it never arrived: publish it and report the gap.
     case publishAfterGap(missing: Int64, lastID: Int64)
+    /// Older than the last delivered, but it fills an open gap: publish it (late, once).
+    case publishLate
+    /// The held suspect `outlierID` was an outlier (the old sequence went on):
+    /// it is dropped; publish this trade, after a gap of `missing` when > 0.
+    case publishAfterOutlier(outlierID: Int64, missing: Int64, lastID: Int64)
+    /// The suspect began a new sequence: publish `suspect`, then this trade,
+    /// and announce the reset from `previousID`.
+    case publishAfterReset(suspect: Trade, previousID: Int64, missing: Int64)
+    /// An implausible id next to `lastID`: held until the symbol's next trade.
+    /// `droppedOutlierID`: the suspect held before it, now dropped.
+    case suspect(lastID: Int64, droppedOutlierID: Int64?)
     /// Already delivered by an overlapping connection: drop it.
     case duplicate
     /// From a rotation candidate: held until it takes over.

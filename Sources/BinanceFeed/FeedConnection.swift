@@ -11,6 +11,9 @@ struct FeedConnection: Equatable, Sendable {
     /// Our last liveness ping; 0 means none yet, so the first tick after the
     /// upgrade pings at once.
     var lastPingNanos: Int64 = 0
+    /// It delivered a trade, or stayed open for `streamingProofNanos`: its
+    /// end is an ending (reconnect at once), not a failure (back off).
+    var reachedStreaming = false
 
     init(serial: UInt32, startedAtNanos: Int64) {
         self.serial = serial

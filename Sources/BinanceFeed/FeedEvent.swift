@@ -33,6 +33,17 @@ public enum FeedEvent: Equatable, Sendable {
     /// Rate-limited by the feed: `suppressed` more were skipped since the last report.
     case frameSkipped(reason: SkipReason, connection: UInt32, skippedTotal: Int, suppressed: Int)
     case serverShutdownNotice(connection: UInt32, eventTimeMs: Int64)
+    /// An implausible trade id, held until the symbol's next trade shows
+    /// whether it is an outlier or a reset.
+    case suspectTradeID(symbol: String, tradeID: Int64, lastID: Int64)
+    /// A suspect turned out an outlier (the old sequence went on): dropped.
+    case outlierDropped(symbol: String, tradeID: Int64, lastID: Int64)
+    /// A suspect was followed by its own sequence: Binance's ids reset.
+    case sequenceReset(symbol: String, previousID: Int64, nextID: Int64)
+    /// Every trade of the symbol was dropped for `forMs`: it is cut off.
+    case symbolCutOff(symbol: String, droppedTrades: Int, forMs: Int64)
+    /// A cut-off symbol delivers again.
+    case symbolRestored(symbol: String, forMs: Int64)
 }
 
 /// Receives the feed's events (the server, which logs them).

@@ -77,7 +77,11 @@ extension FeedMachine {
     /// One trade from connection `serial`: the per-trade decision.
     mutating func tradeArrived(_ trade: Trade, on serial: UInt32) -> TradeVerdict {
         switch phase {
-        case .streaming(let streaming) where streaming.connection.serial == serial:
+        case .streaming(var streaming) where streaming.connection.serial == serial:
+            if !streaming.connection.reachedStreaming {
+                reachedStreaming(&streaming.connection)
+                phase = .streaming(streaming)
+            }
             return admit(trade)
         case .connecting(let attempt) where attempt.serial == serial:
             return admit(trade)
@@ -89,6 +93,7 @@ extension FeedMachine {
         case .rotating(var rotation) where rotation.candidate.serial == serial:
             // Leave the phase for the append, so the held array is not shared and copied.
             phase = .idle
+            if !rotation.candidate.reachedStreaming { reachedStreaming(&rotation.candidate) }
             rotation.hold(trade, alreadyDelivered: sequencer.hasDelivered(symbolIndex: trade.symbolIndex,
                                                                           tradeID: trade.tradeID))
             phase = .rotating(rotation)
@@ -98,12 +103,19 @@ extension FeedMachine {
         }
     }
 
-    /// The sequencer's verdict alone: what is new, what is a duplicate, what skipped a gap.
+    /// The sequencer's verdict alone: what is new, what is a duplicate, what
+    /// skipped a gap, what filled one late, and what an implausible id became.
     mutating func admit(_ trade: Trade) -> TradeVerdict {
-        switch sequencer.admit(symbolIndex: trade.symbolIndex, tradeID: trade.tradeID) {
+        switch sequencer.admit(trade) {
         case .first, .next: return .publish
         case .afterGap(let missing, let lastID): return .publishAfterGap(missing: missing, lastID: lastID)
+        case .lateFill: return .publishLate
         case .duplicate: return .duplicate
+        case .suspect(let lastID, let dropped): return .suspect(lastID: lastID, droppedOutlierID: dropped)
+        case .afterOutlier(let outlierID, let missing, let lastID):
+            return .publishAfterOutlier(outlierID: outlierID, missing: missing, lastID: lastID)
+        case .afterReset(let suspect, let previousID, let missing):
+            return .publishAfterReset(suspect: suspect, previousID: previousID, missing: missing)
         }
     }
 }

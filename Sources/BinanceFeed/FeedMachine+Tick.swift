@@ -27,8 +27,8 @@ extension FeedMachine {
         return actions
     }
 
-    private func check(_ connection: inout FeedConnection, lastFrameNanos: Int64, nowNanos: Int64,
-                       into actions: inout [FeedAction]) {
+    private mutating func check(_ connection: inout FeedConnection, lastFrameNanos: Int64, nowNanos: Int64,
+                                into actions: inout [FeedAction]) {
         guard connection.isOpen else {
             let limit = settings.handshakeTimeoutNanos
             if nowNanos - connection.startedAtNanos >= limit {
@@ -36,6 +36,9 @@ extension FeedMachine {
                                     reason: "no WebSocket after \(limit / 1_000_000) ms (connect, TLS and upgrade timed out)"))
             }
             return
+        }
+        if !connection.reachedStreaming, nowNanos - (connection.openedAtNanos ?? nowNanos) >= settings.streamingProofNanos {
+            reachedStreaming(&connection)
         }
         let silent = nowNanos - lastFrameNanos
         if silent >= settings.staleTimeoutNanos {
@@ -73,14 +76,27 @@ extension FeedMachine {
         return actions
     }
 
-    /// A healthy connection resets the backoff; an old one (or a deferred
-    /// rotation whose wait is over) starts a rotation.
+    /// An old connection (or a deferred rotation whose wait is over) starts a rotation.
     private mutating func streamingMatured(_ streaming: FeedPhase.Streaming, nowNanos: Int64) -> [FeedAction] {
         let age = nowNanos - (streaming.connection.openedAtNanos ?? nowNanos)
         guard let deferred = streaming.deferredRotation else {
-            if age >= settings.healthyAfterNanos { backoff.reset() }
             return age >= settings.maxConnectionAgeNanos ? startRotation(reason: .maxAge, nowNanos: nowNanos) : []
         }
         return nowNanos >= deferred.notBeforeNanos ? startRotation(reason: deferred.reason, nowNanos: nowNanos) : []
+    }
+}
+
+extension FeedMachine {
+    /// The connection delivered (a first trade, or it stayed up for the
+    /// proof time): the attempts before it are no longer consecutive failures.
+    mutating func reachedStreaming(_ connection: inout FeedConnection) {
+        connection.reachedStreaming = true
+        backoff.reset()
+    }
+
+    /// No silent cut-off: symbols whose every trade was dropped for a while,
+    /// and those that deliver again. Once a tick.
+    mutating func watchSymbols(nowNanos: Int64) -> [SymbolCutOffWatch.Change] {
+        cutOffWatch.check(sequencer, nowNanos: nowNanos)
     }
 }

@@ -14,7 +14,10 @@ struct FeedMachine {
     /// Connections closing after a rotation or at shutdown.
     var retiring: [RetiringConnection] = []
     var backoff: ReconnectBackoff
+    /// Every attempt, rotations included, spends from it.
+    var budget: AttemptBudget
     var sequencer: TradeSequencer
+    var cutOffWatch: SymbolCutOffWatch
     let settings: LiveFeedSettings
     /// Only for the `connecting` report.
     private let url: String
@@ -27,7 +30,9 @@ struct FeedMachine {
         self.url = url
         self.symbolCount = symbolCount
         backoff = ReconnectBackoff(baseNanos: settings.backoffBaseNanos, capNanos: settings.backoffCapNanos)
-        sequencer = TradeSequencer(symbolCount: symbolCount)
+        budget = AttemptBudget(burst: settings.attemptBurst, intervalNanos: settings.attemptIntervalNanos)
+        sequencer = TradeSequencer(symbolCount: symbolCount, maxPlausibleJump: settings.maxPlausibleJump)
+        cutOffWatch = SymbolCutOffWatch(symbolCount: symbolCount, afterNanos: settings.cutOffAfterNanos)
         jitter = JitterSource(seed: jitterSeed)
     }
 
@@ -74,7 +79,11 @@ struct FeedMachine {
         case .connecting(let attempt) where attempt.serial == serial:
             return waitToRetry(after: attempt, reason: reason, retryAfterSeconds: retryAfterSeconds, nowNanos: nowNanos)
         case .streaming(let streaming) where streaming.connection.serial == serial:
-            return waitToRetry(after: streaming.connection, reason: reason, retryAfterSeconds: retryAfterSeconds,
+            guard streaming.connection.reachedStreaming else {
+                return waitToRetry(after: streaming.connection, reason: reason, retryAfterSeconds: retryAfterSeconds,
+                                   nowNanos: nowNanos)
+            }
+            return retryAtOnce(after: streaming.connection, reason: reason, retryAfterSeconds: retryAfterSeconds,
                                nowNanos: nowNanos)
         case .rotating(let rotation) where rotation.current.serial == serial:
             return currentLost(rotation, reason: reason, nowNanos: nowNanos)
@@ -92,8 +101,10 @@ struct FeedMachine {
         return [announce(attempt, purpose: purpose), .open(serial: attempt.serial)]
     }
 
+    /// Every attempt is made here, so every attempt spends from the budget.
     mutating func newConnection(nowNanos: Int64) -> FeedConnection {
         defer { nextSerial &+= 1 }
+        budget.spend(nowNanos: nowNanos)
         return FeedConnection(serial: nextSerial, startedAtNanos: nowNanos)
     }
 
@@ -105,13 +116,29 @@ struct FeedMachine {
                                       nowNanos: Int64) -> [FeedAction] {
         let delay = backoff.nextDelay(unit: jitter.nextUnit(),
                                       retryAfterNanos: retryAfterSeconds.map { Int64($0) * 1_000_000_000 })
-        let until = nowNanos + delay
+        let until = budget.earliest(atOrAfter: nowNanos + delay)
         phase = .backoff(untilNanos: until)
+        let waitMs = (until - nowNanos) / 1_000_000
         let report: FeedEvent = connection.isOpen
-            ? .connectionLost(connection: connection.serial, reason: reason, retryInMs: delay / 1_000_000)
-            : .connectionFailed(connection: connection.serial, reason: reason, retryInMs: delay / 1_000_000,
+            ? .connectionLost(connection: connection.serial, reason: reason, retryInMs: waitMs)
+            : .connectionFailed(connection: connection.serial, reason: reason, retryInMs: waitMs,
                                 failures: backoff.failures)
         return [.scheduleRetry(atNanos: until), .report(report)]
+    }
+
+    /// A connection that reached streaming ended (a drop, a stall, a close,
+    /// maintenance without a finished rotation): that is an ending, not a
+    /// failure, so the next attempt goes out now, unless the attempt budget
+    /// (or a Retry-After) says wait. Earlier failures no longer count.
+    private mutating func retryAtOnce(after connection: FeedConnection, reason: String, retryAfterSeconds: Int?,
+                                      nowNanos: Int64) -> [FeedAction] {
+        backoff.reset()
+        let floor = nowNanos + (retryAfterSeconds.map { Int64($0) * 1_000_000_000 } ?? 0)
+        let until = budget.earliest(atOrAfter: floor)
+        phase = .backoff(untilNanos: until)
+        return [.scheduleRetry(atNanos: until),
+                .report(.connectionLost(connection: connection.serial, reason: reason,
+                                        retryInMs: (until - nowNanos) / 1_000_000))]
     }
 
     /// The next wait of the backoff, for a rotation whose candidate failed.

@@ -101,6 +101,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
         apply(machine.checkLiveness(nowNanos: now) { serial in self.connection(serial)?.lastFrameNanos ?? now })
         apply(machine.maintain(nowNanos: now))
         apply(machine.settleRotation(nowNanos: now))
+        for change in machine.watchSymbols(nowNanos: now) { report(change) }
         backfill?.tick()  // its request deadlines, retries and idle close ride on this tick
         reactor.schedule(afterNanos: settings.tickNanos, FeedTimer.tick.token)
     }
@@ -182,21 +183,43 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     private func publish(_ trade: Trade, verdict: TradeVerdict) {
         switch verdict {
         case .publish:
-            // While a symbol is being backfilled its live trades wait behind the history;
-            // with no gap anywhere this is one array read per trade.
-            if let backfill, backfill.isHolding(trade.symbolIndex) { return backfill.hold(trade) }
-        case .publishAfterGap(let missing, let lastID):
-            statistics.gapTrades += missing
-            observer.feedEvent(.gap(symbol: symbols.upperCased[trade.symbolIndex], missingTrades: missing,
-                                    lastID: lastID, nextID: trade.tradeID))
-            // The missing ids are fetched first; this trade waits behind them.
-            if let backfill { return backfill.gapFound(before: trade, lastID: lastID) }
+            break
         case .duplicate:
             statistics.duplicatesDropped += 1
             return
         case .held, .ignored:
             return
+        case .suspect:
+            report(verdict, for: trade)
+            return
+        case .publishLate:
+            // With backfill on, a gap's ids are the backfill's: it delivers
+            // them from history, in order, or announces them missing. A late
+            // live copy would repeat one, or arrive out of order.
+            if backfill != nil {
+                statistics.duplicatesDropped += 1
+                return
+            }
+            report(verdict, for: trade)
+        case .publishAfterReset(let suspect, _, _):
+            report(verdict, for: trade)
+            emit(suspect)
+        case .publishAfterGap(_, let lastID), .publishAfterOutlier(_, _, let lastID):
+            report(verdict, for: trade)
+            // The missing ids are fetched first; this trade waits behind them.
+            if let backfill, trade.tradeID > lastID + 1 { return backfill.gapFound(before: trade, lastID: lastID) }
         }
+        emit(trade)
+    }
+
+    /// A trade in tape order. While its symbol is being backfilled it waits
+    /// behind the history; with no gap anywhere this is one array read.
+    private func emit(_ trade: Trade) {
+        if let backfill, backfill.isHolding(trade.symbolIndex) { return backfill.hold(trade) }
+        append(trade)
+    }
+
+    private func append(_ trade: Trade) {
         statistics.tradesPublished += 1
         enqueue(trade)
     }

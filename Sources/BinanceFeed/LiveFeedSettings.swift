@@ -17,8 +17,21 @@ public struct LiveFeedSettings: Sendable {
     public var backoffCapNanos: Int64
     /// TCP + TLS + WebSocket upgrade must finish within this.
     public var handshakeTimeoutNanos: Int64 = 10_000_000_000
-    /// A connection that streamed this long resets the backoff.
-    public var healthyAfterNanos: Int64 = 30_000_000_000
+    /// A connection "reached streaming" once it delivered a trade or stayed
+    /// open this long (a quiet market that answers our pings). Only then does
+    /// its end count as an ending rather than a failure: the backoff resets
+    /// and the next attempt goes out at once. A server that accepts and drops
+    /// at once never reaches it, so it keeps backing off.
+    public var streamingProofNanos: Int64 = 5_000_000_000
+    /// The attempt budget (AttemptBudget): this many at once, then one per
+    /// interval; 210 per 5 minutes at most, under Binance's 300.
+    public var attemptBurst = 10
+    public var attemptIntervalNanos: Int64 = 1_500_000_000
+    /// A larger trade-id jump is held as suspect (TradeSequencer); the
+    /// future `--backfill-max-trades` default.
+    public var maxPlausibleJump: Int64 = TradeSequencer.defaultMaxPlausibleJump
+    /// A symbol whose every trade was dropped this long is reported cut off.
+    public var cutOffAfterNanos: Int64 = 5_000_000_000
     /// A rotation that has not proven overlap by then switches anyway.
     public var rotationOverlapTimeoutNanos: Int64 = 30_000_000_000
     /// How long a retired connection may take to answer our close frame.

@@ -31,11 +31,13 @@ extern "C" int tw_parse_decimal(const char *text, size_t length, double *out) {
     // from_chars is locale-free and rounds to nearest, unlike a hand-rolled parse.
     auto result = std::from_chars(text, text + length, *out, std::chars_format::fixed);
     if (result.ec != std::errc() || result.ptr != text + length || length == 0) return -1;
-    // "nan", "inf" and negatives are not prices or quantities; one NaN would
-    // poison every running indicator sum downstream. Nor is anything above
+    // "nan", "inf", zero (also "-0") and negatives are not prices or
+    // quantities: Binance never trades at or below zero, and one NaN would
+    // poison every running indicator sum downstream. `!(x > 0)` also catches
+    // NaN and -0.0, which `x < 0` lets through. Nor is anything above
     // TW_DECIMAL_MAX: a thousand such prices would overflow an SMA's running
     // sum to infinity, and no market quotes within a millionfold of it.
-    if (!std::isfinite(*out) || *out < 0 || *out > TW_DECIMAL_MAX) return -1;
+    if (!std::isfinite(*out) || !(*out > 0) || *out > TW_DECIMAL_MAX) return -1;
     return 0;
 }
 

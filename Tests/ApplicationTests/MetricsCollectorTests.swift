@@ -37,6 +37,31 @@ import MarketData
         #expect(counts.missingTrades == [0, 7])
     }
 
+    @Test func sequencingEventsBecomePerSymbolSeries() {
+        var counts = FeedEventCounts(symbols: symbols)
+        counts.record(.suspectTradeID(symbol: "ETHUSDT", tradeID: 1_000_000_001_001, lastID: 1_000))
+        counts.record(.outlierDropped(symbol: "ETHUSDT", tradeID: 1_000_000_001_001, lastID: 1_000))
+        counts.record(.sequenceReset(symbol: "BTCUSDT", previousID: 5, nextID: 900_000))
+        counts.record(.symbolCutOff(symbol: "BTCUSDT", droppedTrades: 40, forMs: 5_100))
+        let collector = MetricsCollector(symbols: symbols)
+        var snapshot = MetricsSnapshot()
+        snapshot.feedSuspectIDs = counts.suspectIDs
+        snapshot.feedOutliersDropped = counts.outliersDropped
+        snapshot.feedSequenceResets = counts.sequenceResets
+        snapshot.feedSymbolCutOff = counts.cutOff
+        snapshot.feedLateTrades = 3
+        collector.update(snapshot)
+        let text = render(collector)
+        #expect(text.contains(#"tickwire_feed_suspect_trade_ids_total{symbol="ethusdt"} 1"#))
+        #expect(text.contains(#"tickwire_feed_outliers_dropped_total{symbol="ethusdt"} 1"#))
+        #expect(text.contains(#"tickwire_feed_sequence_resets_total{symbol="btcusdt"} 1"#))
+        #expect(text.contains(#"tickwire_feed_symbol_cut_off{symbol="btcusdt"} 1"#))
+        #expect(text.contains(#"tickwire_feed_symbol_cut_off{symbol="ethusdt"} 0"#))
+        #expect(text.contains("tickwire_feed_late_trades_total 3\n"))
+        counts.record(.symbolRestored(symbol: "BTCUSDT", forMs: 6_000))
+        #expect(counts.cutOff == [false, false])
+    }
+
     @Test func everyLabelledSeriesExistsFromTheStart() {
         let text = render(MetricsCollector(symbols: symbols))
         #expect(text.contains(#"tickwire_feed_missing_trades_total{symbol="ethusdt"} 0"#))

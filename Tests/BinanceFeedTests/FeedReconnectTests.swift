@@ -40,16 +40,18 @@ import Testing
                                        .open(serial: serial + 1)])
         }
         _ = rig.opened(6)
-        rig.advance(rig.settings.healthyAfterNanos - ms)
-        _ = rig.maintain()
-        #expect(rig.machine.backoff.failures == 5, "reset before the stream proved healthy")
+        rig.advance(rig.settings.streamingProofNanos - ms)
+        _ = rig.checkLiveness()
+        #expect(rig.machine.backoff.failures == 5, "reset before the stream reached streaming")
         rig.advance(ms)
-        _ = rig.maintain()
-        #expect(rig.machine.backoff.failures == 0, "a healthy stream must reset the backoff")
+        rig.pong(6)
+        _ = rig.checkLiveness()
+        #expect(rig.machine.backoff.failures == 0, "a connection that stayed up must reset the backoff")
         let lost = rig.ended(6, "connection reset")
-        let delay = try #require(lost.retryDelay(from: rig.now))
-        #expect(delay >= s / 2 && delay <= s, "after a healthy stream the first wait is the base again: \(delay / ms) ms")
-        #expect(lost.last == .report(.connectionLost(connection: 6, reason: "connection reset", retryInMs: delay / ms)))
+        // Changed with issue 17: after a connection that reached streaming the
+        // next attempt goes out at once (it used to wait the base backoff, 0.5–1 s).
+        #expect(lost.retryDelay(from: rig.now) == 0, "after a streaming connection the next attempt goes out at once")
+        #expect(lost.last == .report(.connectionLost(connection: 6, reason: "connection reset", retryInMs: 0)))
     }
 
     @Test func retryAfterIsAFloor() throws {

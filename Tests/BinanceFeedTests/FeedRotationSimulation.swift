@@ -128,6 +128,8 @@ struct SimulatedRotations {
             gaps += 1
             published.append(trade)
         case .duplicate, .held, .ignored: break
+        case .publishLate, .publishAfterOutlier, .publishAfterReset, .suspect:
+            Issue.record("a clean market has no late, suspect or reset ids: \(verdict) for \(trade)")
         }
     }
 }

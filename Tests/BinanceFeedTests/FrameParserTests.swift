@@ -65,6 +65,18 @@ let symbols = try! SymbolTable(["btcusdt", "ethusdt"])
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"inf","q":"1","T":1}}"#,
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"-1.0","q":"1","T":1}}"#,
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1e400","q":"1","T":1}}"#,
+        // Binance never trades at or below zero: "0" and "-0" would reach clients as 0.0 and -0.0.
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"0","q":"1","T":1}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"-0","q":"1","T":1}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"0.00000000","q":"1","T":1}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"-0.0","q":"1","T":1}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"-61837.63","q":"1","T":1}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"NaN","q":"1","T":1}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"-inf","q":"1","T":1}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"0","T":1}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"-0","T":1}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"-2","T":1}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"nan","T":1}}"#,
         // Finite but beyond any quote: a thousand of them would overflow an SMA's sum.
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1000000000000001","q":"1","T":1}}"#,
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"179769313486231570000000000000000000000","T":1}}"#,
@@ -147,6 +159,10 @@ final class ManualClock: ReactorClock {
         lines.insert(#"{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"1","B":"1","a":"1","A":"1"}}"#, at: 20)
         lines.insert("", at: 30)
         lines.insert(#"{"stream":"btcusdt@trade","data":{"e":"trade""#, at: 40)
+        // The replay shares the live parser: prices at or below zero are malformed here too.
+        lines.insert(#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"0","q":"1","T":1}}"#, at: 50)
+        lines.insert(#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"-0","q":"1","T":1}}"#, at: 60)
+        lines.insert(#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"-3","q":"1","T":1}}"#, at: 70)
         let path = try writeTemporary(lines)
         defer { unlink(path) }
         let feed = try ReplayFeed(path: path, symbols: symbols, speed: .max)
@@ -159,9 +175,9 @@ final class ManualClock: ReactorClock {
         #expect(progress == .finished)
         #expect(sink.trades.count == 500)
         #expect(feed.statistics.published == 500)
-        #expect(feed.statistics.malformed == 2)
+        #expect(feed.statistics.malformed == 5)
         #expect(feed.statistics.ignored == 1)
-        #expect(sink.trades.allSatisfy { $0.ingestUnixNanos > 0 })
+        #expect(sink.trades.allSatisfy { $0.ingestUnixNanos > 0 && $0.price > 0 && $0.quantity > 0 })
     }
 
     @Test func pacedReplayFollowsEventTimeScaledBySpeed() throws {

@@ -73,26 +73,3 @@ import MarketData
         #expect(backoff.nextDelay(unit: 1) == 30_000_000_000)
     }
 }
-
-@Suite struct TradeSequencerTests {
-    @Test func firstNextDuplicateAndGap() {
-        var sequencer = TradeSequencer(symbolCount: 2)
-        #expect(sequencer.admit(symbolIndex: 0, tradeID: 100) == .first)
-        #expect(sequencer.admit(symbolIndex: 0, tradeID: 101) == .next)
-        #expect(sequencer.admit(symbolIndex: 0, tradeID: 101) == .duplicate)
-        #expect(sequencer.admit(symbolIndex: 0, tradeID: 50) == .duplicate)
-        #expect(sequencer.admit(symbolIndex: 0, tradeID: 105) == .afterGap(missing: 3, lastID: 101))
-        #expect(sequencer.admit(symbolIndex: 1, tradeID: 7) == .first)  // symbols are independent
-        #expect(sequencer.duplicatesDropped == 2)
-        #expect(sequencer.missingTrades == 3)
-    }
-
-    @Test func deliveredMeansThisIDOrAnEarlierOne() {
-        var sequencer = TradeSequencer(symbolCount: 1)
-        #expect(!sequencer.hasDelivered(symbolIndex: 0, tradeID: 1))  // nothing delivered yet
-        _ = sequencer.admit(symbolIndex: 0, tradeID: 10)
-        #expect(sequencer.hasDelivered(symbolIndex: 0, tradeID: 9))
-        #expect(sequencer.hasDelivered(symbolIndex: 0, tradeID: 10))
-        #expect(!sequencer.hasDelivered(symbolIndex: 0, tradeID: 11))
-    }
-}

@@ -237,6 +237,14 @@ def as_agg_trades(frames: Sequence[Frame]) -> list[Frame]:
     return out
 
 
+def altered_frame(frame: Frame, **data: object) -> str:
+    """The frame's text with fields of its event replaced (t=…, p=…): a
+    poisoned id, a zero price. Serialised like the recording (no spaces)."""
+    envelope = json.loads(frame.text)
+    envelope["data"].update(data)
+    return json.dumps(envelope, separators=(",", ":"))
+
+
 def server_shutdown_event(event_time_ms: int | None = None) -> str:
     """Binance's notice that this connection will be closed soon."""
     when = event_time_ms if event_time_ms is not None else time.time_ns() // 1_000_000

@@ -51,7 +51,8 @@ tw_frame_kind tw_json_parse_frame(tw_json_parser *parser, const uint8_t *bytes, 
 #define TW_DECIMAL_MAX 1e15
 
 // Decodes a decimal string to the nearest double. Returns 0 on success; -1
-// for anything that is not a plain non-negative decimal up to TW_DECIMAL_MAX.
+// for anything that is not a plain positive decimal up to TW_DECIMAL_MAX
+// (zero, "-0", negatives, NaN and infinities are refused).
 int tw_parse_decimal(const char *text, size_t length, double *out);
 
 // ---- WebSocket API replies (trades.historical) -------------------------

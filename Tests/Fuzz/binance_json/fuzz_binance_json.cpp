@@ -23,18 +23,18 @@ const char stale_tail[] = ",\"e\":\"trade\",\"p\":\"1\"}}]";
 }
 
 void check_trade(const tw_trade &trade) {
-    if (!std::isfinite(trade.price) || trade.price < 0) fail("TRADE price is not finite and non-negative");
-    if (!std::isfinite(trade.quantity) || trade.quantity < 0) fail("TRADE quantity is not finite and non-negative");
+    if (!std::isfinite(trade.price) || !(trade.price > 0)) fail("TRADE price is not finite and positive");
+    if (!std::isfinite(trade.quantity) || !(trade.quantity > 0)) fail("TRADE quantity is not finite and positive");
     if (trade.symbol_length == 0 || trade.symbol_length > TW_SYMBOL_CAPACITY) fail("TRADE symbol length out of range");
     if (trade.is_aggregate > 1) fail("TRADE is_aggregate is not 0 or 1");
 }
 
-// tw_parse_decimal promises finite, non-negative output whenever it succeeds.
+// tw_parse_decimal promises finite, positive output whenever it succeeds.
 void check_decimal(const uint8_t *data, size_t size) {
     double value = -1;
     size_t length = size < 64 ? size : 64;
     if (tw_parse_decimal(reinterpret_cast<const char *>(data), length, &value) == 0) {
-        if (!std::isfinite(value) || value < 0) fail("tw_parse_decimal accepted a non-finite or negative number");
+        if (!std::isfinite(value) || !(value > 0)) fail("tw_parse_decimal accepted a non-finite or non-positive number");
     }
 }
 
