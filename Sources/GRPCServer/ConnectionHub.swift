@@ -306,6 +306,11 @@ public final class ConnectionHub {
     func flush(_ connection: HTTP2Connection) {
         guard connection.phase.writesOutput else { return }
         let result = connection.flush()
+        // The common case, once per connection per iteration: an open
+        // connection wrote everything and watches nothing. The machine would
+        // answer "stop watching writable", which changes nothing; skipping the
+        // round trip saves ~50 instructions per delivered message (callgrind).
+        if case .drained = result, case .open = connection.phase, !connection.watchingWritable { return }
         apply(connection.phase.outputFlushed(result, lingerDeadlineNanos: lingerDeadlineNanos), to: connection)
     }
 }

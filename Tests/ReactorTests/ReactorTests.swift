@@ -44,7 +44,8 @@ import Testing
         let fired = queue.schedule(deadlineNanos: 5, token: .test(1))
         #expect(queue.popExpired(nowNanos: 5)?.id == fired)
         queue.cancel(fired)
-        _ = queue.schedule(deadlineNanos: 6, token: .test(2))
+        _ = queue.schedule(deadlineNanos: 6, token: .test(2))  // reuses the fired timer's slot
+        queue.cancel(fired)  // a stale id: its generation is gone
         #expect(queue.count == 1)
         #expect(queue.popExpired(nowNanos: 6)?.token == .test(2))
     }
