@@ -44,6 +44,12 @@ public final class HTTP2Connection {
     var keepaliveProbe: KeepaliveProbe
     var age: ConnectionAge
     var pingStrikes: PingStrikePolicy
+    // Abuse guards (HTTP2Connection+Abuse.swift).
+    var headerBudget: HeaderBlockBudget
+    var streamOrder = ClientStreamOrder()
+    var resetRate: StreamResetRate
+    /// Our ENHANCE_YOUR_CALM GOAWAY is submitted: say so once.
+    var calmRequested = false
 
     public var openStreamCount: Int { streams.count }
 
@@ -59,6 +65,9 @@ public final class HTTP2Connection {
         keepaliveProbe = KeepaliveProbe(limits.keepalive, openedAtNanos: openedAtNanos)
         age = ConnectionAge(limits.keepalive, openedAtNanos: openedAtNanos, jitterNanos: ageJitterNanos)
         pingStrikes = PingStrikePolicy(limits.keepalive)
+        headerBudget = HeaderBlockBudget(listLimitBytes: limits.maxHeaderListBytes)
+        resetRate = StreamResetRate(burst: limits.streamResetBurst, perSecond: limits.streamResetsPerSecond,
+                                    nowNanos: openedAtNanos)
         session = try NGHTTP2Session.makeServer(for: self)
         try submitSettings()
     }
@@ -79,6 +88,10 @@ public final class HTTP2Connection {
         let consumed = nghttp2_session_mem_recv(session, bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count)
         if consumed < 0 {
             let error = Int32(consumed)
+            if let abuse = abuseReason(error) {
+                calmDownAfterFailedInput(abuse)
+                return nil
+            }
             let reason = String(cString: nghttp2_strerror(error))
             logFatalInput(error, reason: reason, bytes)
             return "HTTP/2 error: \(reason)"
@@ -90,14 +103,12 @@ public final class HTTP2Connection {
     /// A client that never spoke HTTP/2 is routine noise (debug); a flood is
     /// worth an operator's attention (warning).
     private func logFatalInput(_ error: Int32, reason: String, _ bytes: UnsafeRawBufferPointer) {
-        // NGHTTP2_ERR_TOO_MANY_CONTINUATIONS, by value: unpatched 1.52 headers lack the name.
-        let tooManyContinuations: Int32 = -905
         switch error {
         case NGHTTP2_ERR_BAD_CLIENT_MAGIC.rawValue:
             hub.log(.debug, "not an HTTP/2 client; closing", [
                 "slot": "\(token.slot)", "looks_like": ForeignPreface.guess(bytes),
             ])
-        case NGHTTP2_ERR_FLOODED.rawValue, tooManyContinuations:
+        case NGHTTP2_ERR_FLOODED.rawValue:
             hub.log(.warning, "HTTP/2 flood; closing the connection", ["slot": "\(token.slot)", "error": reason])
         default:
             break

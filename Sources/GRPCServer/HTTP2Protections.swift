@@ -22,7 +22,9 @@ public enum HTTP2Protections {
         nghttp2_option_set_max_settings(option, limits.maxSettingsEntries)
         nghttp2_option_set_max_outbound_ack(option, limits.maxOutboundAcks)
         _ = tw_nghttp2_set_max_continuations(option, limits.maxContinuations)
-        _ = tw_nghttp2_set_stream_reset_rate_limit(option, UInt64(limits.streamResetBurst),
+        // A backstop only, at twice our burst: StreamResetRate trips first and
+        // answers ENHANCE_YOUR_CALM, where nghttp2's answers INTERNAL_ERROR.
+        _ = tw_nghttp2_set_stream_reset_rate_limit(option, UInt64(limits.streamResetBurst) * 2,
                                                    UInt64(limits.streamResetsPerSecond))
         return option
     }
@@ -41,9 +43,11 @@ public enum HTTP2Protections {
             "max_outbound_acks": "\(limits.maxOutboundAcks)",
             "max_continuations": tw_nghttp2_has_max_continuations() != 0
                 ? "\(limits.maxContinuations)" : missing + "nghttp2_option_set_max_continuations",
-            "stream_reset_limit": tw_nghttp2_has_stream_reset_rate_limit() != 0
-                ? "\(limits.streamResetBurst) burst, \(limits.streamResetsPerSecond)/s"
-                : missing + "nghttp2_option_set_stream_reset_rate_limit",
+            // Ours (StreamResetRate) always applies; nghttp2's is a backstop.
+            "stream_reset_limit": "\(limits.streamResetBurst) burst, \(limits.streamResetsPerSecond)/s",
+            "stream_reset_backstop": tw_nghttp2_has_stream_reset_rate_limit() != 0
+                ? "\(limits.streamResetBurst * 2) burst" : missing + "nghttp2_option_set_stream_reset_rate_limit",
+            "hpack_bomb_ratio": "\(HeaderBlockBudget.bombRatio)",
             "libnghttp2": String(cString: nghttp2_version(0).pointee.version_str),
         ]
     }

@@ -13,6 +13,7 @@ enum NGHTTP2Session {
             throw .nghttp2(call: "nghttp2_session_callbacks_new", code: created)
         }
         defer { nghttp2_session_callbacks_del(callbacks) }
+        nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, onBeginFrame)
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
         nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameReceived)
@@ -37,6 +38,21 @@ enum NGHTTP2Session {
         Unmanaged<HTTP2Connection>.fromOpaque(userData!).takeUnretainedValue()
     }
 
+    /// Every frame's header, before its payload: header blocks are weighed
+    /// on the wire (HeaderBlockBudget) and stream ids checked for order.
+    private static let onBeginFrame: nghttp2_on_begin_frame_callback = { _, header, userData in
+        guard let header else { return 0 }
+        switch UInt32(header.pointee.type) {
+        case NGHTTP2_HEADERS.rawValue:
+            connection(userData).headersFrameBegan(streamID: header.pointee.stream_id, payloadBytes: header.pointee.length)
+        case NGHTTP2_CONTINUATION.rawValue:
+            connection(userData).headerBudget.blockContinued(payloadBytes: header.pointee.length)
+        default:
+            break
+        }
+        return 0
+    }
+
     private static let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, userData in
         guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
               frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
@@ -47,8 +63,15 @@ enum NGHTTP2Session {
     /// Request headers are recorded; request trailers only counted. A trailer
     /// block over the header list limit resets its stream: nghttp2 answers
     /// TEMPORAL_CALLBACK_FAILURE with RST_STREAM and skips the rest of it.
+    /// Past the limit a request field goes no further than the budget (the
+    /// stream is refused with 431 anyway); a bomb fails the whole input.
     private static let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
         guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
+        switch connection(userData).headerBudget.admit(nameBytes: nameLength, valueBytes: valueLength) {
+        case .record: break
+        case .skip: return 0
+        case .bomb: return Int32(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
+        }
         let streamID = frame.pointee.hd.stream_id
         let name = UnsafeRawBufferPointer(start: name, count: nameLength)
         let value = UnsafeRawBufferPointer(start: value, count: valueLength)
@@ -78,6 +101,8 @@ enum NGHTTP2Session {
             if endStream { target.endOfRequest(streamID: header.stream_id) }
         case NGHTTP2_DATA.rawValue:
             if endStream { target.endOfRequest(streamID: header.stream_id) }
+        case NGHTTP2_RST_STREAM.rawValue:
+            target.clientResetStream()
         case NGHTTP2_PING.rawValue:
             if header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 {
                 target.pingAcknowledged(PingPayload(frame.pointee.ping))

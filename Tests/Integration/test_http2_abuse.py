@@ -234,7 +234,9 @@ def test_rapid_reset_gets_goaway_and_healthy_stream_continues(healthy, expected_
     print(f"[rapid reset] attacker: {outcome.describe()}")
     assert outcome.closed, f"the rapid-reset connection was not closed: {outcome.describe()}"
     server.log.wait_for(GOAWAY_SENT_RE, 2.0, since)
-    assert outcome.goaway_code in (None, INTERNAL_ERROR), outcome.describe()
+    # Issue 20 item 6: ENHANCE_YOUR_CALM (was INTERNAL_ERROR, nghttp2's own answer).
+    assert outcome.goaway_code == ENHANCE_YOUR_CALM, outcome.describe()
+    server.log.wait_for(r"rapid reset", 2.0, since)
 
 
 # --------------------------------------------------------------------------
@@ -258,6 +260,8 @@ def test_continuation_flood_is_cut_off(healthy, expected_trades):
     print(f"[continuation flood] attacker: {outcome.describe()}")
     assert outcome.closed and outcome.seconds < 2.0, f"not cut off: {outcome.describe()}"
     server.log.wait_for(FLOOD_RE, 2.0, since)
+    # Issue 20 item 6: a GOAWAY now says why (there was none).
+    assert outcome.goaway_code == ENHANCE_YOUR_CALM, outcome.describe()
 
 
 # --------------------------------------------------------------------------
