@@ -105,10 +105,7 @@ public final class GRPCStream {
         connection.hub.log(.warning, "stream too slow; ending it", [
             "stream": "\(id)", "backlog_bytes": "\(outbound.pendingBytes)", "status": status.message,
         ])
-        let before = outbound.pendingBytes
-        outbound.dropUnsent()
-        connection.backlog.queuedBytes -= before - outbound.pendingBytes
-        finish(status)
+        cut(status)
     }
 
     public func finish(_ status: GRPCStatus) {
@@ -129,7 +126,7 @@ public final class GRPCStream {
         outbound.removeAll()
     }
 
-    private func wakeDataProvider(urgent: Bool = true) {
+    func wakeDataProvider(urgent: Bool = true) {
         if dataDeferred {
             dataDeferred = false
             connection.resumeData(self)
