@@ -6,7 +6,8 @@ import GRPCWire
 /// the client's flow-control window is closed, nghttp2 would never ask for
 /// the end of the data, so the trailers would wait (and the stream's state
 /// with them) until the connection closed: then the trailers go out at once
-/// (HEADERS are not flow-controlled) followed by RST_STREAM(NO_ERROR), which
+/// (HEADERS are not flow-controlled) followed, once they are sent, by
+/// RST_STREAM(NO_ERROR), which
 /// frees nghttp2's side too (RFC 9113 §8.1 allows it after a complete
 /// response). If part of a message is already on the wire, trailers would
 /// corrupt the framing, so the stream is reset with ENHANCE_YOUR_CALM, which
@@ -37,8 +38,10 @@ extension GRPCStream {
         if partlySent {
             connection.resetStream(self, errorCode: NGHTTP2_ENHANCE_YOUR_CALM.rawValue)
         } else {
+            // Not both now: RST_STREAM marks the stream closing at once, and
+            // nghttp2 would then drop the trailers queued before it.
             connection.submitTrailers(self, status: status)
-            connection.resetStream(self, errorCode: NGHTTP2_NO_ERROR.rawValue)
+            resetAfterTrailers = true
         }
         connection.requestFlush()
     }
@@ -51,6 +54,14 @@ extension HTTP2Connection {
         guard let session else { return false }
         return nghttp2_session_get_stream_remote_window_size(session, stream.id) <= 0
             || nghttp2_session_get_remote_window_size(session) <= 0
+    }
+
+    /// The response's last frame left: a cut stream whose client may still
+    /// hold its side open is reset now, so nghttp2 forgets it at once.
+    func endOfResponseSent(streamID: Int32) {
+        guard let stream = streams[streamID], stream.resetAfterTrailers else { return }
+        stream.resetAfterTrailers = false
+        resetStream(stream, errorCode: NGHTTP2_NO_ERROR.rawValue)
     }
 
     func resetStream(_ stream: GRPCStream, errorCode: UInt32) {

@@ -51,6 +51,8 @@ public final class GRPCStream {
     var outbound = OutboundQueue()
     /// nghttp2 parked this stream's data provider (NGHTTP2_ERR_DEFERRED).
     var dataDeferred = false
+    /// Cut with its window closed: RST_STREAM follows the trailers (GRPCStream+Cut).
+    var resetAfterTrailers = false
 
     init(id: Int32, connection: HTTP2Connection, maxReceiveMessageBytes: Int) {
         self.id = id
