@@ -61,6 +61,8 @@ extension HTTP2Connection {
     func endOfResponseSent(streamID: Int32) {
         guard let stream = streams[streamID], stream.resetAfterTrailers else { return }
         stream.resetAfterTrailers = false
+        // A client that already ended its side has closed the stream with these trailers.
+        guard !stream.inboundClosed else { return }
         resetStream(stream, errorCode: NGHTTP2_NO_ERROR.rawValue)
     }
 
