@@ -30,6 +30,8 @@ struct OutboundQueue: ~Copyable {
     }
 
     var isEmpty: Bool { count == 0 }
+    /// Slots the ring holds now: its memory, which no byte count shows.
+    var slotCapacity: Int { capacity }
 
     mutating func append(_ message: WireMessage) {
         if count == capacity { grow() }
