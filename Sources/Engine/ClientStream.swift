@@ -18,4 +18,13 @@ public protocol ClientStream: AnyObject {
     /// Ends a stream whose reader fell behind: what has not started going out
     /// is dropped, so the status reaches the client next.
     func abandon(_ status: GRPCStatus)
+    /// Names the client connection the stream belongs to, so that limits
+    /// meant for one client (--max-indicators-per-connection) count all of
+    /// its streams together. Read when the stream opens, never per trade.
+    var connectionKey: ObjectIdentifier { get }
+}
+
+extension ClientStream {
+    /// A stream that says nothing of its transport is its own connection.
+    public var connectionKey: ObjectIdentifier { ObjectIdentifier(self) }
 }

@@ -11,6 +11,8 @@ public final class IndicatorService {
     public let settings: IndicatorSettings
     public let symbols: SymbolTable
     private var engine: IndicatorEngine
+    /// Each connection's share of the pool (--max-indicators-per-connection).
+    private var shares: ConnectionIndicatorShares
     /// Batches sent, for the logs.
     public private(set) var batchesSent = 0
     /// Batch rounds in which a stream's backlog was over the soft limit and
@@ -24,6 +26,12 @@ public final class IndicatorService {
         self.settings = settings
         engine = IndicatorEngine(symbolCount: symbols.count, historyCapacity: settings.historyCapacity,
                                  maxPeriod: settings.maxPeriod, maxIndicators: settings.maxIndicators)
+        shares = ConnectionIndicatorShares(limit: settings.maxIndicatorsPerConnection)
+    }
+
+    /// Distinct indicators the streams of `connection` hold together.
+    public func indicatorCount(ofConnection connection: ObjectIdentifier) -> Int {
+        shares.count(of: connection)
     }
 
     /// The per-trade path: O(indicators of that symbol), no allocation.
@@ -42,6 +50,7 @@ public final class IndicatorService {
             // Not subscribed is still OK: the client's intent already holds.
             if let index = entry.subscriptions.firstIndex(where: { $0.key == key }) {
                 engine.unsubscribe(entry.subscriptions[index].handle)
+                shares.remove(key, for: entry.connectionKey)
                 entry.subscriptions.remove(at: index)
             }
             return .ok
@@ -51,8 +60,13 @@ public final class IndicatorService {
                 return GRPCStatus(.resourceExhausted,
                                   "this stream already holds \(settings.maxSubscriptionsPerStream) subscriptions (the server's --max-subscriptions-per-stream); unsubscribe one first")
             }
+            guard shares.admits(key, for: entry.connectionKey) else {
+                return GRPCStatus(.resourceExhausted,
+                                  "this connection's streams already hold \(shares.limit) distinct indicators (the server's --max-indicators-per-connection); unsubscribe one first")
+            }
             switch engine.subscribe(symbol: key.symbol, kind: key.kind, period: key.period) {
             case .success(let handle):
+                shares.add(key, for: entry.connectionKey)
                 if entry.subscriptions.isEmpty { entry.subscriptions.reserveCapacity(4) }
                 entry.subscriptions.append(StreamSubscription(key: key, handle: handle))
                 return .ok
@@ -66,8 +80,11 @@ public final class IndicatorService {
     }
 
     /// Returns a closed stream's subscriptions to the engine.
-    func release(_ subscriptions: [StreamSubscription]) {
-        for subscription in subscriptions { engine.unsubscribe(subscription.handle) }
+    func release(_ subscriptions: [StreamSubscription], connection: ObjectIdentifier) {
+        for subscription in subscriptions {
+            engine.unsubscribe(subscription.handle)
+            shares.remove(subscription.key, for: connection)
+        }
     }
 
     /// Sends every subscribed stream the values that changed since its last

@@ -8,6 +8,9 @@ public struct IndicatorSettings: Sendable {
     public var maxIndicators = 4096
     /// Subscriptions one stream may hold (--max-subscriptions-per-stream).
     public var maxSubscriptionsPerStream = 64
+    /// Distinct indicators all the streams of one connection may hold
+    /// (--max-indicators-per-connection), so one client cannot take the pool.
+    public var maxIndicatorsPerConnection = 256
     /// How often each stream gets its batch (--indicator-interval).
     public var intervalNanos: Int64 = 100_000_000
 

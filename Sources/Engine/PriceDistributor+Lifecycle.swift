@@ -101,7 +101,7 @@ extension PriceDistributor {
     private func leave(_ stream: Stream) -> Bool {
         bounds.forget(stream)
         guard let subscriptions = registry.remove(stream) else { return false }
-        indicators.release(subscriptions)
+        indicators.release(subscriptions, connection: stream.connectionKey)
         return true
     }
 }

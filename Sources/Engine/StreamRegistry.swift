@@ -11,6 +11,8 @@ public struct StreamSubscription {
 /// An open StreamPrices stream and what the engine keeps for it.
 public struct PriceStreamEntry<Stream: ClientStream> {
     public let stream: Stream
+    /// The stream's connection (ClientStream.connectionKey), read once at open.
+    let connectionKey: ObjectIdentifier
     /// The same stream without reference counting, for the per-trade walk:
     /// `stream` above keeps it alive while it is registered.
     let unretained: Unmanaged<Stream>
@@ -24,6 +26,7 @@ public struct PriceStreamEntry<Stream: ClientStream> {
 
     init(stream: Stream, remainingPrices: Int?) {
         self.stream = stream
+        connectionKey = stream.connectionKey
         unretained = Unmanaged.passUnretained(stream)
         self.remainingPrices = remainingPrices
     }

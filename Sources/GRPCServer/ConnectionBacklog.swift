@@ -4,8 +4,18 @@
 /// to walk the streams unless a bound is crossed.
 struct ConnectionBacklog {
     /// Bytes queued across all the connection's streams and not yet handed
-    /// to nghttp2 (the sum of their OutboundQueue.pendingBytes).
-    var queuedBytes = 0
+    /// to nghttp2 (the sum of their OutboundQueue.pendingBytes). Every change
+    /// is carried into the server's total, so --max-queued-bytes is one
+    /// comparison per iteration rather than a walk over the connections.
+    var queuedBytes = 0 {
+        didSet { serverQueuedBytes?.pointee &+= queuedBytes &- oldValue }
+    }
+    /// The hub's total of every connection's queuedBytes
+    /// (ConnectionHub.serverQueuedBytes); nil only in tests of this type.
+    /// A pointer rather than a reference so the per-message update carries no
+    /// exclusivity check: safe because the hub allocates it before any
+    /// connection and frees it after the last one is gone.
+    var serverQueuedBytes: UnsafeMutablePointer<Int>?
     /// Streams whose trailers wait behind their data (phase `.finishing`):
     /// output is owed even when no bytes are queued.
     var finishingStreams = 0

@@ -33,6 +33,11 @@ public final class ConnectionHub {
     var closesDeferred = false
     var deferredCloses: [(HTTP2Connection, reason: String, notifyPeer: Bool)] = []
     let readBuffer: UnsafeMutableRawBufferPointer
+    /// Bytes every connection's streams have queued (ConnectionBacklog keeps
+    /// it), checked against --max-queued-bytes (ConnectionHub+MemoryBudget).
+    let serverQueuedBytes: UnsafeMutablePointer<Int>
+    /// Streams ended because the server's queued bytes passed the budget.
+    public internal(set) var memoryBudgetCuts = 0
     private let logSink: LogSink
     /// Set when the listener serves TLS (`--tls-cert`); nil for h2c.
     private let tlsContext: TLSServerContext?
@@ -68,11 +73,14 @@ public final class ConnectionHub {
         // One read buffer for all connections: nghttp2 consumes every byte we
         // hand it before returning, so nothing needs to persist between reads.
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+        serverQueuedBytes = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        serverQueuedBytes.initialize(to: 0)
     }
 
     deinit {
         precondition(connectionCount == 0 && listener == nil, "ConnectionHub released with open sockets")
         readBuffer.deallocate()
+        serverQueuedBytes.deallocate()
     }
 
     func log(_ level: LogLevel, _ message: String, _ metadata: [String: String] = [:]) {
@@ -130,6 +138,7 @@ public final class ConnectionHub {
     /// leaves connections that have only queued messages waiting for a later
     /// call; the others go out now, their messages included.
     public func flushPending(holdingMessages: Bool = false) {
+        if isOverMemoryBudget { trimToMemoryBudget() }
         guard !pendingFlush.isEmpty, !holdingMessages || urgentFlushPending else { return }
         // Two arrays swapped, not a copy: a copy would make removeAll
         // allocate a fresh buffer every iteration. Flushing can schedule

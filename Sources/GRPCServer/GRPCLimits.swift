@@ -14,6 +14,12 @@ public struct GRPCLimits: Sendable {
     /// maxConcurrentStreams of those (400 MiB), though its streams share one
     /// socket and so fall behind together.
     public var maxConnectionBacklogBytes = 16 * 1024 * 1024
+    /// Bytes all connections may have queued together (--max-queued-bytes):
+    /// past it the largest backlogs anywhere end with RESOURCE_EXHAUSTED.
+    /// The per-stream and per-connection bounds times --max-connections
+    /// come to tens of GiB; this one is what keeps the process inside its
+    /// memory limit.
+    public var maxQueuedBytes = 256 * 1024 * 1024
     /// A connection with output waiting that sends none of it for this long
     /// is closed (--write-idle-timeout); 0 turns the check off.
     public var writeIdleTimeoutNanos: Int64 = 30_000_000_000

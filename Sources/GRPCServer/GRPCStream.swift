@@ -51,6 +51,8 @@ public final class GRPCStream {
     var outbound = OutboundQueue()
     /// nghttp2 parked this stream's data provider (NGHTTP2_ERR_DEFERRED).
     var dataDeferred = false
+    /// Cut with its window closed: RST_STREAM follows the trailers (GRPCStream+Cut).
+    var resetAfterTrailers = false
 
     init(id: Int32, connection: HTTP2Connection, maxReceiveMessageBytes: Int) {
         self.id = id
@@ -105,10 +107,7 @@ public final class GRPCStream {
         connection.hub.log(.warning, "stream too slow; ending it", [
             "stream": "\(id)", "backlog_bytes": "\(outbound.pendingBytes)", "status": status.message,
         ])
-        let before = outbound.pendingBytes
-        outbound.dropUnsent()
-        connection.backlog.queuedBytes -= before - outbound.pendingBytes
-        finish(status)
+        cut(status)
     }
 
     public func finish(_ status: GRPCStatus) {
@@ -129,7 +128,7 @@ public final class GRPCStream {
         outbound.removeAll()
     }
 
-    private func wakeDataProvider(urgent: Bool = true) {
+    func wakeDataProvider(urgent: Bool = true) {
         if dataDeferred {
             dataDeferred = false
             connection.resumeData(self)

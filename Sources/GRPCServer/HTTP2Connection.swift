@@ -61,6 +61,7 @@ public final class HTTP2Connection {
         self.tls = tls
         self.limits = limits
         self.hub = hub
+        backlog.serverQueuedBytes = hub.serverQueuedBytes
         self.openedAtNanos = openedAtNanos
         keepaliveProbe = KeepaliveProbe(limits.keepalive, openedAtNanos: openedAtNanos)
         age = ConnectionAge(limits.keepalive, openedAtNanos: openedAtNanos, jitterNanos: ageJitterNanos)

@@ -127,6 +127,9 @@ enum NGHTTP2Session {
         switch UInt32(frame.pointee.hd.type) {
         case NGHTTP2_HEADERS.rawValue, NGHTTP2_DATA.rawValue:
             connection(userData).headersOrDataSent()
+            if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 {
+                connection(userData).endOfResponseSent(streamID: frame.pointee.hd.stream_id)
+            }
         case NGHTTP2_GOAWAY.rawValue:
             connection(userData).goAwayFrameSent(errorCode: frame.pointee.goaway.error_code)
         default:

@@ -30,6 +30,8 @@ struct OutboundQueue: ~Copyable {
     }
 
     var isEmpty: Bool { count == 0 }
+    /// Slots the ring holds now: its memory, which no byte count shows.
+    var slotCapacity: Int { capacity }
 
     mutating func append(_ message: WireMessage) {
         if count == capacity { grow() }
@@ -55,6 +57,7 @@ struct OutboundQueue: ~Copyable {
             if headOffset == message.count { dropHead() }
         }
         pendingBytes -= written
+        if count == 0 { shrinkIfOversized() }
         return written
     }
 
@@ -71,11 +74,13 @@ struct OutboundQueue: ~Copyable {
             count -= 1
         }
         pendingBytes = kept
+        shrinkIfOversized()
     }
 
     mutating func removeAll() {
         while count > 0 { dropHead() }
         pendingBytes = 0
+        shrinkIfOversized()
     }
 
     private mutating func dropHead() {
@@ -86,15 +91,32 @@ struct OutboundQueue: ~Copyable {
     }
 
     private mutating func grow() {
-        let bigger = UnsafeMutablePointer<WireMessage>.allocate(capacity: capacity * 2)
+        resize(to: capacity * 2)
+    }
+
+    /// A ring that grew past this many slots (8 KiB) goes back to the
+    /// smallest size once it holds no more than that: a stream that once fell
+    /// far behind must not keep a ring of a hundred thousand slots, which no
+    /// byte count sees, for the rest of its life.
+    private static let keptCapacity = 1024
+    private static let shrunkCapacity = 16
+
+    private mutating func shrinkIfOversized() {
+        guard capacity > Self.keptCapacity, count <= Self.shrunkCapacity else { return }
+        resize(to: Self.shrunkCapacity)
+    }
+
+    private mutating func resize(to newCapacity: Int) {
+        precondition(newCapacity >= count && newCapacity & (newCapacity - 1) == 0, "ring resized below its count")
+        let resized = UnsafeMutablePointer<WireMessage>.allocate(capacity: newCapacity)
         // Safe because the live elements are the `count` slots from `head`,
         // wrapping once; they are moved, and the old ring is then raw memory.
         let firstRun = min(count, capacity - head)
-        bigger.moveInitialize(from: ring + head, count: firstRun)
-        (bigger + firstRun).moveInitialize(from: ring, count: count - firstRun)
+        resized.moveInitialize(from: ring + head, count: firstRun)
+        (resized + firstRun).moveInitialize(from: ring, count: count - firstRun)
         ring.deallocate()
-        ring = bigger
-        capacity *= 2
+        ring = resized
+        capacity = newCapacity
         head = 0
     }
 }

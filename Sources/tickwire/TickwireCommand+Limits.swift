@@ -68,6 +68,8 @@ extension TickwireCommand {
         settings.maxPeriod = maxPeriod
         settings.maxIndicators = maxIndicators
         settings.maxSubscriptionsPerStream = maxSubscriptionsPerStream
+        guard maxIndicatorsPerConnection >= 1 else { throw ValidationError("--max-indicators-per-connection must be at least 1") }
+        settings.maxIndicatorsPerConnection = maxIndicatorsPerConnection
         return settings
     }
 }

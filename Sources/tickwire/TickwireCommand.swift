@@ -30,6 +30,7 @@ struct TickwireCommand: ParsableCommand {
         "keepalive-time", "keepalive-timeout", "keepalive-min-ping-interval", "keepalive-permit-without-calls",
         "max-connection-age", "max-connection-age-grace",
         "indicator-interval", "history", "max-period", "max-indicators", "max-subscriptions-per-stream",
+        "max-indicators-per-connection", "max-queued-bytes",
         "stop-flush-timeout", "binance-url", "binance-ca-file", "stream", "stale-timeout",
         "binance-max-connection-age", "reconnect-base", "reconnect-cap", "tls-cert", "tls-key", "tls-client-ca",
         "dns-servers", "binance-api-url", "backfill-timeout", "backfill-max-trades",
@@ -183,6 +184,14 @@ struct TickwireCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Indicator subscriptions one stream may hold. [env: TICKWIRE_MAX_SUBSCRIPTIONS_PER_STREAM]",
                                valueName: "n"))
     var maxSubscriptionsPerStream = 64
+
+    @Option(help: ArgumentHelp("Distinct indicators all the streams of one connection may hold together; one more gets RESOURCE_EXHAUSTED, so no single client can take the --max-indicators pool. [env: TICKWIRE_MAX_INDICATORS_PER_CONNECTION]",
+                               valueName: "n"))
+    var maxIndicatorsPerConnection = 256
+
+    @Option(help: ArgumentHelp("Memory budget: bytes all connections may have queued together; past it the streams with the largest backlogs end with RESOURCE_EXHAUSTED (client too slow) until the total is 1/8 under it. Default: half the container's cgroup memory limit (memory.max, or v1 memory.limit_in_bytes), or 256 MiB without one; the startup line 'queued-bytes budget' says which. [env: TICKWIRE_MAX_QUEUED_BYTES]",
+                               valueName: "bytes"))
+    var maxQueuedBytes: Int?
 
     @Option(help: ArgumentHelp("Serve gRPC over TLS (ALPN h2) with this PEM certificate chain; needs --tls-key. Without it the listener speaks plaintext h2c. [env: TICKWIRE_TLS_CERT]",
                                valueName: "path"))
@@ -409,6 +418,8 @@ struct TickwireCommand: ParsableCommand {
             throw ExitCode(try superviseWorkers(count: count, configuration: configuration, logger: logger))
         }
         logDescriptorLimit(DescriptorLimit.raiseSoftToHard(), maxConnections: configuration.grpc.maxConnections, logger)
+        let budget = QueuedBytesBudget.resolve(flag: maxQueuedBytes)
+        logger.info("queued-bytes budget", metadata: ["bytes": "\(budget.bytes)", "source": "\(budget.source)"])
         // Which flood guards the loaded libnghttp2 really has: two need Debian's backported fixes.
         logger.log(level: HTTP2Protections.allAvailable ? .info : .warning, "HTTP/2 protections",
                    metadata: HTTP2Protections.summary(configuration.grpc).mapValues { .string($0) })

@@ -11,7 +11,8 @@ struct EngineHarness {
     let engine: PriceDistributor<RecordingStream>
     private var nextTradeID: Int64 = 1
 
-    init(softLimitBytes: Int = 1 << 20, slowTimeoutNanos: Int64 = 10_000_000_000, maxIndicators: Int = 16) {
+    init(softLimitBytes: Int = 1 << 20, slowTimeoutNanos: Int64 = 10_000_000_000, maxIndicators: Int = 16,
+         maxIndicatorsPerConnection: Int = 256) {
         var policy = SlowConsumerPolicy()
         policy.softLimitBytes = softLimitBytes
         policy.timeoutNanos = slowTimeoutNanos
@@ -19,6 +20,7 @@ struct EngineHarness {
         settings.historyCapacity = 32
         settings.maxPeriod = 32
         settings.maxIndicators = maxIndicators
+        settings.maxIndicatorsPerConnection = maxIndicatorsPerConnection
         engine = PriceDistributor(symbols: symbols, streamCapacity: 8,
                                   indicators: IndicatorService(symbols: symbols, settings: settings),
                                   slowConsumers: policy)
@@ -37,8 +39,9 @@ struct EngineHarness {
     static func softLimit(over messages: Int) -> Int { messages * priceMessageBytes - 1 }
 
     /// An unbounded StreamPrices stream, or one with a price budget.
-    func open(budget: Int? = nil, hardLimitBytes: Int = .max) -> RecordingStream {
-        let stream = RecordingStream(hardLimitBytes: hardLimitBytes)
+    /// `connection`: streams given the same object share one client connection.
+    func open(budget: Int? = nil, hardLimitBytes: Int = .max, connection: AnyObject? = nil) -> RecordingStream {
+        let stream = RecordingStream(hardLimitBytes: hardLimitBytes, connection: connection)
         _ = engine.open(stream, bound: StreamBound(priceMessages: budget), callTimeoutNanos: nil, nowNanos: 0)
         return stream
     }

@@ -17,10 +17,15 @@ final class RecordingStream: ClientStream {
     /// Like --stream-hard-limit: a message that would take a non-empty
     /// backlog past it overflows the stream.
     let hardLimitBytes: Int
+    /// The client connection the stream shares with others, if any; alone, it is its own.
+    let connection: AnyObject?
 
-    init(hardLimitBytes: Int = .max) {
+    init(hardLimitBytes: Int = .max, connection: AnyObject? = nil) {
         self.hardLimitBytes = hardLimitBytes
+        self.connection = connection
     }
+
+    var connectionKey: ObjectIdentifier { connection.map(ObjectIdentifier.init) ?? ObjectIdentifier(self) }
 
     var isOpen: Bool { ending == nil }
 
