@@ -75,7 +75,7 @@ extension TickwireServer: GRPCServerDelegate {
     public func connectionClosed(_ connection: HTTP2Connection, reason: String) {
         freedMemory.connectionClosed()
         logger.info("connection closed", metadata: [
-            "reason": "\(reason)", "connections": "\(hub.connectionCount)",
+            "reason": "\(reason)", "peer": "\(connection.peer)", "connections": "\(hub.connectionCount)",
             "streams": "\(distributor.registry.count)",
         ])
     }
