@@ -325,6 +325,7 @@ public final class HTTP2Connection {
         guard let stream = streams[streamID], stream.phase.acceptsRequestMessages else { return }
         do {
             try stream.deframer.consume(chunk) { message in
+                stream.requestMessageCount &+= 1
                 delegate.rpcMessage(stream, message)
             }
         } catch {

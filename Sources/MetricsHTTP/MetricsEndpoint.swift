@@ -34,6 +34,10 @@ public final class MetricsEndpoint {
     public private(set) var requestsRejected = 0
     /// Accepted while every slot was busy, and closed at once.
     public private(set) var connectionsRefused = 0
+    /// Idle or unfinished connections closed to make room for a new one.
+    public private(set) var connectionsReclaimed = 0
+    /// Accept order of the next connection (ScrapeSlotReclaim).
+    private var nextAcceptSerial: UInt64 = 0
 
     public var boundAddress: ListenAddress? { listener?.boundAddress }
 
@@ -79,10 +83,34 @@ public final class MetricsEndpoint {
 
     public func listenerReady() {
         guard let listener else { return }
+        let batchStart = nextAcceptSerial
+        // At most half the slots change hands per batch: the scraper accepted
+        // in the previous batch is then among the newest half, whose request
+        // the loop reads before it could be chosen.
+        var reclaimsLeft = max(1, limits.maxConnections / 2)
         for _ in 0..<limits.maxConnections {
             guard let fd = try? listener.accept() else { return }
+            if slots.isFull && reclaimsLeft > 0 && reclaimSlot(protectedFromSerial: batchStart) { reclaimsLeft -= 1 }
             adopt(fd)
         }
+    }
+
+    /// Every slot is taken: closes the connection ScrapeSlotReclaim picks.
+    /// False when none may give way.
+    private func reclaimSlot(protectedFromSerial: UInt64) -> Bool {
+        let candidates = (0..<slots.capacity).lazy.compactMap { index -> ScrapeSlotReclaim.Candidate? in
+            self.slots.occupant(atSlot: index).map {
+                ScrapeSlotReclaim.Candidate(slot: index, phase: $0.phase, receivedBytes: $0.received, acceptSerial: $0.acceptSerial)
+            }
+        }
+        guard let slot = ScrapeSlotReclaim.choose(candidates, protectedFromSerial: protectedFromSerial),
+              let connection = slots.occupant(atSlot: slot) else { return false }
+        // Reading what is there first: a close with unread input is a reset,
+        // which could destroy a lingering response the scraper has not read.
+        _ = HalfClose.discardInput(fd: connection.fd, scratch: discard)
+        close(connection)
+        connectionsReclaimed += 1
+        return true
     }
 
     public func connectionReady<E: MetricsExposition>(_ event: ReadyEvent, exposition: E) {
@@ -124,7 +152,8 @@ public final class MetricsEndpoint {
         let start = Int(token.slot) * ScrapeRequest.maxHeaderBytes
         let deadline = reactor.clock.monotonicNanos() + limits.requestTimeoutNanos
         let region = UnsafeMutableRawBufferPointer(rebasing: inbound[start..<start + ScrapeRequest.maxHeaderBytes])
-        let connection = ScrapeConnection(fd: fd, token: token, inbound: region, deadlineNanos: deadline)
+        let connection = ScrapeConnection(fd: fd, token: token, acceptSerial: nextAcceptSerial, inbound: region, deadlineNanos: deadline)
+        nextAcceptSerial += 1
         do {
             try reactor.register(fd: fd, token: token, interest: .read)
         } catch {
