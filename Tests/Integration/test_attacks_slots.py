@@ -163,8 +163,8 @@ def assert_slot_attack_harmless(server, collector, expected_trades, payload: byt
     lifetimes = sorted(drippers.lifetimes)
     refused = sum(1 for t in lifetimes if t < 0.1)
     timed_out = [t for t in lifetimes if t >= HANDSHAKE_TIMEOUT_S * 0.9]
-    print(f"\nattackers opened {drippers.opened} connections: {refused} refused at once, "
-          f"{len(lifetimes) - refused - len(timed_out)} evicted for a newer one, {len(timed_out)} cut at the "
+    print(f"\nattackers opened {drippers.opened} connections: {refused} closed within 0.1 s (refused, or evicted by a newer attacker), "
+          f"{len(lifetimes) - refused - len(timed_out)} evicted later, {len(timed_out)} cut at the "
           f"deadline (longest {lifetimes[-1] if lifetimes else 0:.2f}s), {len(drippers.still_open_at_end)} open at the end")
     assert connected == list(range(LEGIT_CLIENTS)), "legitimate clients were kept out during the attack"
     assert drippers.opened > MAX_CONNECTIONS, "the attack never filled the slots"
