@@ -31,7 +31,8 @@ struct HandshakeDeadline: Equatable {
     ) -> Candidates.Element? where Candidates.Element == (openedAtNanos: Int64, slot: Int) {
         var oldest: Candidates.Element?
         for candidate in candidates where candidate.openedAtNanos < cutoffNanos {
-            if oldest == nil || candidate.openedAtNanos < oldest!.openedAtNanos { oldest = candidate }
+            if let current = oldest, current.openedAtNanos <= candidate.openedAtNanos { continue }
+            oldest = candidate
         }
         return oldest
     }
