@@ -81,17 +81,21 @@ public final class MetricsEndpoint {
 
     // MARK: Events
 
-    public func listenerReady() {
+    /// Accepts what is waiting. Each new connection is read at once: a
+    /// scraper sends its request right after connecting, so it is usually
+    /// answered here, before a later newcomer could take its slot.
+    public func listenerReady<E: MetricsExposition>(exposition: E) {
         guard let listener else { return }
         let batchStart = nextAcceptSerial
-        // At most half the slots change hands per batch: the scraper accepted
-        // in the previous batch is then among the newest half, whose request
-        // the loop reads before it could be chosen.
-        var reclaimsLeft = max(1, limits.maxConnections / 2)
         for _ in 0..<limits.maxConnections {
             guard let fd = try? listener.accept() else { return }
-            if slots.isFull && reclaimsLeft > 0 && reclaimSlot(protectedFromSerial: batchStart) { reclaimsLeft -= 1 }
-            adopt(fd)
+            if slots.isFull { _ = reclaimSlot(protectedFromSerial: batchStart) }
+            guard let connection = adopt(fd) else { continue }
+            do {
+                try read(connection, exposition: exposition)
+            } catch {
+                close(connection)
+            }
         }
     }
 
@@ -143,11 +147,11 @@ public final class MetricsEndpoint {
 
     // MARK: One request
 
-    private func adopt(_ fd: Int32) {
+    private func adopt(_ fd: Int32) -> ScrapeConnection? {
         guard let token = slots.reserve() else {
             connectionsRefused += 1
             closeDescriptor(fd)
-            return
+            return nil
         }
         let start = Int(token.slot) * ScrapeRequest.maxHeaderBytes
         let deadline = reactor.clock.monotonicNanos() + limits.requestTimeoutNanos
@@ -159,10 +163,11 @@ public final class MetricsEndpoint {
         } catch {
             slots.cancel(token)
             closeDescriptor(fd)
-            return
+            return nil
         }
         slots.fill(token, with: connection)
         reactor.schedule(atNanos: deadline, Self.deadlineTimer)
+        return connection
     }
 
     private func read<E: MetricsExposition>(_ connection: ScrapeConnection, exposition: E) throws(SystemError) {
