@@ -39,6 +39,21 @@ final class HealthService {
         stream.send(Self.message(status))
     }
 
+    /// Check and Watch each take exactly one request. A client that
+    /// half-closes without sending it would otherwise hold one of its
+    /// connection's stream slots until it gave up; the call ends now.
+    func requestsEnded(_ stream: GRPCStream) {
+        guard stream.isOpen, let status = Self.halfCloseStatus(requestMessages: stream.requestMessageCount) else { return }
+        stream.finish(status)
+    }
+
+    /// INTERNAL, as for a request cut off mid-message: the client broke the
+    /// call's contract (grpc-go answers UNKNOWN "EOF", grpcio UNIMPLEMENTED).
+    static func halfCloseStatus(requestMessages: Int) -> GRPCStatus? {
+        guard requestMessages == 0 else { return nil }
+        return GRPCStatus(.internal, "the call half-closed without its request message: Health takes exactly one HealthCheckRequest")
+    }
+
     func streamClosed(_ stream: GRPCStream) {
         watchers.removeValue(forKey: ObjectIdentifier(stream))
     }

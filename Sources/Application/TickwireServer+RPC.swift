@@ -53,11 +53,12 @@ extension TickwireServer: GRPCServerDelegate {
     public func rpcHalfClosed(_ stream: GRPCStream) {
         // StreamPrices keeps sending after the client half-closes: a client
         // that only listens may close its side at once. Health calls are
-        // answered on their message, so there is nothing to do for them either.
+        // answered on their message; one that never came ends with an error.
         // Reflection has answered every request by now, so its call ends.
         switch RPCMethod(rawValue: stream.handlerTag) {
         case .reflectionV1, .reflectionV1Alpha: reflection.requestsEnded(stream)
-        case .streamPrices, .healthCheck, .healthWatch, nil: break
+        case .healthCheck, .healthWatch: health.requestsEnded(stream)
+        case .streamPrices, nil: break
         }
     }
 
@@ -75,7 +76,7 @@ extension TickwireServer: GRPCServerDelegate {
     public func connectionClosed(_ connection: HTTP2Connection, reason: String) {
         freedMemory.connectionClosed()
         logger.info("connection closed", metadata: [
-            "reason": "\(reason)", "connections": "\(hub.connectionCount)",
+            "reason": "\(reason)", "peer": "\(connection.peer)", "connections": "\(hub.connectionCount)",
             "streams": "\(distributor.registry.count)",
         ])
     }

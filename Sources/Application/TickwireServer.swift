@@ -186,7 +186,7 @@ public final class TickwireServer: ReactorHandler {
         case .listener: hub.listenerReady()
         case .connection: hub.connectionReady(event)
         case .feed: liveFeed?.handle(event)
-        case .metricsListener: metrics?.listenerReady()
+        case .metricsListener: metrics?.listenerReady(exposition: self)
         case .metricsConnection: metrics?.connectionReady(event, exposition: self)
         case .signal, .workerReady, .resolver: assertionFailure("no handler for \(event.token)")
         }

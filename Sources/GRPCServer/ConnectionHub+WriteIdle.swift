@@ -38,7 +38,7 @@ extension ConnectionHub {
         for (connection, idleNanos) in stalled {
             writeIdleClosed += 1
             log(.warning, "write idle; closing the connection", [
-                "slot": "\(connection.token.slot)", "idle_ms": "\(idleNanos / 1_000_000)",
+                "slot": "\(connection.token.slot)", "peer": connection.peer, "idle_ms": "\(idleNanos / 1_000_000)",
                 "queued_bytes": "\(connection.backlog.queuedBytes)", "output_bytes": "\(connection.output.count)",
                 "streams": "\(connection.openStreamCount)",
             ])

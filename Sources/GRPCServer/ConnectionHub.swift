@@ -44,6 +44,14 @@ public final class ConnectionHub {
     /// The keepalive sweep (ConnectionHub+Keepalive.swift): one timer for
     /// every connection, armed while any connection is open.
     var sweepTimer: TimerID?
+    /// The handshake sweep (ConnectionHub+Handshake.swift), armed while a
+    /// connection has yet to finish its handshake.
+    var handshakeTimer: TimerID?
+    /// When the current accept batch began: connections accepted since may
+    /// not be evicted for a newer one (HandshakeDeadline.oldestUnfinished).
+    var acceptBatchStartNanos = Int64.max
+    /// Connections closed for a handshake too slow or to free their slot.
+    public internal(set) var handshakeClosed = 0
     /// Draws each connection's --max-connection-age jitter.
     private var jitterSource = SystemRandomNumberGenerator()
     /// What keepalive did to connections, for the metrics.
@@ -109,6 +117,7 @@ public final class ConnectionHub {
 
     public func listenerReady() {
         guard let listener else { return }
+        acceptBatchStartNanos = monotonicNanos
         // Bounded so a connection storm cannot starve the streams already open.
         for _ in 0..<64 {
             let accepted: Int32?
@@ -222,20 +231,24 @@ public final class ConnectionHub {
     /// it one end of a socketpair: the whole accepted-connection path without
     /// a listener or a TCP handshake per input.
     func adopt(_ fd: Int32) {
-        guard let token = slots.reserve() else {
-            log(.warning, "connection limit reached; closing new connection", ["max_connections": "\(limits.maxConnections)"])
+        let peer = PeerAddress.describe(fd: fd)
+        // Full: a connection still in its handshake gives way before a new one is refused.
+        guard let token = slots.reserve() ?? (reclaimUnfinishedSlot() ? slots.reserve() : nil) else {
+            log(.warning, "connection limit reached; closing new connection",
+                ["max_connections": "\(limits.maxConnections)", "peer": peer])
             closeDescriptor(fd)
             return
         }
         do {
-            let connection = try makeConnection(fd: fd, token: token)
+            let connection = try makeConnection(fd: fd, token: token, peer: peer)
             try reactor.register(fd: fd, token: token, interest: .read)
             slots.fill(token, with: connection)
             scheduleFlush(connection)  // our SETTINGS go out first
             armSweep()
-            log(.debug, "connection accepted", ["slot": "\(token.slot)", "connections": "\(connectionCount)"])
+            armHandshakeSweep()
+            log(.debug, "connection accepted", ["slot": "\(token.slot)", "peer": peer, "connections": "\(connectionCount)"])
         } catch {
-            log(.error, "could not set up connection", ["error": "\(error)"])
+            log(.error, "could not set up connection", ["error": "\(error)", "peer": peer])
             slots.cancel(token)
             closeDescriptor(fd)
         }
@@ -246,7 +259,7 @@ public final class ConnectionHub {
         slots.release(token)
     }
 
-    private func makeConnection(fd: Int32, token: EventToken) throws(ConnectionSetupError) -> HTTP2Connection {
+    private func makeConnection(fd: Int32, token: EventToken, peer: String) throws(ConnectionSetupError) -> HTTP2Connection {
         let tls: TLSConnection?
         do {
             tls = try tlsContext.map { context throws(TLSClientContext.ConfigurationError) in
@@ -256,7 +269,7 @@ public final class ConnectionHub {
             throw .tls("\(error)")
         }
         let jitter = ConnectionAge.jitter(forAge: limits.keepalive.maxConnectionAgeNanos, using: &jitterSource)
-        return try HTTP2Connection(fd: fd, token: token, limits: limits, hub: self, tls: tls,
+        return try HTTP2Connection(fd: fd, token: token, peer: peer, limits: limits, hub: self, tls: tls,
                                    openedAtNanos: monotonicNanos, ageJitterNanos: jitter)
     }
 
@@ -306,7 +319,7 @@ public final class ConnectionHub {
         case .closed:
             apply(connection.phase.peerClosed("TLS handshake: the client closed the connection"), to: connection)
         case .failed(let reason):
-            log(.info, "TLS handshake failed", ["slot": "\(connection.token.slot)", "reason": "\(reason)"])
+            log(.info, "TLS handshake failed", ["slot": "\(connection.token.slot)", "peer": connection.peer, "reason": "\(reason)"])
             apply(connection.phase.failed("TLS handshake failed: \(reason)"), to: connection)
         }
     }

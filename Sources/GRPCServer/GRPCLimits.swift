@@ -23,6 +23,9 @@ public struct GRPCLimits: Sendable {
     /// A connection with output waiting that sends none of it for this long
     /// is closed (--write-idle-timeout); 0 turns the check off.
     public var writeIdleTimeoutNanos: Int64 = 30_000_000_000
+    /// From accept to the client's preface and first SETTINGS, TLS handshake
+    /// included (--handshake-timeout, HandshakeDeadline); slower is closed.
+    public var handshakeTimeoutNanos: Int64 = 10_000_000_000
     /// Output buffered per connection before we stop pulling frames from
     /// nghttp2 and wait for the socket to drain.
     public var connectionOutputHighWaterBytes = 256 * 1024

@@ -35,6 +35,8 @@ public final class GRPCStream {
     /// headers arrived; nil when the client set none. Malformed values never
     /// get this far (the call is refused with INTERNAL).
     public var requestedTimeoutNanos: Int64? { headers.grpcTimeout.flatMap(GRPCTimeout.nanoseconds) }
+    /// Request messages delivered to the delegate, so far.
+    public internal(set) var requestMessageCount = 0
     /// The client sent END_STREAM.
     public internal(set) var inboundClosed = false
 

@@ -25,7 +25,7 @@ extension HTTP2Connection {
     /// failed phase makes after the flush (nghttp2 sends none itself).
     func calmDownAfterFailedInput(_ reason: String) {
         guard let session else { return }
-        hub.log(.warning, "HTTP/2 flood; closing the connection", ["slot": "\(token.slot)", "error": reason])
+        hub.log(.warning, "HTTP/2 flood; closing the connection", ["slot": "\(token.slot)", "peer": peer, "error": reason])
         _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue),
                                   nghttp2_session_get_last_proc_stream_id(session),
                                   NGHTTP2_ENHANCE_YOUR_CALM.rawValue, nil, 0)
@@ -37,7 +37,7 @@ extension HTTP2Connection {
         headerBudget.blockStarted(payloadBytes: payloadBytes)
         guard !streamOrder.headersBegan(streamID: streamID), let session else { return }
         hub.log(.warning, "HEADERS on a stream id the client skipped; GOAWAY PROTOCOL_ERROR", [
-            "slot": "\(token.slot)", "stream": "\(streamID)", "highest_stream": "\(streamOrder.highestID)",
+            "slot": "\(token.slot)", "peer": peer, "stream": "\(streamID)", "highest_stream": "\(streamOrder.highestID)",
         ])
         _ = nghttp2_session_terminate_session(session, NGHTTP2_PROTOCOL_ERROR.rawValue)
     }
@@ -48,7 +48,7 @@ extension HTTP2Connection {
               let session else { return }
         calmRequested = true
         hub.log(.warning, "rapid reset: RST_STREAM over the limit; GOAWAY ENHANCE_YOUR_CALM", [
-            "slot": "\(token.slot)",
+            "slot": "\(token.slot)", "peer": peer,
             "limit": "\(resetRate.burst) burst, \(resetRate.perSecond)/s",
         ])
         _ = nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM.rawValue)

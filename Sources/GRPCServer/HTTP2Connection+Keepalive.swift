@@ -21,7 +21,7 @@ extension HTTP2Connection {
         case .closeSilentPeer(let silentNanos):
             let waitedMs = silentNanos / 1_000_000
             hub.log(.info, "keepalive timeout; closing the connection", [
-                "slot": "\(token.slot)", "waited_ms": "\(waitedMs)", "streams": "\(streams.count)",
+                "slot": "\(token.slot)", "peer": peer, "waited_ms": "\(waitedMs)", "streams": "\(streams.count)",
             ])
             hub.keepaliveEvents[.keepaliveTimeout, default: 0] += 1
             hub.apply(phase.closeRequested("keepalive: no answer to PING within \(waitedMs) ms"), to: self)
@@ -34,7 +34,7 @@ extension HTTP2Connection {
             break  // the server is draining: its own GOAWAY is under way
         case .retire:
             hub.log(.info, "max connection age reached; sending GOAWAY", [
-                "slot": "\(token.slot)", "age_ms": "\((nowNanos - openedAtNanos) / 1_000_000)",
+                "slot": "\(token.slot)", "peer": peer, "age_ms": "\((nowNanos - openedAtNanos) / 1_000_000)",
                 "streams": "\(streams.count)",
                 "grace_ms": age.graceNanos.map { "\($0 / 1_000_000)" } ?? "infinite",
             ])
@@ -44,7 +44,7 @@ extension HTTP2Connection {
             endCallsForAge()
         case .close:
             hub.log(.info, "max connection age: client still connected after its streams ended; closing", [
-                "slot": "\(token.slot)", "streams": "\(streams.count)",
+                "slot": "\(token.slot)", "peer": peer, "streams": "\(streams.count)",
             ])
             hub.apply(phase.closeRequested("max connection age reached"), to: self)
         }
@@ -57,7 +57,7 @@ extension HTTP2Connection {
             hub.apply(phase.closeRequested("nghttp2_submit_ping: \(String(cString: nghttp2_strerror(result)))"), to: self)
             return
         }
-        hub.log(.debug, "keepalive PING sent to a silent peer", ["slot": "\(token.slot)"])
+        hub.log(.debug, "keepalive PING sent to a silent peer", ["slot": "\(token.slot)", "peer": peer])
         requestFlush()
     }
 
@@ -68,7 +68,7 @@ extension HTTP2Connection {
     private func endCallsForAge() {
         let live = streams.values.filter { $0.phase.isLive }.sorted { $0.id < $1.id }
         hub.log(.info, "max connection age grace over; ending streams with UNAVAILABLE", [
-            "slot": "\(token.slot)", "streams": "\(live.count)",
+            "slot": "\(token.slot)", "peer": peer, "streams": "\(live.count)",
         ])
         for stream in live { stream.finish(Self.maxAgeStatus) }
         sendFinalGoAway()
@@ -83,7 +83,7 @@ extension HTTP2Connection {
         let verdict = pingStrikes.pingReceived(atNanos: hub.monotonicNanos, activeCalls: streams.count)
         guard verdict == .tooManyPings, let session else { return }
         hub.log(.warning, "client sends PINGs too often; GOAWAY too_many_pings", [
-            "slot": "\(token.slot)", "strikes": "\(pingStrikes.strikes)", "streams": "\(streams.count)",
+            "slot": "\(token.slot)", "peer": peer, "strikes": "\(pingStrikes.strikes)", "streams": "\(streams.count)",
             "min_ping_interval_ms": "\(pingStrikes.minIntervalNanos / 1_000_000)",
             "permit_without_calls": "\(pingStrikes.permitWithoutCalls)",
         ])

@@ -9,6 +9,8 @@ import GRPCWire
 public final class HTTP2Connection {
     public let fd: Int32
     public let token: EventToken
+    /// The client's `ip:port` (PeerAddress), for every log line about it.
+    public let peer: String
     /// The TLS session when the listener serves TLS; nil for h2c.
     let tls: TLSConnection?
     /// Bytes may flow: always for h2c, after the handshake for TLS.
@@ -39,6 +41,10 @@ public final class HTTP2Connection {
     // Keepalive (HTTP2Connection+Keepalive.swift).
     /// Monotonic time of the accept.
     let openedAtNanos: Int64
+    /// The client preface and its first SETTINGS arrived (after the TLS
+    /// handshake, on a TLS listener): the connection has earned its slot
+    /// (HandshakeDeadline).
+    var handshakeFinished = false
     /// Bytes arrived since the hub's last sweep: the peer is alive.
     var heardFromPeer = false
     var keepaliveProbe: KeepaliveProbe
@@ -54,10 +60,11 @@ public final class HTTP2Connection {
     public var openStreamCount: Int { streams.count }
 
     /// `ageJitterNanos` spreads --max-connection-age (ConnectionAge.jitter).
-    init(fd: Int32, token: EventToken, limits: GRPCLimits, hub: ConnectionHub, tls: TLSConnection?,
+    init(fd: Int32, token: EventToken, peer: String = "unknown", limits: GRPCLimits, hub: ConnectionHub, tls: TLSConnection?,
          openedAtNanos: Int64, ageJitterNanos: Int64) throws(ConnectionSetupError) {
         self.fd = fd
         self.token = token
+        self.peer = peer
         self.tls = tls
         self.limits = limits
         self.hub = hub
@@ -107,10 +114,10 @@ public final class HTTP2Connection {
         switch error {
         case NGHTTP2_ERR_BAD_CLIENT_MAGIC.rawValue:
             hub.log(.debug, "not an HTTP/2 client; closing", [
-                "slot": "\(token.slot)", "looks_like": ForeignPreface.guess(bytes),
+                "slot": "\(token.slot)", "peer": peer, "looks_like": ForeignPreface.guess(bytes),
             ])
         case NGHTTP2_ERR_FLOODED.rawValue:
-            hub.log(.warning, "HTTP/2 flood; closing the connection", ["slot": "\(token.slot)", "error": reason])
+            hub.log(.warning, "HTTP/2 flood; closing the connection", ["slot": "\(token.slot)", "peer": peer, "error": reason])
         default:
             break
         }
@@ -233,7 +240,7 @@ public final class HTTP2Connection {
     func goAwayFrameSent(errorCode: UInt32) {
         guard errorCode == NGHTTP2_NO_ERROR.rawValue else {
             let name = String(cString: nghttp2_http2_strerror(errorCode))
-            hub.log(.warning, "GOAWAY sent to a misbehaving peer; closing", ["slot": "\(token.slot)", "error": name])
+            hub.log(.warning, "GOAWAY sent to a misbehaving peer; closing", ["slot": "\(token.slot)", "peer": peer, "error": name])
             failInsideSession("GOAWAY sent: \(name)")
             return
         }
@@ -242,6 +249,12 @@ public final class HTTP2Connection {
 
     /// Only the ACK of the PING that followed the notice proves the client
     /// saw the notice; the keepalive one's ACK is just a sign of life.
+    /// The client's first SETTINGS: nghttp2 accepts it only right after a
+    /// valid preface, so the handshake is over.
+    func clientSettingsReceived() {
+        handshakeFinished = true
+    }
+
     func pingAcknowledged(_ payload: PingPayload) {
         if payload == .drain { hub.apply(phase.drainPingAcknowledged(), to: self) }
     }
@@ -324,6 +337,7 @@ public final class HTTP2Connection {
         guard let stream = streams[streamID], stream.phase.acceptsRequestMessages else { return }
         do {
             try stream.deframer.consume(chunk) { message in
+                stream.requestMessageCount &+= 1
                 delegate.rpcMessage(stream, message)
             }
         } catch {

@@ -103,6 +103,8 @@ enum NGHTTP2Session {
             if endStream { target.endOfRequest(streamID: header.stream_id) }
         case NGHTTP2_RST_STREAM.rawValue:
             target.clientResetStream()
+        case NGHTTP2_SETTINGS.rawValue:
+            if header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0 { target.clientSettingsReceived() }
         case NGHTTP2_PING.rawValue:
             if header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 {
                 target.pingAcknowledged(PingPayload(frame.pointee.ping))

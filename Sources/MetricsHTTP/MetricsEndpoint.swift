@@ -34,6 +34,10 @@ public final class MetricsEndpoint {
     public private(set) var requestsRejected = 0
     /// Accepted while every slot was busy, and closed at once.
     public private(set) var connectionsRefused = 0
+    /// Idle or unfinished connections closed to make room for a new one.
+    public private(set) var connectionsReclaimed = 0
+    /// Accept order of the next connection (ScrapeSlotReclaim).
+    private var nextAcceptSerial: UInt64 = 0
 
     public var boundAddress: ListenAddress? { listener?.boundAddress }
 
@@ -77,12 +81,40 @@ public final class MetricsEndpoint {
 
     // MARK: Events
 
-    public func listenerReady() {
+    /// Accepts what is waiting. Each new connection is read at once: a
+    /// scraper sends its request right after connecting, so it is usually
+    /// answered here, before a later newcomer could take its slot.
+    public func listenerReady<E: MetricsExposition>(exposition: E) {
         guard let listener else { return }
+        let batchStart = nextAcceptSerial
         for _ in 0..<limits.maxConnections {
             guard let fd = try? listener.accept() else { return }
-            adopt(fd)
+            if slots.isFull { _ = reclaimSlot(protectedFromSerial: batchStart) }
+            guard let connection = adopt(fd) else { continue }
+            do {
+                try read(connection, exposition: exposition)
+            } catch {
+                close(connection)
+            }
         }
+    }
+
+    /// Every slot is taken: closes the connection ScrapeSlotReclaim picks.
+    /// False when none may give way.
+    private func reclaimSlot(protectedFromSerial: UInt64) -> Bool {
+        let candidates = (0..<slots.capacity).lazy.compactMap { index -> ScrapeSlotReclaim.Candidate? in
+            self.slots.occupant(atSlot: index).map {
+                ScrapeSlotReclaim.Candidate(slot: index, phase: $0.phase, receivedBytes: $0.received, acceptSerial: $0.acceptSerial)
+            }
+        }
+        guard let slot = ScrapeSlotReclaim.choose(candidates, protectedFromSerial: protectedFromSerial),
+              let connection = slots.occupant(atSlot: slot) else { return false }
+        // Reading what is there first: a close with unread input is a reset,
+        // which could destroy a lingering response the scraper has not read.
+        _ = HalfClose.discardInput(fd: connection.fd, scratch: discard)
+        close(connection)
+        connectionsReclaimed += 1
+        return true
     }
 
     public func connectionReady<E: MetricsExposition>(_ event: ReadyEvent, exposition: E) {
@@ -115,25 +147,27 @@ public final class MetricsEndpoint {
 
     // MARK: One request
 
-    private func adopt(_ fd: Int32) {
+    private func adopt(_ fd: Int32) -> ScrapeConnection? {
         guard let token = slots.reserve() else {
             connectionsRefused += 1
             closeDescriptor(fd)
-            return
+            return nil
         }
         let start = Int(token.slot) * ScrapeRequest.maxHeaderBytes
         let deadline = reactor.clock.monotonicNanos() + limits.requestTimeoutNanos
         let region = UnsafeMutableRawBufferPointer(rebasing: inbound[start..<start + ScrapeRequest.maxHeaderBytes])
-        let connection = ScrapeConnection(fd: fd, token: token, inbound: region, deadlineNanos: deadline)
+        let connection = ScrapeConnection(fd: fd, token: token, acceptSerial: nextAcceptSerial, inbound: region, deadlineNanos: deadline)
+        nextAcceptSerial += 1
         do {
             try reactor.register(fd: fd, token: token, interest: .read)
         } catch {
             slots.cancel(token)
             closeDescriptor(fd)
-            return
+            return nil
         }
         slots.fill(token, with: connection)
         reactor.schedule(atNanos: deadline, Self.deadlineTimer)
+        return connection
     }
 
     private func read<E: MetricsExposition>(_ connection: ScrapeConnection, exposition: E) throws(SystemError) {

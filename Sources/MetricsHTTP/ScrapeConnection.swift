@@ -18,6 +18,8 @@ final class ScrapeConnection {
 
     let fd: Int32
     let token: EventToken
+    /// Accept order, for ScrapeSlotReclaim: smaller is older.
+    let acceptSerial: UInt64
     /// The request may take until then, and the whole exchange too.
     var deadlineNanos: Int64
     var phase = Phase.reading
@@ -29,9 +31,10 @@ final class ScrapeConnection {
     /// Interest currently registered with the poller.
     var interest: Interest = .read
 
-    init(fd: Int32, token: EventToken, inbound: UnsafeMutableRawBufferPointer, deadlineNanos: Int64) {
+    init(fd: Int32, token: EventToken, acceptSerial: UInt64, inbound: UnsafeMutableRawBufferPointer, deadlineNanos: Int64) {
         self.fd = fd
         self.token = token
+        self.acceptSerial = acceptSerial
         self.inbound = inbound
         self.deadlineNanos = deadlineNanos
     }

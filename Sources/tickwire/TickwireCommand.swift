@@ -24,7 +24,7 @@ struct TickwireCommand: ParsableCommand {
     static let environmentOptions = [
         "listen", "metrics-listen", "workers", "symbols", "replay", "replay-speed", "replay-rate", "replay-wait-streams", "log-level", "log-format", "io",
         "max-connections", "max-concurrent-streams", "stream-soft-limit", "stream-hard-limit", "slow-consumer-timeout", "drain-timeout",
-        "connection-hard-limit", "write-idle-timeout", "flush-linger",
+        "connection-hard-limit", "write-idle-timeout", "flush-linger", "handshake-timeout",
         "max-header-list-bytes", "max-settings-entries", "max-outbound-acks", "max-continuations",
         "stream-reset-burst", "stream-reset-rate",
         "keepalive-time", "keepalive-timeout", "keepalive-min-ping-interval", "keepalive-permit-without-calls",
@@ -105,6 +105,9 @@ struct TickwireCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Close a connection that has output waiting (a full socket, or HTTP/2 flow-control windows the client never reopens) and sends none of it for this long; 0 turns the check off. [env: TICKWIRE_WRITE_IDLE_TIMEOUT]", valueName: "duration"))
     var writeIdleTimeout = "30s"
+
+    @Option(help: ArgumentHelp("Time a new connection has, from accept, to finish its TLS handshake (on a TLS listener) and send the HTTP/2 client preface and first SETTINGS; slower is closed. While every --max-connections slot is taken, the oldest connection still in its handshake is closed to admit a new one. At least 100ms. [env: TICKWIRE_HANDSHAKE_TIMEOUT]", valueName: "duration"))
+    var handshakeTimeout = "10s"
 
     @Option(help: ArgumentHelp("Let prices and indicator batches wait up to this long so that several leave in one write per connection: less CPU per message (each write costs the kernel's whole TCP path) for up to this much more latency. 0 (the default) writes every loop iteration. At most 100ms. 'auto' lingers 1ms only while the loop is busy (engaged at 50% of the time working, released after a second below 25%), so a quiet server keeps its latency. [env: TICKWIRE_FLUSH_LINGER]", valueName: "duration"))
     var flushLinger = "0"
@@ -285,6 +288,7 @@ struct TickwireCommand: ParsableCommand {
         configuration.grpc.maxConcurrentStreams = maxConcurrentStreams
         try applyBacklogLimits(to: &configuration)
         try applyConnectionBounds(to: &configuration.grpc)
+        try applyHandshakeTimeout(to: &configuration.grpc)
         try applyFlushLinger(to: &configuration)
         try applyHTTP2Limits(to: &configuration.grpc)
         configuration.grpc.keepalive = try makeKeepalivePolicy()
