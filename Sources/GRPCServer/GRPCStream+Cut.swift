@@ -26,7 +26,7 @@ extension GRPCStream {
         guard isCuttable else { return }
         let before = outbound.pendingBytes
         outbound.dropUnsent()
-        connection.backlog.queuedBytes -= before - outbound.pendingBytes
+        connection.backlog.queued(-(before - outbound.pendingBytes))
         guard connection.remoteWindowIsClosed(for: self) else {
             phase = .finishing(status)  // a finishing stream's status is replaced
             wakeDataProvider()

@@ -95,7 +95,7 @@ public final class GRPCStream {
             return .overflowed
         }
         outbound.append(message)
-        connection.backlog.queuedBytes &+= message.count  // checked against the connection's limit at flush
+        connection.backlog.queued(message.count)  // checked against the connection's limit at flush
         wakeDataProvider(urgent: false)  // a message alone may linger (--flush-linger)
         return .queued
     }
@@ -126,7 +126,7 @@ public final class GRPCStream {
 
     /// The stream is gone: its queue goes, and leaves the connection's total.
     func discardQueued() {
-        connection.backlog.queuedBytes -= outbound.pendingBytes
+        connection.backlog.queued(-outbound.pendingBytes)
         outbound.removeAll()
     }
 
@@ -143,7 +143,7 @@ public final class GRPCStream {
     /// the end of data and submits the trailers that carry grpc-status.
     func provideData(into buffer: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>) -> Int {
         let written = outbound.drain(into: buffer)
-        connection.backlog.queuedBytes -= written
+        connection.backlog.queued(-written)
         connection.backlog.dataBytesSent &+= UInt64(written)
         guard outbound.isEmpty else { return written }
         switch phase {

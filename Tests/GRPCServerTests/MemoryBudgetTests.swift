@@ -12,11 +12,11 @@ import GRPCWire
         var first = ConnectionBacklog(), second = ConnectionBacklog()
         first.serverQueuedBytes = total
         second.serverQueuedBytes = total
-        first.queuedBytes &+= 300
-        second.queuedBytes &+= 200
+        first.queued(300)
+        second.queued(200)
         #expect(total.pointee == 500)
-        first.queuedBytes -= 120
-        second.queuedBytes -= 200
+        first.queued(-120)
+        second.queued(-200)
         #expect(total.pointee == 180 && first.queuedBytes == 180)
     }
 

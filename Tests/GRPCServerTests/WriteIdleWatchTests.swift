@@ -14,7 +14,7 @@ import Testing
     @Test func queuedDataThatNeverLeavesCountsFromTheFirstSweepThatSawIt() {
         var watch = WriteIdleWatch()
         var backlog = ConnectionBacklog()
-        backlog.queuedBytes = 500
+        backlog.queued(500 - backlog.queuedBytes)
         #expect(watch.observe(backlog, outputWaiting: false, nowNanos: 10 * second) == 0)
         #expect(watch.observe(backlog, outputWaiting: false, nowNanos: 11 * second) == second)
         #expect(watch.observe(backlog, outputWaiting: false, nowNanos: 13 * second) == 3 * second)
@@ -23,7 +23,7 @@ import Testing
     @Test func dataProgressRestartsTheClock() {
         var watch = WriteIdleWatch()
         var backlog = ConnectionBacklog()
-        backlog.queuedBytes = 500
+        backlog.queued(500 - backlog.queuedBytes)
         _ = watch.observe(backlog, outputWaiting: false, nowNanos: 0)
         #expect(watch.observe(backlog, outputWaiting: false, nowNanos: 2 * second) == 2 * second)
         backlog.dataBytesSent += 100
@@ -36,7 +36,7 @@ import Testing
     @Test func socketProgressDoesNotCountWhileStreamDataWaits() {
         var watch = WriteIdleWatch()
         var backlog = ConnectionBacklog()
-        backlog.queuedBytes = 500
+        backlog.queued(500 - backlog.queuedBytes)
         _ = watch.observe(backlog, outputWaiting: false, nowNanos: 0)
         backlog.socketBytesWritten += 17
         #expect(watch.observe(backlog, outputWaiting: false, nowNanos: 5 * second) == 5 * second)
@@ -64,12 +64,12 @@ import Testing
     @Test func drainingCompletelyForgetsTheStall() {
         var watch = WriteIdleWatch()
         var backlog = ConnectionBacklog()
-        backlog.queuedBytes = 1
+        backlog.queued(1 - backlog.queuedBytes)
         _ = watch.observe(backlog, outputWaiting: false, nowNanos: 0)
         _ = watch.observe(backlog, outputWaiting: false, nowNanos: 5 * second)
-        backlog.queuedBytes = 0
+        backlog.queued(0 - backlog.queuedBytes)
         #expect(watch.observe(backlog, outputWaiting: false, nowNanos: 6 * second) == 0)
-        backlog.queuedBytes = 1
+        backlog.queued(1 - backlog.queuedBytes)
         #expect(watch.observe(backlog, outputWaiting: false, nowNanos: 7 * second) == 0)
         #expect(watch.observe(backlog, outputWaiting: false, nowNanos: 8 * second) == second)
     }
