@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import http
 import json
@@ -920,3 +921,23 @@ def main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+@contextlib.contextmanager
+def started_fakes(default_rate: float):
+    """A factory of started fakes, make(frames, certificate, rate=...), each
+    stopped when the block ends. Tests list their fixture before
+    start_server, so tickwire stops (and closes its feed) before its fake."""
+    made: list[FakeBinance] = []
+
+    def make(frames, certificate, rate: float = default_rate, **kwargs) -> FakeBinance:
+        fake = FakeBinance(frames, certificate, rate=rate, **kwargs)
+        fake.start()
+        made.append(fake)
+        return fake
+
+    try:
+        yield make
+    finally:
+        for fake in made:
+            fake.stop()

@@ -55,18 +55,9 @@ def recorded_frames() -> list[Frame]:
 
 @pytest.fixture
 def fakes():
-    """Factory for started fakes, stopped at teardown (list it before start_server)."""
-    made: list[FakeBinance] = []
-
-    def make(frames, certificate, rate: float = 300.0, **kwargs) -> FakeBinance:
-        fake = FakeBinance(frames, certificate, rate=rate, **kwargs)
-        fake.start()
-        made.append(fake)
-        return fake
-
-    yield make
-    for fake in made:
-        fake.stop()
+    """Factory: fakes(frames, certificate, rate=...), stopped at teardown (list it before start_server)."""
+    with fake_binance.started_fakes(300.0) as make:
+        yield make
 
 
 def start_backfilling(start_server, fake: FakeBinance, ca, *extra: str, **options) -> harness.TickwireServer:

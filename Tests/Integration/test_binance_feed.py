@@ -96,21 +96,12 @@ def recorded_frames() -> list[Frame]:
 
 @pytest.fixture
 def fakes():
-    """Factory: fakes(certificate, frames, rate=…) → a started FakeBinance, stopped at teardown.
+    """Factory: fakes(certificate, frames, rate=...) -> a started FakeBinance, stopped at teardown.
 
     List it before start_server in a test's arguments, so that tickwire is
     stopped (and closes its feed) before the fake goes away."""
-    made: list[FakeBinance] = []
-
-    def make(certificate, frames, rate: float = 200.0, **kwargs) -> FakeBinance:
-        fake = FakeBinance(frames, certificate, rate=rate, **kwargs)
-        fake.start()
-        made.append(fake)
-        return fake
-
-    yield make
-    for fake in made:
-        fake.stop()
+    with fake_binance.started_fakes(200.0) as make:
+        yield lambda certificate, frames, **kwargs: make(frames, certificate, **kwargs)
 
 
 def start_live(start_server, fake: FakeBinance, ca: fake_binance.CertificateAuthority,

@@ -131,17 +131,9 @@ def recorded_frames() -> list[Frame]:
 
 @pytest.fixture
 def fakes():
-    made: list[FakeBinance] = []
-
-    def make(certificate, frames, rate: float = 300.0, **kwargs) -> FakeBinance:
-        fake = FakeBinance(frames, certificate, rate=rate, **kwargs)
-        fake.start()
-        made.append(fake)
-        return fake
-
-    yield make
-    for fake in made:
-        fake.stop()
+    """Factory: fakes(certificate, frames, rate=...), stopped at teardown (list it before start_server)."""
+    with fake_binance.started_fakes(300.0) as make:
+        yield lambda certificate, frames, **kwargs: make(frames, certificate, **kwargs)
 
 
 def start_named(start_server, url: str, ca, dns_address: str, extra=(), **options) -> harness.TickwireServer:
