@@ -22,6 +22,7 @@ final class MetricsCollector {
     private var feedDuplicates: CounterMirror
     private var backfill: BackfillMetrics
     private var feedSequencing: FeedSequencingMetrics
+    private var protection: ProtectionMetrics
 
     private var tradesPublished: CounterMirror
     private let grpcConnections: Gauge
@@ -78,6 +79,7 @@ final class MetricsCollector {
         backfill = BackfillMetrics(registry: r)
         feedDuplicates = counter("feed_duplicates_dropped", "total", "Trades dropped because their id was already delivered (rotation overlap)")
         feedSequencing = FeedSequencingMetrics(registry: r, symbols: symbols)
+        protection = ProtectionMetrics(registry: r)
 
         tradesPublished = counter("trades_published", "total", "Trades handed to the fan-out")
         grpcConnections = gauge("grpc_connections_open", "", "Open HTTP/2 connections")
@@ -137,6 +139,7 @@ final class MetricsCollector {
         slowConsumers.follow(s.slowConsumerDisconnects)
         for index in keepaliveEvents.indices { keepaliveEvents[index].1.follow(s.keepaliveEvents[keepaliveEvents[index].0] ?? 0) }
         writeIdle.follow(s.writeIdleDisconnects)
+        protection.update(s)
 
         for (label, gauge) in phase { gauge.set(Int64(s.phase.metricLabel == label ? 1 : 0)) }
         loopIterations.follow(s.loop.iterations)

@@ -68,6 +68,16 @@ extension TickwireServer: MetricsExposition {
         s.deferredIndicatorBatches = distributor.indicators.batchesDeferred
         s.keepaliveEvents = hub.keepaliveEvents
         s.writeIdleDisconnects = hub.writeIdleClosed
+        s.queuedBudgetBytes = hub.limits.maxQueuedBytes
+        s.queuedBytes = hub.queuedBytes
+        s.outputAllocatedBytes = hub.outputAllocatedBytes
+        s.inboundHeldBytes = hub.inboundHeldBytes
+        s.budgetStreamsEnded = hub.memoryBudgetCuts
+        s.budgetConnectionsClosed = hub.memoryBudgetClosedConnections
+        s.handshakesClosed = hub.handshakeClosed
+        s.scrapeConnectionsReclaimed = metrics?.connectionsReclaimed ?? 0
+        s.maxStreams = hub.limits.maxStreams
+        s.streamsRefused = hub.streamsRefused
 
         s.phase = reactor.phase
         s.loop = reactor.loopStatistics
