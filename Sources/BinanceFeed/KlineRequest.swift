@@ -12,6 +12,24 @@ struct KlineRequest: Equatable, Sendable {
     var endTimeMs: Int64?
 }
 
+extension KlineRequest {
+    /// A request checked before it is queued: a served symbol (any case), one
+    /// of Binance's interval names, Binance's limit range, and a time range
+    /// that is one. What Binance itself would refuse never costs weight.
+    init(symbol: String, interval: String, limit: Int, startTimeMs: Int64?, endTimeMs: Int64?,
+         servedSymbols: [String]) throws(KlineRequestError) {
+        let name = symbol.uppercased()
+        guard servedSymbols.contains(name) else { throw .unknownSymbol(symbol) }
+        guard BinanceKlineInterval.isValid(interval) else { throw .invalidInterval(interval) }
+        guard (1...KlineReplyParser.maxKlines).contains(limit) else { throw .invalidLimit(limit) }
+        let negative = (startTimeMs ?? 0) < 0 || (endTimeMs ?? 0) < 0
+        if negative || (startTimeMs ?? .min) > (endTimeMs ?? .max) {
+            throw .invalidTimeRange(startTimeMs: startTimeMs, endTimeMs: endTimeMs)
+        }
+        self.init(symbol: name, interval: interval, limit: limit, startTimeMs: startTimeMs, endTimeMs: endTimeMs)
+    }
+}
+
 /// What the warm-up fetch tells its owner: for the log and the metrics, and
 /// (`fetched`, `failed`) for the history sink.
 public enum KlineFetchReport: Equatable, Sendable {

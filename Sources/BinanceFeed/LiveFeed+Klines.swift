@@ -8,22 +8,15 @@ extension LiveFeed {
     /// the last `limit` (1…1000), or those from `startTimeMs` and/or up to
     /// `endTimeMs`. The answer reaches `klineHistorySink` (history or a
     /// failure), once. A request already queued is not queued again; its one
-    /// answer serves both. Returns false in that case.
+    /// answer serves both. Returns false in that case. Call on the loop's thread.
     @discardableResult
     public func requestKlines(symbol: String, interval: String, limit: Int = KlineReplyParser.maxKlines,
                               startTimeMs: Int64? = nil, endTimeMs: Int64? = nil) throws(KlineRequestError) -> Bool {
         guard let backfill else { throw .apiOff }
-        let name = symbol.uppercased()
-        guard symbols.upperCased.contains(name) else { throw .unknownSymbol(symbol) }
-        guard BinanceKlineInterval.isValid(interval) else { throw .invalidInterval(interval) }
-        guard (1...KlineReplyParser.maxKlines).contains(limit) else { throw .invalidLimit(limit) }
-        if let start = startTimeMs, let end = endTimeMs, start > end { throw .invalidTimeRange(startTimeMs: start, endTimeMs: end) }
-        if startTimeMs.map({ $0 < 0 }) == true || endTimeMs.map({ $0 < 0 }) == true {
-            throw .invalidTimeRange(startTimeMs: startTimeMs, endTimeMs: endTimeMs)
-        }
-        let request = KlineRequest(symbol: name, interval: interval, limit: limit, startTimeMs: startTimeMs,
-                                   endTimeMs: endTimeMs)
-        defer { sink.publish(due: &due) }  // the API's end may release held trades
+        let request = try KlineRequest(symbol: symbol, interval: interval, limit: limit, startTimeMs: startTimeMs,
+                                       endTimeMs: endTimeMs, servedSymbols: symbols.upperCased)
+        // No trade is delivered on this path (a fetch only queues, opens or
+        // sends), so `due` is not touched: safe to call from a sink's callback.
         switch backfill.requestKlines(request) {
         case .queued: return true
         case .alreadyQueued: return false

@@ -257,6 +257,7 @@ struct TickwireCommand: ParsableCommand {
 
     func validate() throws {
         _ = try makeConfiguration()
+        _ = try warmIntervalList()  // also with --replay, where it is unused
         guard ["text", "json"].contains(logFormat.lowercased()) else {
             throw ValidationError("--log-format '\(logFormat)' is not text or json")
         }

@@ -214,3 +214,31 @@ extension BackfillMachine {
         }
     }
 }
+
+/// What `LiveFeed.requestKlines` refuses before anything is queued.
+@Suite struct KlineRequestValidationTests {
+    static let served = ["BTCUSDT", "ETHUSDT"]
+
+    static func check(_ symbol: String = "btcusdt", interval: String = "1m", limit: Int = 1000,
+                      start: Int64? = nil, end: Int64? = nil) -> Result<KlineRequest, KlineRequestError> {
+        Result { () throws(KlineRequestError) in
+            try KlineRequest(symbol: symbol, interval: interval, limit: limit, startTimeMs: start, endTimeMs: end,
+                             servedSymbols: served)
+        }
+    }
+
+    @Test func aServedSymbolInAnyCaseAndABinanceInterval() {
+        #expect(Self.check("btcusdt", interval: "1h", limit: 14, start: 5, end: 5)
+            == .success(KlineRequest(symbol: "BTCUSDT", interval: "1h", limit: 14, startTimeMs: 5, endTimeMs: 5)))
+    }
+
+    @Test func whatBinanceWouldRefuseIsRefusedHere() {
+        #expect(Self.check("solusdt") == .failure(.unknownSymbol("solusdt")))
+        #expect(Self.check(interval: "1M") == .failure(.invalidInterval("1M")))
+        #expect(Self.check(interval: "1w") == .failure(.invalidInterval("1w")))
+        #expect(Self.check(limit: 0) == .failure(.invalidLimit(0)))
+        #expect(Self.check(limit: 1001) == .failure(.invalidLimit(1001)))
+        #expect(Self.check(start: 10, end: 9) == .failure(.invalidTimeRange(startTimeMs: 10, endTimeMs: 9)))
+        #expect(Self.check(start: -1) == .failure(.invalidTimeRange(startTimeMs: -1, endTimeMs: nil)))
+    }
+}
