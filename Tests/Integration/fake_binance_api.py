@@ -31,6 +31,7 @@ from websockets.asyncio.server import serve
 
 WEIGHT_PER_REQUEST = 25
 KLINES_WEIGHT = 2
+DROP = 0  # an APIFault status: drop the connection instead of answering
 WEIGHT_LIMIT = 6000
 # Binance's spot kline intervals with a fixed length (the ones Tickwire asks for).
 INTERVAL_MS = {"1s": 1000, "1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000,
@@ -94,6 +95,10 @@ class FakeHistoryAPI:
             for _ in range(n):
                 self._faults.append(APIFault(status, code, msg, retry_after_ms, method))
 
+    def drop_next(self, n: int, method: str | None = None) -> None:
+        """The next `n` requests (of `method`, if given) are answered by dropping the connection."""
+        self.fail_next(n, status=DROP, code=0, msg="", method=method)
+
     def withhold(self, symbol: str, ids) -> None:
         """These ids are missing from the history (never returned)."""
         with self.market._lock:
@@ -133,7 +138,11 @@ class FakeHistoryAPI:
             self.market._changed.notify_all()
         try:
             async for message in conn:
-                await conn.send(self._answer(message))
+                answer = self._answer(message)
+                if answer is None:  # a scripted drop: the TCP connection goes, no reply, no close frame
+                    conn.transport.abort()
+                    return
+                await conn.send(answer)
         except Exception:
             return  # the client went away
 
@@ -150,7 +159,7 @@ class FakeHistoryAPI:
             error["data"] = {"serverTime": time.time_ns() // 1_000_000, "retryAfter": fault.retry_after_ms}
         return json.dumps({"id": request_id, "status": fault.status, "error": error, "rateLimits": limits})
 
-    def _answer(self, message) -> str:
+    def _answer(self, message) -> str | None:
         try:
             if json.loads(message).get("method") == "klines":
                 return self._answer_klines(json.loads(message))
@@ -172,11 +181,11 @@ class FakeHistoryAPI:
                                              fault.status if fault else 200, len(trades), method))
             self.market._changed.notify_all()
         if fault:
-            return self._error(request_id, fault, limits)
+            return None if fault.status == DROP else self._error(request_id, fault, limits)
         return json.dumps({"id": request_id, "status": 200, "result": trades, "rateLimits": limits},
                           separators=(",", ":"))
 
-    def _answer_klines(self, request: dict) -> str:
+    def _answer_klines(self, request: dict) -> str | None:
         request_id, params = request["id"], request["params"]
         symbol, interval = params["symbol"], params["interval"]
         limit = int(params.get("limit", 500))
@@ -195,7 +204,7 @@ class FakeHistoryAPI:
                                              rows[0][0] if rows else None, rows[-1][0] if rows else None))
             self.market._changed.notify_all()
         if fault:
-            return self._error(request_id, fault, limits)
+            return None if fault.status == DROP else self._error(request_id, fault, limits)
         return json.dumps({"id": request_id, "status": 200, "result": rows, "rateLimits": limits},
                           separators=(",", ":"))
 

@@ -11,6 +11,8 @@ Contract under test:
   (`kline fetch failed` with Binance's message, attempts=1); the others complete.
 - A 429 with retryAfter is logged (`kline fetch retrying`), nothing is asked
   before retryAfter, and the fetch then completes with attempts=2.
+- The connection dropped mid-request: the fetch is retried on a new
+  connection and completes with attempts=2.
 
 Every wait is bounded in time; nothing loops unbounded.
 """
@@ -157,3 +159,16 @@ def test_a_429_waits_for_retry_after_then_completes(pki, fakes, start_server, re
     assert "tickwire_kline_fetch_retries_total 1" in metrics, metrics
     assert 'tickwire_kline_fetches_total{outcome="fetched"} 2' in metrics, metrics
     assert not server.log.matching(FETCH_FAILED_RE)
+
+
+def test_a_connection_dropped_mid_request_is_retried_on_a_new_one(pki, fakes, start_server, recorded_frames):
+    fake, server = start_warming(start_server, fakes, pki, recorded_frames, "1h",
+                                 lambda fake: fake.api.drop_next(1, method="klines"))
+    (retrying,) = wait_lines(server, FETCH_RETRYING_RE, 1)
+    assert "connection ended mid-request" in harness.metadata_str(retrying, "reason"), retrying
+    completed = by_pair(wait_lines(server, FETCH_COMPLETE_RE, 2))
+    requests = kline_requests(fake)
+    assert [r.status for r in requests] == [0, 200, 200], requests
+    assert harness.metadata_int(completed[(requests[0].symbol, "1h")], "attempts") == 2
+    assert fake.api.connections() == 2, "the retry went out on a second API connection"
+    assert "tickwire_kline_fetch_retries_total 1" in scrape(server)
