@@ -13,8 +13,8 @@ protocol BackfillOutput: AnyObject {
 
 /// Drives BackfillMachine: owns the WebSocket API connection (a
 /// BinanceConnection like the market stream's, to `--binance-api-url`),
-/// sends `trades.historical` requests and parses the replies. Cold code: it
-/// runs only while some symbol has a gap.
+/// sends `trades.historical` and `klines` requests and parses the replies.
+/// Cold code: it runs only while some symbol has a gap or a kline fetch waits.
 final class BackfillCoordinator: BinanceConnectionOwner {
     private(set) var machine: BackfillMachine
     private var connection: BinanceConnection?

@@ -49,7 +49,7 @@ struct KlineFetches {
         self.capacity = capacity
         self.deadlineNanos = deadlineNanos
         self.maxFailedTries = maxFailedTries
-        queue.reserveCapacity(capacity)
+        // Not reserved: a cold queue, empty in most servers, bounded by `capacity`.
     }
 
     var isEmpty: Bool { queue.isEmpty }
