@@ -21,6 +21,7 @@ final class MetricsCollector {
     private var feedMissing: [CounterMirror]
     private var feedDuplicates: CounterMirror
     private var backfill: BackfillMetrics
+    private var klineFetch: KlineFetchMetrics
     private var feedSequencing: FeedSequencingMetrics
     private var protection: ProtectionMetrics
 
@@ -77,6 +78,7 @@ final class MetricsCollector {
             counter("feed_missing_trades", "total", "Trade ids skipped by the feed (gaps), per symbol", [("symbol", $0)])
         }
         backfill = BackfillMetrics(registry: r)
+        klineFetch = KlineFetchMetrics(registry: r)
         feedDuplicates = counter("feed_duplicates_dropped", "total", "Trades dropped because their id was already delivered (rotation overlap)")
         feedSequencing = FeedSequencingMetrics(registry: r, symbols: symbols)
         protection = ProtectionMetrics(registry: r)
@@ -124,6 +126,7 @@ final class MetricsCollector {
         for index in feedMissing.indices where index < s.feedMissingTrades.count { feedMissing[index].follow(s.feedMissingTrades[index]) }
         feedDuplicates.follow(s.feedDuplicatesDropped)
         backfill.update(s.backfill)
+        klineFetch.update(s.klineFetch)
         feedSequencing.update(s)
 
         tradesPublished.follow(s.tradesPublished)

@@ -19,6 +19,8 @@ struct MetricsSnapshot {
     var feedDuplicatesDropped = 0
     /// nil without backfill (replay, or --binance-api-url off).
     var backfill: BackfillStatistics?
+    /// nil without backfill: kline fetches share its connection.
+    var klineFetch: KlineFetchStatistics?
     var feedLateTrades = 0
     /// Per symbol, indexed as in the SymbolTable.
     var feedSuspectIDs: [Int] = []

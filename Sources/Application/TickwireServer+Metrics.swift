@@ -39,6 +39,7 @@ extension TickwireServer: MetricsExposition {
             s.feedFramesSkipped = stats.skippedFramesByReason
             s.feedDuplicatesDropped = stats.duplicatesDropped
             s.backfill = liveFeed.backfillStatistics
+            s.klineFetch = liveFeed.klineFetchStatistics
             s.feedLateTrades = stats.lateTradesDelivered
         } else if let replay {
             // A recording is Binance traffic too: its frames count the same way.

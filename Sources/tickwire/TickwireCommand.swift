@@ -33,7 +33,7 @@ struct TickwireCommand: ParsableCommand {
         "max-indicators-per-connection", "max-queued-bytes", "max-streams", "socket-send-buffer",
         "stop-flush-timeout", "binance-url", "binance-ca-file", "stream", "stale-timeout",
         "binance-max-connection-age", "reconnect-base", "reconnect-cap", "tls-cert", "tls-key", "tls-client-ca",
-        "dns-servers", "binance-api-url", "backfill-timeout", "backfill-max-trades",
+        "dns-servers", "binance-api-url", "backfill-timeout", "backfill-max-trades", "warm-intervals",
     ]
 
     /// The boolean flags, for EnvironmentDefaults (TICKWIRE_<FLAG>=true|false).
@@ -259,8 +259,13 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "count"))
     var backfillMaxTrades = 50_000
 
+    @Option(help: ArgumentHelp("Comma-separated Binance kline intervals (1s,1m,3m,5m,15m,30m,1h,2h,4h,6h,8h,12h,1d) whose recent history (the last 1000 klines of every symbol) is fetched at startup with the WebSocket API's klines method, on the --binance-api-url connection (weight 2 per symbol and interval; trade backfill goes first). Empty (the default) fetches nothing at startup. Needs --binance-api-url; ignored with --replay. [env: TICKWIRE_WARM_INTERVALS]",
+                               valueName: "list"))
+    var warmIntervals = ""
+
     func validate() throws {
         _ = try makeConfiguration()
+        _ = try warmIntervalList()  // also with --replay, where it is unused
         guard ["text", "json"].contains(logFormat.lowercased()) else {
             throw ValidationError("--log-format '\(logFormat)' is not text or json")
         }
