@@ -175,6 +175,8 @@ class Figures:
     quiet_rss_kib: int
     peak_rss_kib: int
     budget_bytes: int
+    quiet_lag_p99_ms: float
+    attack_lag_p99_ms: float
 
     @property
     def latency_bound_ms(self) -> float:
@@ -190,7 +192,8 @@ class Figures:
                 f"{self.attack_trades} trades in {self.attack_s:.1f} s, bound {self.latency_bound_ms:.2f} ms; "
                 f"RSS quiet {self.quiet_rss_kib / 1024:.1f} MiB, peak {self.peak_rss_kib / 1024:.1f} MiB, "
                 f"budget {self.rss_budget_kib / 1024:.0f} MiB (queued {self.budget_bytes / 2**20:.0f} MiB "
-                f"+ baseline {RSS_BASELINE_BYTES / 2**20:.0f} MiB)")
+                f"+ baseline {RSS_BASELINE_BYTES / 2**20:.0f} MiB); schedule lag p99 quiet "
+                f"{self.quiet_lag_p99_ms:.2f} ms, attack {self.attack_lag_p99_ms:.2f} ms")
 
 
 @dataclasses.dataclass
@@ -252,10 +255,13 @@ class AttackBench:
 
         quiet = latencies_ms(data["prices"], quiet_from, attack_from)
         attacked = latencies_ms(data["prices"], attack_from, attack_to)
+        quiet_lag = schedule_lags_ms(data["prices"], quiet_from, attack_from)
+        attack_lag = schedule_lags_ms(data["prices"], attack_from, attack_to)
         figures = Figures(name, p99(quiet) if quiet else math.nan, len(quiet),
                           p99(attacked) if attacked else math.nan, max(attacked, default=math.nan),
                           len(attacked), (attack_to - attack_from) / 1e9, quiet_rss,
-                          max(quiet_rss, attack_rss), self.budget_bytes)
+                          max(quiet_rss, attack_rss), self.budget_bytes,
+                          p99(quiet_lag) if quiet_lag else math.nan, p99(attack_lag) if attack_lag else math.nan)
         print("\n" + figures.line())
         assert alive, f"[{name}] the server exited: {server.log.tail()}"
         check_no_gaps(name, data, self.replay.trades, attack_to)
@@ -279,6 +285,23 @@ class AttackBench:
 def latencies_ms(prices: list, from_ns: int, to_ns: int) -> list[float]:
     """Ingest-to-receive latencies of the trades the server published in [from, to)."""
     return [(p[7] - p[6]) / 1e6 for p in prices if from_ns <= p[6] < to_ns]
+
+
+def schedule_lags_ms(prices: list, from_ns: int, to_ns: int) -> list[float]:
+    """Receive time against when each trade was due, for the trades due in
+    [from, to): printed, not judged (issue 20 bounds ingest-to-receive). The
+    ingest stamp is taken when the loop gets to a trade, so a stalled loop
+    hides in it; at a fixed rate trade n is due 1/rate after trade n-1,
+    counted from the first trade's stamp, and a stall shows here."""
+    if not prices:
+        return []
+    origin_ns, step_ns = prices[0][6], 1e9 / HEALTHY_TRADES_PER_S
+    lags = []
+    for index, p in enumerate(prices):
+        due_ns = origin_ns + index * step_ns
+        if from_ns <= due_ns < to_ns:
+            lags.append((p[7] - due_ns) / 1e6)
+    return lags
 
 
 def check_no_gaps(name: str, data: dict, expected: list, through_ns: int) -> None:
