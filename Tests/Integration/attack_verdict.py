@@ -224,6 +224,7 @@ class Figures:
     budget_bytes: int
     quiet_lag_p99_ms: float
     attack_lag_p99_ms: float
+    cpu_waits: str = ""
 
     @property
     def latency_bound_ms(self) -> float:
@@ -314,10 +315,10 @@ class AttackBench:
                           p99(attacked) if attacked else math.nan, max(attacked, default=math.nan),
                           len(attacked), (attack_to - attack_from) / 1e9, quiet_rss,
                           max(quiet_rss, attack_rss), self.budget_bytes,
-                          p99(quiet_lag) if quiet_lag else math.nan, p99(attack_lag) if attack_lag else math.nan)
+                          p99(quiet_lag) if quiet_lag else math.nan, p99(attack_lag) if attack_lag else math.nan,
+                          f"quiet window {waits[1].since(waits[0])}; attack window {waits[2].since(waits[1])}")
         print("\n" + figures.line())
-        print(f"[{name}] waiting for a CPU: quiet window {waits[1].since(waits[0])}; "
-              f"attack window {waits[2].since(waits[1])}")
+        print(f"[{name}] waiting for a CPU: {figures.cpu_waits}")
         assert alive, f"[{name}] the server exited: {server.log.tail()}"
         check_no_gaps(name, data, self.replay.trades, attack_to)
         assert len(quiet) >= QUIET_S * HEALTHY_TRADES_PER_S * 0.5, f"[{name}] quiet window: {len(quiet)} trades"
@@ -350,12 +351,13 @@ def check_latency(figures: Figures, schedule: bool = False) -> None:
         raise LatencyOverBound(
             f"[{name}] healthy p99 {figures.attack_p99_ms:.2f} ms during the attack is over "
             f"max({LATENCY_FACTOR:g} x {figures.quiet_p99_ms:.2f}, {figures.quiet_p99_ms:.2f} + "
-            f"{LATENCY_SLACK_MS:g}) ms")
+            f"{LATENCY_SLACK_MS:g}) ms; waiting for a CPU: {figures.cpu_waits}")
     lag_bound = max(LATENCY_FACTOR * figures.quiet_lag_p99_ms, figures.quiet_lag_p99_ms + LATENCY_SLACK_MS)
     if schedule and figures.attack_lag_p99_ms > lag_bound:
         raise LatencyOverBound(
             f"[{name}] healthy schedule lag p99 {figures.attack_lag_p99_ms:.2f} ms during the attack is over "
-            f"{lag_bound:.2f} ms (quiet {figures.quiet_lag_p99_ms:.2f} ms): the loop fell behind")
+            f"{lag_bound:.2f} ms (quiet {figures.quiet_lag_p99_ms:.2f} ms): the loop fell behind; "
+            f"waiting for a CPU: {figures.cpu_waits}")
 
 
 def run_niced(attack):
