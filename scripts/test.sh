@@ -3,7 +3,9 @@
 #   1. Debian packages (scripts/install-deps.sh) and a Python venv (.venv)
 #   2. Swift unit tests (Swift Testing)
 #   3. the same unit tests under AddressSanitizer and UndefinedBehaviorSanitizer
-#   4. Python integration tests against the built binary (grpcio, h2)
+#   4. Python integration tests against the debug binary (grpcio, h2), then
+#      the attack suite (pytest marker `attack`, issue 20) against the release
+#      binary, whose latency and memory figures it judges
 #   5. bounded libFuzzer runs of Tests/Fuzz/* (scripts/fuzz.sh), TICKWIRE_FUZZ_SECONDS each
 # Set TICKWIRE_SKIP_SANITIZERS=1 to skip step 3, TICKWIRE_SKIP_FUZZ=1 to skip
 # step 5, while iterating locally.
@@ -23,6 +25,7 @@ fi
 
 step "build"
 swift build --build-tests
+swift build -c release --product tickwire
 
 step "unit tests"
 swift test --skip-build
@@ -37,7 +40,10 @@ if [ "${TICKWIRE_SKIP_SANITIZERS:-0}" != "1" ]; then
 fi
 
 step "integration tests"
-TICKWIRE_BIN="$root/.build/debug/tickwire" .venv/bin/python -m pytest -q Tests/Integration
+TICKWIRE_BIN="$root/.build/debug/tickwire" .venv/bin/python -m pytest -q -m "not attack" Tests/Integration
+
+step "attack suite (release build)"
+TICKWIRE_BIN="$root/.build/release/tickwire" .venv/bin/python -m pytest -q -s -m attack Tests/Integration
 
 if [ "${TICKWIRE_SKIP_FUZZ:-0}" != "1" ]; then
     step "fuzzing (libFuzzer, ${TICKWIRE_FUZZ_SECONDS:-60} s per harness)"

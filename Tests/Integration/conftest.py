@@ -12,6 +12,7 @@ import os
 
 import pytest
 
+import attack_verdict
 import harness
 
 
@@ -97,3 +98,17 @@ def collectors():
     yield make
     for collector in made:
         collector.cancel(join_s=3)
+
+
+@pytest.fixture(scope="session")
+def attack_replay_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("attack-replay")
+
+
+@pytest.fixture
+def attack_bench(start_server, tmp_path, attack_replay_dir):
+    """attack_verdict.AttackBench: a release-suite server under one attack,
+    its healthy client and the shared verdict (test_attacks_*.py)."""
+    bench = attack_verdict.AttackBench(start_server, tmp_path, attack_replay_dir)
+    yield bench
+    bench.close()

@@ -1,4 +1,7 @@
-"""Attacks on memory and on the indicator pool (issue 20, items 2 and 4).
+"""Attacks on memory and on the indicator pool (issue 20, items 2 and 4), each
+against a release build while a healthy client reads 2,000 trades/s, with
+attack_verdict's checks (alive, 0 gaps, p99 within 2x or +20 ms of the quiet
+window's, RSS within the budget), plus:
 
 (a) 120 connections x 100 StreamPrices streams whose flow-control windows are
     zero (SETTINGS_INITIAL_WINDOW_SIZE 0, never a WINDOW_UPDATE), so nothing
@@ -7,64 +10,32 @@
     With --max-queued-bytes (its default: half the cgroup limit, or 256 MiB)
     the largest backlogs are cut; a cut stream's queue is freed at once, and
     with its window closed it gets its trailers (grpc-status 8) and then
-    RST_STREAM(NO_ERROR), so nghttp2 frees its side too. A healthy grpcio
-    client reading a replay at 2,000 trades/s meanwhile misses nothing.
+    RST_STREAM(NO_ERROR), so nghttp2 frees its side too. RSS stays under the
+    queued-bytes budget itself and under 512 MiB.
 (b) One connection with 64 streams x 64 distinct indicators takes at most
     --max-indicators-per-connection of the pool: a second client still
-    subscribes.
+    subscribes during the attack.
 
-Every wait is bounded; the attack holds for ATTACK_HOLD_S.
+Every wait is bounded; the zero-window attack holds for ATTACK_HOLD_S.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 
 import h2.settings
+import pytest
 
 import h2_client
 import harness
-from harness import metadata_int, metadata_str
+from attack_verdict import ATTACK_MIN_S, LatencyOverBound, check_latency
 
-import sys
-sys.path.insert(0, str(harness.REPO_ROOT / "bench" / "load"))
-from fanout_soak import looped_replay  # noqa: E402
+pytestmark = pytest.mark.attack
 
-RECORDED_TRADES_PER_S = harness.FIXTURE_TRADE_COUNT / 346.0
-HEALTHY_TRADES_PER_S = 2000
 ATTACK_CONNECTIONS = 120
 STREAMS_PER_CONNECTION = 100
-ATTACK_HOLD_S = 12.0
+ATTACK_HOLD_S = 8.0
 DEPLOYMENT_LIMIT_KIB = 512 * 1024
-BUDGET_RE = r"\bqueued-bytes budget\s*$"
-
-
-class _RSSSampler:
-    """The server's VmRSS every 20 ms on a thread, keeping the peak."""
-
-    def __init__(self, server) -> None:
-        self.server = server
-        self.peak_kib = 0
-        self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="rss-sampler")
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            rss = self.server.rss_kib()
-            if rss is None:
-                return
-            self.peak_kib = max(self.peak_kib, rss)
-            self.samples += 1
-
-    def __enter__(self) -> "_RSSSampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(2)
 
 
 def _zero_window_connection(port: int) -> h2_client.RawH2Connection:
@@ -102,67 +73,60 @@ def _pump(connection: h2_client.RawH2Connection, timeout_s: float) -> None:
         connection.flush()
 
 
-def test_zero_window_streams_cannot_take_memory_past_the_budget(start_server, grpc_channels, collectors, tmp_path):
-    replay = looped_replay(4, tmp_path)  # ~63,000 trades: ~31 s at 2,000 trades/s
-    expected = harness.trades_in(replay.read_text().splitlines())
-    speed = HEALTHY_TRADES_PER_S / RECORDED_TRADES_PER_S
+@pytest.mark.xfail(strict=True, raises=LatencyOverBound, reason=(
+    "server defect (issue 20, Sources): in the attack's first ~1.5 s (12,000 zero-window streams opening, "
+    "fanned out to, cut by the budget) the loop stalls and falls 0.26-1.76 s behind the 2,000 trades/s "
+    "schedule (schedule-lag p99 over 11 release runs; one timeline: nothing published for ~1.4 s, then a "
+    "2 s catch-up). The ingest stamp, taken after the stall, hides most of it, yet ingest-to-receive p99 "
+    "reached 19.0-84.0 ms against bounds of 20.7-24.2 ms in 4 of those runs (over in 3), when the "
+    "machine's CPU pressure was 41-99%"))
+def test_zero_window_streams_cannot_take_memory_past_the_budget(attack_bench):
     # The Deployment's flags: only what the test harness needs is added.
-    server = start_server(replay=replay, speed=f"{speed:.2f}", wait_streams=1,
-                          extra=["--log-level", "info", "--max-connections", "4096"])
-    _, budget_line = server.log.wait_for(BUDGET_RE, 5.0)
-    budget_bytes = metadata_int(budget_line, "bytes")
-    assert budget_bytes <= DEPLOYMENT_LIMIT_KIB * 1024 // 2, budget_line
-    rss_before = server.rss_kib()
+    server = attack_bench.start(extra=["--max-connections", "4096"])
+    budget_bytes = attack_bench.budget_bytes
+    assert budget_bytes <= DEPLOYMENT_LIMIT_KIB * 1024 // 2, budget_bytes
 
-    healthy = collectors(grpc_channels(server.target), name="healthy", deadline_s=90).start()
-    # The replay waits for one stream: it must be the healthy one, not an attacker's.
-    assert healthy.wait_count(1, 10.0), healthy.describe_end()
-    received_before = len(healthy.prices())
-    attackers: list[h2_client.RawH2Connection] = []
-    started = time.monotonic()
-    try:
-        with _RSSSampler(server) as rss:
+    def attack():
+        attackers: list[h2_client.RawH2Connection] = []
+        started = time.monotonic()
+        try:
             for _ in range(ATTACK_CONNECTIONS):
                 attackers.append(_zero_window_connection(server.port))
             opened_s = time.monotonic() - started
             time.sleep(ATTACK_HOLD_S)
-            assert server.alive(), server.log.tail()
-            received_during = len(healthy.prices())
-        # A zero-window stream that was cut saw its status anyway: trailers with
-        # RESOURCE_EXHAUSTED, then RST_STREAM(NO_ERROR) freeing the stream.
-        probe = attackers[0]
-        _pump(probe, 5.0)
-        cut = [r for r in probe.results.values() if r.grpc_status == "8"]
-        reset_after = [r for r in cut if r.reset_code == 0]
-    finally:
-        for connection in attackers:
-            connection.close()
+            # A zero-window stream that was cut saw its status anyway: trailers with
+            # RESOURCE_EXHAUSTED, then RST_STREAM(NO_ERROR) freeing the stream.
+            probe = attackers[0]
+            _pump(probe, 5.0)
+            cut = [r for r in probe.results.values() if r.grpc_status == "8"]
+            return opened_s, cut, [r for r in cut if r.reset_code == 0], list(probe.results.values())
+        finally:
+            for connection in attackers:
+                connection.close()
 
-    prices = healthy.prices()
-    got = [harness.trade_from_update(item.response.price) for item in prices]
-    print(f"\nbudget {budget_bytes} B ({metadata_str(budget_line, 'source')}); RSS before {rss_before} KiB, "
-          f"peak {rss.peak_kib} KiB over {rss.samples} samples; {len(attackers)} x {STREAMS_PER_CONNECTION} "
-          f"zero-window streams opened in {opened_s:.1f}s; probe: {len(cut)} cut with status 8, "
-          f"{len(reset_after)} then reset; healthy got {len(got)} prices")
-    assert got == expected[:len(got)], harness.first_difference(got, expected[:len(got)])
-    # Progress, not pace: a debug build on shared cores cannot fan 2,000
-    # trades/s out to 12,000 streams until the budget has cut them.
-    assert received_during > received_before, (
-        f"the healthy client got nothing during the attack ({received_during} prices); {healthy.describe_end()}")
-    assert rss.peak_kib * 1024 < budget_bytes, f"peak RSS {rss.peak_kib} KiB is over the budget {budget_bytes} B"
-    assert rss.peak_kib < DEPLOYMENT_LIMIT_KIB, f"peak RSS {rss.peak_kib} KiB"
+    run = attack_bench.verdict("zero-window memory", attack, judge_latency=False)
+    opened_s, cut, reset_after, probed = run.result
+    peak_kib = run.figures.peak_rss_kib
+    print(f"[zero-window memory] {ATTACK_CONNECTIONS} x {STREAMS_PER_CONNECTION} zero-window streams opened in "
+          f"{opened_s:.1f}s; probe: {len(cut)} cut with status 8, {len(reset_after)} then reset; "
+          f"peak RSS {peak_kib} KiB against the queued-bytes budget {budget_bytes} B")
+    assert peak_kib * 1024 < budget_bytes, f"peak RSS {peak_kib} KiB is over the budget {budget_bytes} B"
+    assert peak_kib < DEPLOYMENT_LIMIT_KIB, f"peak RSS {peak_kib} KiB"
     assert server.log.matching(r"queued-bytes budget exceeded"), f"the budget was never reached:\n{server.log.tail()}"
-    assert cut, f"no stream of the probe connection saw grpc-status 8: {list(probe.results.values())[0].describe()}"
+    assert cut, f"no stream of the probe connection saw grpc-status 8: {probed[0].describe()}"
     assert reset_after, "cut zero-window streams were not reset after their trailers"
+    check_latency(run.figures, schedule=True)
 
 
 def _grpc_frame(payload: bytes) -> bytes:
     return b"\x00" + len(payload).to_bytes(4, "big") + payload
 
 
-def _statuses(pb, data: bytes) -> list:
-    """The SubscriptionStatus messages in one stream's DATA bytes."""
-    found, offset = [], 0
+def _take_statuses(pb, result: h2_client.H2Result, found: list) -> None:
+    """Moves the SubscriptionStatus messages out of one stream's DATA bytes
+    into `found`, dropping the prices read so far (the 64 streams get every
+    trade: kept, their bytes would grow without end)."""
+    offset, data = 0, result.data
     while offset + 5 <= len(data):
         length = int.from_bytes(data[offset + 1:offset + 5], "big")
         if offset + 5 + length > len(data):
@@ -171,50 +135,65 @@ def _statuses(pb, data: bytes) -> list:
         offset += 5 + length
         if response.WhichOneof("payload") == "status":
             found.append(response.status)
-    return found
+    result.data = data[offset:]
 
 
-def test_one_connection_cannot_take_the_indicator_pool(start_server, grpc_channels, collectors):
+def test_one_connection_cannot_take_the_indicator_pool(attack_bench, grpc_channels, collectors):
     pb, _ = harness.stubs()
-    server = start_server(replay=harness.TRADES_FIXTURE, speed="1", wait_streams=0,
-                          extra=["--log-level", "info"])
-    greedy = h2_client.RawH2Connection(server.port, timeout_s=10.0, huge_windows=True)
+    server = attack_bench.start()
     types = (pb.INDICATOR_TYPE_SMA, pb.INDICATOR_TYPE_EMA, pb.INDICATOR_TYPE_RSI)
     headers = h2_client.request_headers(server.port, path=harness.STREAM_PRICES_METHOD)
-    # 64 streams x 64 subscriptions, 4,096 distinct (symbol, type, period): the whole default pool.
-    for stream in range(64):
-        requests = [pb.IndicatorRequest(action=pb.IndicatorRequest.ACTION_SUBSCRIBE,
-                                        symbol=("btcusdt", "ethusdt")[n % 2], type=types[(n // 2) % 3],
-                                        period=2 + stream * 11 + n // 6, request_id=f"{stream}-{n}")
-                    for n in range(64)]
-        body = b"".join(_grpc_frame(r.SerializeToString()) for r in requests)
-        # The connection's 64 KiB send window takes about 40 streams' requests:
-        # read the server's WINDOW_UPDATEs before sending more.
-        deadline = time.monotonic() + 10.0
-        while greedy.conn.outbound_flow_control_window < len(body) and time.monotonic() < deadline:
-            _pump(greedy, 0.2)
-        greedy.open_stream(headers, body=body, end_stream=False)
-    try:
+
+    def attack():
+        started = time.monotonic()
+        statuses: list = []
+
         def answered() -> list:
-            _pump(greedy, 0.3)
-            return [s for r in greedy.results.values() for s in _statuses(pb, r.data)]
-        assert harness.wait_until(lambda: len(answered()) >= 64 * 64, 30.0), (
-            f"{len(answered())} of 4096 requests answered\n{server.log.tail()}")
-        statuses = answered()
-        granted = [s for s in statuses if s.code == 0]
-        refused = [s for s in statuses if s.code == 8]
-        assert len(granted) == 256 and len(refused) == 64 * 64 - 256, (len(granted), len(refused))
-        assert "--max-indicators-per-connection" in refused[0].message, refused[0].message
+            _pump(greedy, 0.1)
+            for result in greedy.results.values():
+                _take_statuses(pb, result, statuses)
+            return statuses
 
-        # Another client still gets an indicator the greedy one does not hold.
-        other = collectors(grpc_channels(server.target), name="other", deadline_s=30, requests=iter([
-            pb.IndicatorRequest(action=pb.IndicatorRequest.ACTION_SUBSCRIBE, symbol="btcusdt",
-                                type=pb.INDICATOR_TYPE_SMA, period=999, request_id="fair"),
-        ])).start()
+        greedy = h2_client.RawH2Connection(server.port, timeout_s=10.0, huge_windows=True)
+        try:
+            # 64 streams x 64 subscriptions, 4,096 distinct (symbol, type, period): the whole default pool.
+            for stream in range(64):
+                requests = [pb.IndicatorRequest(action=pb.IndicatorRequest.ACTION_SUBSCRIBE,
+                                                symbol=("btcusdt", "ethusdt")[n % 2], type=types[(n // 2) % 3],
+                                                period=2 + stream * 11 + n // 6, request_id=f"{stream}-{n}")
+                            for n in range(64)]
+                body = b"".join(_grpc_frame(r.SerializeToString()) for r in requests)
+                # The connection's 64 KiB send window takes about 40 streams' requests:
+                # read the server's WINDOW_UPDATEs before sending more.
+                deadline = time.monotonic() + 10.0
+                while greedy.conn.outbound_flow_control_window < len(body) and time.monotonic() < deadline:
+                    answered()
+                greedy.open_stream(headers, body=body, end_stream=False)
+            assert harness.wait_until(lambda: len(answered()) >= 64 * 64, 30.0, interval_s=0), (
+                f"{len(statuses)} of 4096 requests answered\n{server.log.tail()}")
 
-        def fair_status():
-            return next((r.status for r in other.non_prices() if r.WhichOneof("payload") == "status"), None)
-        assert harness.wait_until(lambda: fair_status() is not None, 10.0), other.describe_end()
-        assert fair_status().code == 0, fair_status()
-    finally:
-        greedy.close()
+            # Another client still gets an indicator the greedy one does not hold.
+            other = collectors(grpc_channels(server.target), name="other", deadline_s=30, requests=iter([
+                pb.IndicatorRequest(action=pb.IndicatorRequest.ACTION_SUBSCRIBE, symbol="btcusdt",
+                                    type=pb.INDICATOR_TYPE_SMA, period=999, request_id="fair"),
+            ]))
+            other.start()
+
+            def fair_status():
+                return next((r.status for r in other.non_prices() if r.WhichOneof("payload") == "status"), None)
+            assert harness.wait_until(lambda: fair_status() is not None, 10.0), other.describe_end()
+            # The greedy client keeps its share (and reads) for the rest of the window.
+            harness.wait_until(lambda: answered() and time.monotonic() - started >= ATTACK_MIN_S, ATTACK_MIN_S,
+                               interval_s=0)
+            return list(statuses), fair_status()
+        finally:
+            greedy.close()
+
+    statuses, fair = attack_bench.verdict("indicator pool", attack).result
+    granted = [s for s in statuses if s.code == 0]
+    refused = [s for s in statuses if s.code == 8]
+    print(f"[indicator pool] greedy connection: {len(granted)} granted, {len(refused)} refused; "
+          f"another client's subscription: code {fair.code}")
+    assert len(granted) == 256 and len(refused) == 64 * 64 - 256, (len(granted), len(refused))
+    assert "--max-indicators-per-connection" in refused[0].message, refused[0].message
+    assert fair.code == 0, fair
