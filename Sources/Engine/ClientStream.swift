@@ -22,9 +22,15 @@ public protocol ClientStream: AnyObject {
     /// meant for one client (--max-indicators-per-connection) count all of
     /// its streams together. Read when the stream opens, never per trade.
     var connectionKey: ObjectIdentifier { get }
+    /// The reader has not taken a byte since the stream opened, and its
+    /// flow-control window was found closed: it cannot take any. Such a
+    /// stream is judged slow much sooner (SlowConsumerPolicy.untakenLimitBytes).
+    var windowNeverOpened: Bool { get }
 }
 
 extension ClientStream {
     /// A stream that says nothing of its transport is its own connection.
     public var connectionKey: ObjectIdentifier { ObjectIdentifier(self) }
+    /// A stream that says nothing of its reader is judged by the soft limit alone.
+    public var windowNeverOpened: Bool { false }
 }

@@ -88,14 +88,16 @@ public final class IndicatorService {
     }
 
     /// Sends every subscribed stream the values that changed since its last
-    /// batch. A stream whose backlog is over `softLimitBytes` is skipped, as
+    /// batch. A stream whose backlog is over its conflation limit is skipped, as
     /// its prices are conflated: its batches would otherwise pile up behind a
     /// reader that is not reading until they hit the hard limit, when one
     /// batch of the latest values serves it as well once it catches up.
-    func emitBatches<Stream>(_ registry: inout StreamRegistry<Stream>, softLimitBytes: Int) {
+    /// `slowConsumers` nil: no stream is skipped (the final batch).
+    func emitBatches<Stream>(_ registry: inout StreamRegistry<Stream>, slowConsumers: SlowConsumerPolicy?) {
         registry.forEachSubscribed { entry in
             guard entry.stream.isOpen else { return }
-            guard entry.stream.backlogBytes <= softLimitBytes else {
+            let limit = slowConsumers?.conflationLimit(windowNeverOpened: entry.stream.windowNeverOpened) ?? .max
+            guard entry.stream.backlogBytes <= limit else {
                 if hasNewValues(entry.subscriptions) { batchesDeferred += 1 }
                 return
             }

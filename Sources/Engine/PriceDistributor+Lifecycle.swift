@@ -59,24 +59,26 @@ extension PriceDistributor {
     /// timeout end with RESOURCE_EXHAUSTED; streams back under it get their
     /// held trades even when no new trade comes to carry them.
     public func sweepSlowConsumers(nowNanos: Int64) {
-        let softLimit = slowConsumers.softLimitBytes
-        let timeout = slowConsumers.timeoutNanos
-        var tooSlow: [Stream] = []
+        let policy = slowConsumers
+        let timeout = policy.timeoutNanos
+        var tooSlow: [(Stream, limit: Int)] = []
         registry.forEachEntry { stream, entry in
-            if stream.backlogBytes > softLimit {
+            let limit = policy.conflationLimit(windowNeverOpened: stream.windowNeverOpened)
+            if stream.backlogBytes > limit {
                 if entry.slow.aboveSoftSinceNanos == 0 {
                     entry.slow.aboveSoftSinceNanos = nowNanos
                 } else if nowNanos - entry.slow.aboveSoftSinceNanos >= timeout {
-                    tooSlow.append(stream)
+                    tooSlow.append((stream, limit))
                 }
             } else {
                 entry.slow.aboveSoftSinceNanos = 0
                 if entry.slow.isHolding { sendHeld(&entry, to: stream) }
             }
         }
-        for stream in tooSlow {
+        for (stream, limit) in tooSlow {
             dropTooSlow(stream)
-            stream.abandon(GRPCStatus(.resourceExhausted, "client too slow: over \(softLimit) bytes queued for \(timeout / 1_000_000) ms"))
+            let reader = stream.windowNeverOpened ? ", its flow-control window never opened" : ""
+            stream.abandon(GRPCStatus(.resourceExhausted, "client too slow: over \(limit) bytes queued for \(timeout / 1_000_000) ms\(reader)"))
         }
         endWalk()
     }
@@ -84,7 +86,7 @@ extension PriceDistributor {
     /// Every stream with subscriptions gets what changed since its last
     /// batch; `final` sends to slow streams too (nothing comes after it).
     public func emitIndicatorBatches(final: Bool = false) {
-        indicators.emitBatches(&registry, softLimitBytes: final ? .max : slowConsumers.softLimitBytes)
+        indicators.emitBatches(&registry, slowConsumers: final ? nil : slowConsumers)
     }
 
     /// The same message to every StreamPrices stream (the drain notice).

@@ -29,6 +29,9 @@ public final class PriceDistributor<Stream: ClientStream>: TradeSink {
     /// symbol replaced them while its backlog was over the soft limit.
     public private(set) var conflatedTrades = 0
     public let slowConsumers: SlowConsumerPolicy
+    /// slowConsumers' limit for streams whose reader has taken nothing yet,
+    /// never above the soft limit.
+    private let untakenLimit: Int
     private let symbolCount: Int
 
     public let indicators: IndicatorService
@@ -46,6 +49,7 @@ public final class PriceDistributor<Stream: ClientStream>: TradeSink {
         encoder = PriceUpdateEncoder(symbols: symbols)
         symbolCount = symbols.count
         self.slowConsumers = slowConsumers
+        untakenLimit = slowConsumers.conflationLimit(windowNeverOpened: true)
         registry = StreamRegistry(capacity: streamCapacity)
         self.indicators = indicators
     }
@@ -111,7 +115,7 @@ public final class PriceDistributor<Stream: ClientStream>: TradeSink {
     @discardableResult
     private func deliver(_ trade: Trade, _ message: WireMessage, to stream: Stream,
                          _ entry: inout PriceStreamEntry<Stream>, _ softLimit: Int) -> Bool {
-        if stream.backlogBytes > softLimit {
+        if stream.backlogBytes > softLimit || (stream.windowNeverOpened && stream.backlogBytes > untakenLimit) {
             if entry.slow.hold(trade, symbolCount: symbolCount) { conflatedTrades += 1 }
             return false
         }

@@ -13,8 +13,24 @@ public struct SlowConsumerPolicy: Sendable {
     public var softLimitBytes = 256 * 1024
     /// `--slow-consumer-timeout`.
     public var timeoutNanos: Int64 = 10_000_000_000
+    /// The soft limit of a stream whose reader has not taken a byte and
+    /// cannot (ClientStream.windowNeverOpened): a client that opens thousands of calls
+    /// with zero flow-control windows would otherwise have every trade
+    /// queued on each of them up to the soft limit, and that fan-out, not
+    /// memory, is what stalls the loop (issue 20: 120 × 100 such calls
+    /// stalled it for up to 1.8 s). A real reader takes its first message
+    /// within one flush, and one whose window is open is never judged by it
+    /// (a replay at full speed queues far more before the first flush).
+    /// 4 KiB is about 50 trades.
+    public var untakenLimitBytes = 4 * 1024
 
     public init() {}
+
+    /// Past this backlog the stream's prices are conflated and its timeout runs.
+    @inline(__always)
+    public func conflationLimit(windowNeverOpened: Bool) -> Int {
+        windowNeverOpened ? min(softLimitBytes, untakenLimitBytes) : softLimitBytes
+    }
 }
 
 /// One stream's side of the policy, kept in its registry entry.

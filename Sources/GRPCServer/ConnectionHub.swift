@@ -49,6 +49,9 @@ public final class ConnectionHub {
     public internal(set) var openStreams = 0
     /// Calls refused because `openStreams` was at --max-streams.
     public internal(set) var streamsRefused = 0
+    /// `stream too slow; ending it` at most 20 times a second (the count of
+    /// slow streams is in the metrics either way).
+    var slowStreamLog = LogBurstLimit(burst: 20)
     /// Streams ended because the server's queued bytes passed the budget.
     public internal(set) var memoryBudgetCuts = 0
     /// Connections closed because their unread output was the largest

@@ -53,6 +53,13 @@ public final class GRPCStream {
     var outbound = OutboundQueue()
     /// nghttp2 parked this stream's data provider (NGHTTP2_ERR_DEFERRED).
     var dataDeferred = false
+    /// The client's flow-control window has let at least one byte of this
+    /// stream out.
+    private(set) var hasTakenData = false
+    /// Not a byte taken, and the window was found closed with data waiting
+    /// (HTTP2Connection.noteWindowsNeverOpened): the engine judges such a
+    /// stream slow from a few KiB instead of the soft limit.
+    public internal(set) var windowNeverOpened = false
     /// Cut with its window closed: RST_STREAM follows the trailers (GRPCStream+Cut).
     var resetAfterTrailers = false
 
@@ -106,9 +113,13 @@ public final class GRPCStream {
     /// message on the wire instead of behind megabytes the client will not read.
     public func abandon(_ status: GRPCStatus) {
         guard case .open = phase else { return }
-        connection.hub.log(.warning, "stream too slow; ending it", [
-            "stream": "\(id)", "backlog_bytes": "\(outbound.pendingBytes)", "status": status.message,
-        ])
+        let hub = connection.hub
+        if let quiet = hub.slowStreamLog.admit(nowNanos: hub.monotonicNanos) {
+            var metadata = ["stream": "\(id)", "peer": connection.peer, "backlog_bytes": "\(outbound.pendingBytes)",
+                            "status": status.message]
+            if quiet > 0 { metadata["also_ended_unlogged"] = "\(quiet)" }
+            hub.log(.warning, "stream too slow; ending it", metadata)
+        }
         cut(status)
     }
 
@@ -143,6 +154,10 @@ public final class GRPCStream {
     /// the end of data and submits the trailers that carry grpc-status.
     func provideData(into buffer: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>) -> Int {
         let written = outbound.drain(into: buffer)
+        if written > 0 {
+            hasTakenData = true
+            windowNeverOpened = false
+        }
         connection.backlog.queued(-written)
         connection.backlog.dataBytesSent &+= UInt64(written)
         guard outbound.isEmpty else { return written }

@@ -161,7 +161,18 @@ public final class HTTP2Connection {
             guard length > 0, let chunk else { break }
             output.append(UnsafeRawBufferPointer(start: chunk, count: length))
         }
+        if backlog.queuedBytes > 0 { noteWindowsNeverOpened() }
         return nil
+    }
+
+    /// Streams left with data after nghttp2 took what it could, that have
+    /// never sent a byte because the client's window is closed: a client
+    /// that opens calls with zero windows (issue 20) costs the fan-out a
+    /// full soft limit's worth of trades per call unless they are known.
+    private func noteWindowsNeverOpened() {
+        for stream in streams.values where !stream.hasTakenData && !stream.windowNeverOpened && stream.backlogBytes > 0 {
+            if remoteWindowIsClosed(for: stream) { stream.windowNeverOpened = true }
+        }
     }
 
     /// Frees the output buffer when nothing in it is waiting; the next frame

@@ -11,10 +11,11 @@ struct EngineHarness {
     let engine: PriceDistributor<RecordingStream>
     private var nextTradeID: Int64 = 1
 
-    init(softLimitBytes: Int = 1 << 20, slowTimeoutNanos: Int64 = 10_000_000_000, maxIndicators: Int = 16,
-         maxIndicatorsPerConnection: Int = 256) {
+    init(softLimitBytes: Int = 1 << 20, untakenLimitBytes: Int = 16 * 1024, slowTimeoutNanos: Int64 = 10_000_000_000,
+         maxIndicators: Int = 16, maxIndicatorsPerConnection: Int = 256) {
         var policy = SlowConsumerPolicy()
         policy.softLimitBytes = softLimitBytes
+        policy.untakenLimitBytes = untakenLimitBytes
         policy.timeoutNanos = slowTimeoutNanos
         var settings = IndicatorSettings()
         settings.historyCapacity = 32

@@ -36,6 +36,24 @@ import TickwireProto
         #expect(slow.isOpen)
     }
 
+    /// Issue 20: thousands of zero-window calls must not each get every
+    /// trade up to the soft limit; one that has read nothing conflates sooner.
+    @Test func aStreamWhoseReaderTookNothingIsConflatedPastTheSmallerLimit() {
+        var harness = EngineHarness(softLimitBytes: EngineHarness.softLimit(over: 12),
+                                    untakenLimitBytes: EngineHarness.softLimit(over: 2), slowTimeoutNanos: 1_000)
+        let untaken = harness.open(), reading = harness.open()
+        untaken.windowNeverOpened = true
+        for trade in harness.trades(10, symbol: { $0 % 2 }) { harness.engine.publish(trade) }
+        #expect(untaken.backlogBytes == 2 * EngineHarness.priceMessageBytes)
+        #expect(reading.backlogBytes == 10 * EngineHarness.priceMessageBytes)
+        harness.engine.sweepSlowConsumers(nowNanos: 1)
+        harness.engine.sweepSlowConsumers(nowNanos: 2_000)
+        #expect(untaken.abandoned)
+        #expect(untaken.ending?.message.contains("window never opened") == true)
+        #expect(!reading.abandoned, "a reader over nothing but the smaller limit is not slow")
+        #expect(reading.readTradeIDs() == Array(1...10))
+    }
+
     @Test func theSweepReleasesHeldTradesWithoutANewTradeAndEndsStreamsSlowForTooLong() {
         var harness = EngineHarness(softLimitBytes: EngineHarness.softLimit(over: 3), slowTimeoutNanos: 1_000)
         let recovering = harness.open(), stuck = harness.open()

@@ -28,6 +28,8 @@ final class RecordingStream: ClientStream {
     var connectionKey: ObjectIdentifier { connection.map(ObjectIdentifier.init) ?? ObjectIdentifier(self) }
 
     var isOpen: Bool { ending == nil }
+    /// A reader that has taken nothing and cannot (a zero window from the start).
+    var windowNeverOpened = false
 
     @discardableResult
     func send(_ message: WireMessage) -> StreamSendOutcome {

@@ -73,13 +73,6 @@ def _pump(connection: h2_client.RawH2Connection, timeout_s: float) -> None:
         connection.flush()
 
 
-@pytest.mark.xfail(strict=True, raises=LatencyOverBound, reason=(
-    "server defect (issue 20, Sources): in the attack's first ~1.5 s (12,000 zero-window streams opening, "
-    "fanned out to, cut by the budget) the loop stalls and falls 0.26-1.76 s behind the 2,000 trades/s "
-    "schedule (schedule-lag p99 over 11 release runs; one timeline: nothing published for ~1.4 s, then a "
-    "2 s catch-up). The ingest stamp, taken after the stall, hides most of it, yet ingest-to-receive p99 "
-    "reached 19.0-84.0 ms against bounds of 20.7-24.2 ms in 4 of those runs (over in 3), when the "
-    "machine's CPU pressure was 41-99%"))
 def test_zero_window_streams_cannot_take_memory_past_the_budget(attack_bench):
     # The Deployment's flags: only what the test harness needs is added.
     server = attack_bench.start(extra=["--max-connections", "4096"])
@@ -112,7 +105,11 @@ def test_zero_window_streams_cannot_take_memory_past_the_budget(attack_bench):
           f"peak RSS {peak_kib} KiB against the queued-bytes budget {budget_bytes} B")
     assert peak_kib * 1024 < budget_bytes, f"peak RSS {peak_kib} KiB is over the budget {budget_bytes} B"
     assert peak_kib < DEPLOYMENT_LIMIT_KIB, f"peak RSS {peak_kib} KiB"
-    assert server.log.matching(r"queued-bytes budget exceeded"), f"the budget was never reached:\n{server.log.tail()}"
+    # Calls whose window never opened are conflated from 4 KiB: 12,000 of
+    # them hold ~50 MiB, under the budget, and end as slow consumers after
+    # --slow-consumer-timeout; either way they are cut.
+    ended = server.log.matching(r"queued-bytes budget exceeded|window never opened")
+    assert ended, f"the zero-window calls were neither cut by the budget nor ended as slow:\n{server.log.tail()}"
     assert cut, f"no stream of the probe connection saw grpc-status 8: {probed[0].describe()}"
     assert reset_after, "cut zero-window streams were not reset after their trailers"
     check_latency(run.figures, schedule=True)
