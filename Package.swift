@@ -17,6 +17,7 @@
 //   GRPCWire               -> (nothing: a framed message, status codes, protobuf wire format)
 //   MarketData             -> (nothing: Trade, TradeSink, SymbolTable)
 //   Indicators             -> (nothing)
+//   Candles                -> MarketData, Indicators (klines built from trades, indicators on their closes; no I/O)
 //   TickwireProto          -> SwiftProtobuf (generated code, committed)
 import PackageDescription
 
@@ -77,6 +78,7 @@ let package = Package(
         .target(name: "BinanceFeed", dependencies: ["Reactor", "TLS", "WebSocket", "MarketData", "CBinanceJSON"], swiftSettings: hotPath),
         .target(name: "GRPCServer", dependencies: ["Reactor", "TLS", "GRPCWire", "CNghttp2", "CTickwireShim"], swiftSettings: hotPath),
         .target(name: "Indicators", swiftSettings: hotPath),
+        .target(name: "Candles", dependencies: ["MarketData", "Indicators"], swiftSettings: hotPath),
         .target(name: "MetricsHTTP", dependencies: ["Reactor"]),
         .target(name: "TickwireProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Engine", dependencies: [
@@ -105,6 +107,7 @@ let package = Package(
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "CWslay"]),
         .testTarget(name: "GRPCServerTests", dependencies: ["GRPCServer", "GRPCWire"]),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"]),
+        .testTarget(name: "CandlesTests", dependencies: ["Candles", "Indicators", "MarketData"]),
         .testTarget(name: "MetricsHTTPTests", dependencies: ["MetricsHTTP"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "MarketData", "GRPCWire", "Indicators", "TickwireProto",
