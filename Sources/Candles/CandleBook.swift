@@ -22,11 +22,19 @@ public struct CandleBook: ~Copyable {
     private var indicators: IndicatorEngine
 
     static let intervalCount = CandleInterval.allCases.count
+    /// Enough flat closes to fill the history and settle any indicator.
+    let maxCatchUpCloses: Int
+    /// Empty candles skipped by that bound, not closed.
+    public private(set) var skippedEmptyCandles: Int64 = 0
+    /// Set whenever a candle closes; the engine reads and clears it to send
+    /// closed candles at once rather than at the next batch.
+    public var closedAny = false
 
     public init(symbolCount: Int, historyCapacity: Int, maxPeriod: Int, maxIndicators: Int, graceMs: Int64) {
         precondition(symbolCount > 0 && historyCapacity >= 2 && graceMs >= 0)
         self.symbolCount = symbolCount
         self.graceMs = graceMs
+        maxCatchUpCloses = max(historyCapacity, 2 * maxPeriod, 1_000)
         var all: [CandleSeries] = []
         all.reserveCapacity(symbolCount * Self.intervalCount)
         for _ in 0..<symbolCount {
@@ -79,11 +87,23 @@ public struct CandleBook: ~Copyable {
         return next
     }
 
+    /// Closes the series' ended candles, at most `maxCatchUpCloses` at once:
+    /// a clock far ahead of a series' last trade (a 1s series silent for a
+    /// day, a recording replayed years later) then skips the rest of the
+    /// flat, empty candles instead of stalling the loop on them.
     private mutating func closeEnded(series index: Int, by timeMs: Int64) {
+        var closes = 0
         while let candle = series[index].closeForming(ifEndedBy: timeMs) {
             indicators.ingest(symbol: index, price: candle.close, tradeId: candle.lastTradeId,
                               tradeTimeMs: candle.closeTimeMs)
+            closes += 1
+            if closes == maxCatchUpCloses {
+                skippedEmptyCandles += series[index].skipEmpty(toContaining: timeMs)
+                closedAny = true
+                return
+            }
         }
+        if closes > 0 { closedAny = true }
     }
 
     // MARK: Reading

@@ -66,6 +66,16 @@ public struct CandleSeries {
         return candle
     }
 
+    /// Moves an empty forming candle straight to the interval holding `timeMs`,
+    /// without closing the empty candles between (the book's bound on one
+    /// catch-up; see `CandleBook.maxCatchUpCloses`). Returns how many were skipped.
+    public mutating func skipEmpty(toContaining timeMs: Int64) -> Int64 {
+        guard case .forming(let candle) = phase, candle.tradeCount == 0, timeMs > candle.closeTimeMs else { return 0 }
+        let open = interval.openTime(containing: timeMs)
+        phase = .forming(.empty(openTimeMs: open, interval: interval, previousClose: candle.close))
+        return (open - candle.openTimeMs) / interval.durationMs
+    }
+
     /// Folds a trade into the forming candle. The caller has closed every
     /// candle that ended before the trade's time (`closeForming(ifEndedBy:)`).
     public mutating func apply(_ trade: Trade) {

@@ -83,3 +83,22 @@ import MarketData
         #expect(MemoryLayout<Trade>.stride == 64)
     }
 }
+
+@Suite struct CandleCatchUpTests {
+    /// A clock years past the last trade must not close millions of flat candles in one call.
+    @Test func aClockFarAheadSkipsTheFlatCandlesPastTheBound() {
+        var candles = CandleBook(symbolCount: 1, historyCapacity: 8, maxPeriod: 8, maxIndicators: 4, graceMs: 300)
+        candles.ingest(trade(1, at: 1_000, price: 100))
+        let later: Int64 = 1_000 + 3 * 365 * 86_400_000
+        let started = ContinuousClock.now
+        _ = candles.advanceClock(toUnixMs: later)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(candles.closedCount(symbol: 0, interval: .oneSecond) == Int64(candles.maxCatchUpCloses))
+        #expect(candles.skippedEmptyCandles > 90_000_000)
+        let forming = candles.forming(symbol: 0, interval: .oneSecond)!
+        #expect(forming.openTimeMs == CandleInterval.oneSecond.openTime(containing: later - 300))
+        #expect(forming.close == 100 && forming.tradeCount == 0)
+        candles.ingest(trade(2, at: later, price: 101))
+        #expect(candles.forming(symbol: 0, interval: .oneSecond)?.close == 101)
+    }
+}
