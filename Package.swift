@@ -6,7 +6,7 @@
 //   Supervisor             -> Reactor, Logging (--workers: spawns, reaps and restarts worker processes)
 //   Application            -> Engine, GRPCServer, BinanceFeed, MetricsHTTP, TLS, Prometheus
 //                             (the composition root: wiring, RPC dispatch, health, reflection, metrics)
-//   Engine                 -> MarketData, Indicators, GRPCWire, TickwireProto    (no I/O: fan-out,
+//   Engine                 -> MarketData, Indicators, Candles, GRPCWire, TickwireProto (no I/O: fan-out,
 //                             stream registry, slow consumers, client bounds, indicator batches)
 //   MetricsHTTP            -> Reactor (the /metrics HTTP/1.1 endpoint; knows nothing of Prometheus)
 //   GRPCServer             -> Reactor, TLS, GRPCWire, CNghttp2 (gRPC semantics on nghttp2)
@@ -82,11 +82,11 @@ let package = Package(
         .target(name: "MetricsHTTP", dependencies: ["Reactor"]),
         .target(name: "TickwireProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Engine", dependencies: [
-            "MarketData", "Indicators", "GRPCWire", "TickwireProto",
+            "MarketData", "Indicators", "Candles", "GRPCWire", "TickwireProto",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], swiftSettings: hotPath),
         .target(name: "Application", dependencies: [
-            "Engine", "GRPCServer", "BinanceFeed", "MarketData", "GRPCWire", "Indicators", "TickwireProto",
+            "Engine", "GRPCServer", "BinanceFeed", "MarketData", "GRPCWire", "Indicators", "Candles", "TickwireProto",
             "Reactor", "TLS", "MetricsHTTP",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "Logging", package: "swift-log"),
@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "CandlesTests", dependencies: ["Candles", "Indicators", "MarketData"]),
         .testTarget(name: "MetricsHTTPTests", dependencies: ["MetricsHTTP"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "MarketData", "GRPCWire", "Indicators", "TickwireProto",
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "MarketData", "GRPCWire", "Indicators", "Candles", "TickwireProto",
                                                         .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "ApplicationTests", dependencies: ["Application", "Engine", "MarketData", "TickwireProto",
                                                              .product(name: "SwiftProtobuf", package: "swift-protobuf")]),

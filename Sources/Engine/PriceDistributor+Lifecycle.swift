@@ -46,6 +46,13 @@ extension PriceDistributor {
         return registry.withEntry(of: stream) { indicators.apply(request, to: &$0) }
     }
 
+    /// Applies a candle request (candles, or an indicator on candles); a new
+    /// subscription's current state goes out right after its status.
+    public func apply(_ request: CandleSubscriptionRequest, from stream: Stream) -> GRPCStatus? {
+        let candles = self.candles
+        return registry.withEntry(of: stream) { candles.apply(request, to: &$0) }
+    }
+
     /// The deadline timer fired: calls whose time is up end with their status.
     /// Returns the timer for the next deadline, if any.
     public func deadlineTimerFired(nowNanos: Int64) -> TimerRequest? {
@@ -85,6 +92,16 @@ extension PriceDistributor {
     /// batch; `final` sends to slow streams too (nothing comes after it).
     public func emitIndicatorBatches(final: Bool = false) {
         indicators.emitBatches(&registry, softLimitBytes: final ? .max : slowConsumers.softLimitBytes)
+        candles.emitBatches(&registry, softLimitBytes: final ? .max : slowConsumers.softLimitBytes)
+    }
+
+    /// The candle clock (wall time, or the newest trade's time under replay)
+    /// passed a candle's end plus the grace: quiet symbols' candles close and
+    /// go out at once. Returns when to call again (unix ms).
+    public func candleClockDue(nowUnixMs: Int64) -> Int64? {
+        let next = candles.advanceClock(nowUnixMs: nowUnixMs)
+        if candles.takeClosed() { candles.emitBatches(&registry, softLimitBytes: slowConsumers.softLimitBytes) }
+        return next
     }
 
     /// The same message to every StreamPrices stream (the drain notice).
@@ -101,7 +118,8 @@ extension PriceDistributor {
     private func leave(_ stream: Stream) -> Bool {
         bounds.forget(stream)
         guard let subscriptions = registry.remove(stream) else { return false }
-        indicators.release(subscriptions, connection: stream.connectionKey)
+        indicators.release(subscriptions.indicators, connection: stream.connectionKey)
+        candles.release(subscriptions.candles)
         return true
     }
 }
