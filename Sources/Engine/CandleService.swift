@@ -34,30 +34,45 @@ public final class CandleService {
     public var lateTrades: Int64 { book.lateTrades }
     public var activeIndicatorCount: Int { book.activeIndicatorCount }
 
-    /// The per-trade path: 13 O(1) candle updates, no allocation.
+    /// The per-trade path: 13 compares and 13 O(1) candle updates, no
+    /// allocation. A candle the trade's time ended closes first, and goes out
+    /// at once with its indicator values, one close at a time.
     @inline(__always)
-    func ingest(_ trade: Trade) {
-        book.ingest(trade)
+    func ingest<Stream>(_ trade: Trade, _ registry: inout StreamRegistry<Stream>, softLimitBytes: Int) {
         if trade.tradeTimeMs > newestTradeMs { newestTradeMs = trade.tradeTimeMs }
+        closeEnded(symbol: trade.symbolIndex, by: trade.tradeTimeMs, &registry, softLimitBytes: softLimitBytes)
+        book.apply(trade)
     }
 
-    /// True when a candle closed since the last call.
-    func takeClosed() -> Bool {
-        defer { book.closedAny = false }
-        return book.closedAny
-    }
-
-    /// Closes what the clock passed; returns the next deadline on the same
-    /// clock as `nowUnixMs` (nil before any trade).
-    func advanceClock(nowUnixMs: Int64) -> Int64? {
+    /// Closes what the clock passed (the wall clock, or under replay the
+    /// newest trade's time), sending each close; returns the next deadline on
+    /// the wall clock (nil before any trade, and under replay, where the
+    /// caller looks again at its next tick).
+    func advanceClock<Stream>(nowUnixMs: Int64, _ registry: inout StreamRegistry<Stream>, softLimitBytes: Int) -> Int64? {
+        let now: Int64
         switch settings.clock {
-        case .wall:
-            return book.advanceClock(toUnixMs: nowUnixMs)
+        case .wall: now = nowUnixMs
         case .newestTrade:
-            // Replay: market time is the newest trade's; check again at the next tick.
             guard newestTradeMs != .min else { return nil }
-            _ = book.advanceClock(toUnixMs: newestTradeMs)
-            return nil
+            now = newestTradeMs
+        }
+        for symbol in 0..<symbols.count {
+            closeEnded(symbol: symbol, by: now - settings.closeGraceMs, &registry, softLimitBytes: softLimitBytes)
+        }
+        return settings.clock == .wall ? book.nextCloseDeadline : nil
+    }
+
+    /// One close at a time, each sent before the next (see `CandleBook.closeNextEnded`).
+    private func closeEnded<Stream>(symbol: Int, by timeMs: Int64, _ registry: inout StreamRegistry<Stream>,
+                                    softLimitBytes: Int) {
+        var closes = 0
+        while book.closeNextEnded(symbol: symbol, by: timeMs) {
+            emitBatches(&registry, softLimitBytes: softLimitBytes)
+            closes += 1
+            if closes == book.catchUpLimit {
+                book.skipEmpty(symbol: symbol, toContaining: timeMs)
+                return
+            }
         }
     }
 

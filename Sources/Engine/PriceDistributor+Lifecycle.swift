@@ -99,9 +99,7 @@ extension PriceDistributor {
     /// passed a candle's end plus the grace: quiet symbols' candles close and
     /// go out at once. Returns when to call again (unix ms).
     public func candleClockDue(nowUnixMs: Int64) -> Int64? {
-        let next = candles.advanceClock(nowUnixMs: nowUnixMs)
-        if candles.takeClosed() { candles.emitBatches(&registry, softLimitBytes: slowConsumers.softLimitBytes) }
-        return next
+        candles.advanceClock(nowUnixMs: nowUnixMs, &registry, softLimitBytes: slowConsumers.softLimitBytes)
     }
 
     /// The same message to every StreamPrices stream (the drain notice).

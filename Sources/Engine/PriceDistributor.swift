@@ -113,10 +113,7 @@ public final class PriceDistributor<Stream: ClientStream>: TradeSink {
     @inline(__always)
     private func ingest(_ trade: Trade) {
         indicators.ingest(trade)
-        candles.ingest(trade)
-        if candles.takeClosed() {
-            candles.emitBatches(&registry, softLimitBytes: slowConsumers.softLimitBytes)
-        }
+        candles.ingest(trade, &registry, softLimitBytes: slowConsumers.softLimitBytes)
     }
 
     /// One trade to one stream: queued, or held back (conflated) while the
