@@ -207,7 +207,10 @@ def test_forming_values_equal_talib_with_the_forming_price_appended(day_run, kin
     t0 = real_day()[0]["open_time_ms"]
     price_of = {t.trade_id: t.price for t in harness.trades_in(DAY_TRADES.open())}
     forming = updates_of(day_run["main"], kind, forming=True)
-    assert len(forming) > 1_000
+    # Batches every 2 ms and a trade every 4 ms: nearly every trade's provisional
+    # value goes out (a value that stopped following the forming price would not).
+    priced = {u.trade_id for u in forming if u.trade_id != -1}
+    assert len(priced) > 0.5 * len(price_of), (len(priced), len(price_of))
     for update in forming:
         index = (update.trade_time_ms + 1 - t0) // MINUTE_MS - 1  # the forming minute
         # A forming minute without a trade yet is flat at the previous close (trade id -1).
