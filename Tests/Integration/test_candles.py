@@ -293,3 +293,21 @@ def test_second_candles_of_real_trades_equal_a_plain_grouping(start_server):
             assert close_to(candle.volume, ref["volume"]) or ref["volume"] == 0 == candle.volume
     for collector in (main, trigger):
         collector.cancel()
+
+
+def test_candle_memory_and_subscriptions_are_in_metrics(start_server):
+    from test_metrics import scrape
+    server = start_server(replay=harness.TRADES_FIXTURE, speed="1", extra=["--max-candle-history", "500"])
+    server.wait_metrics_listening()
+    chan = harness.channel(server.target)
+    stream = harness.StreamCollector(chan, "m", harness.held_open_requests(
+        threading_event(), 30, [request(interval="1s"), request(interval="1m", candles=False, kind="RSI", period=14)]),
+        deadline_s=40).start()
+    wait_statuses(stream, 2)
+    metrics = scrape(server)
+    # 2 symbols x 13 intervals x 500 candles, about 120 bytes each plus its close.
+    memory = metrics.value("tickwire_candle_memory_bytes")
+    assert 2 * 13 * 500 * 120 <= memory <= 2 * 13 * 500 * 160 + 100_000, memory
+    assert metrics.value("tickwire_candle_subscriptions") == 2
+    assert metrics.types.get("tickwire_candle_late_trades_total") == "counter"
+    stream.cancel()
