@@ -119,7 +119,12 @@ def candle_requests():
 def test_candles_allocate_nothing_per_trade(static_binary, counter_library, tmp_path,  # noqa: F811
                                             start_server, grpc_channels, collectors):
     """The same window with every stream holding 10 candle-based subscriptions:
-    every trade updates 13 candles per symbol and closes them in passing."""
+    every trade updates 13 candles per symbol and closes them in passing.
+
+    Measured: 0.18 allocation calls per trade (0.04 without candles). At
+    speed 20 the 4 s window holds ~80 s of market, so one or two 1m closes,
+    each encoding a CandleBatch and an IndicatorBatch for 20 streams (like an
+    indicator batch, a close allocates its messages); nothing is per trade."""
     import threading
     counts_file = tmp_path / "allocations"
     argv = harness.server_argv(replay=harness.TRADES_FIXTURE, speed=REPLAY_SPEED, wait_streams=STREAMS,
