@@ -89,7 +89,9 @@ extension TickwireServer {
         let wallMs = reactor.clock.wallUnixNanos() / 1_000_000
         let now = reactor.clock.monotonicNanos()
         var at = now + configuration.indicators.intervalNanos
-        if let deadlineMs = distributor.candleClockDue(nowUnixMs: wallMs) {
+        let feed = liveFeed
+        if let deadlineMs = distributor.candleClockDue(nowUnixMs: wallMs,
+                                                       holding: { feed?.isHoldingTrades(of: $0) ?? false }) {
             at = now + max(1, deadlineMs - wallMs) * 1_000_000
         }
         reactor.schedule(atNanos: at, ServerTimer.candleClose.token)

@@ -48,7 +48,8 @@ public final class CandleService {
     /// newest trade's time), sending each close; returns the next deadline on
     /// the wall clock (nil before any trade, and under replay, where the
     /// caller looks again at its next tick).
-    func advanceClock<Stream>(nowUnixMs: Int64, _ registry: inout StreamRegistry<Stream>, softLimitBytes: Int) -> Int64? {
+    func advanceClock<Stream>(nowUnixMs: Int64, _ registry: inout StreamRegistry<Stream>, softLimitBytes: Int,
+                              holding: (Int) -> Bool = { _ in false }) -> Int64? {
         let now: Int64
         switch settings.clock {
         case .wall: now = nowUnixMs
@@ -56,7 +57,7 @@ public final class CandleService {
             guard newestTradeMs != .min else { return nil }
             now = newestTradeMs
         }
-        for symbol in 0..<symbols.count {
+        for symbol in 0..<symbols.count where !holding(symbol) {
             closeEnded(symbol: symbol, by: now - settings.closeGraceMs, &registry, softLimitBytes: softLimitBytes)
         }
         return settings.clock == .wall ? book.nextCloseDeadline : nil

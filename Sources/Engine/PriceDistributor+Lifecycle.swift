@@ -98,8 +98,11 @@ extension PriceDistributor {
     /// The candle clock (wall time, or the newest trade's time under replay)
     /// passed a candle's end plus the grace: quiet symbols' candles close and
     /// go out at once. Returns when to call again (unix ms).
-    public func candleClockDue(nowUnixMs: Int64) -> Int64? {
-        candles.advanceClock(nowUnixMs: nowUnixMs, &registry, softLimitBytes: slowConsumers.softLimitBytes)
+    /// `holding`: symbols whose tape is incomplete (a backfill holds their
+    /// live trades) keep their candles open; their trades close them.
+    public func candleClockDue(nowUnixMs: Int64, holding: (Int) -> Bool = { _ in false }) -> Int64? {
+        candles.advanceClock(nowUnixMs: nowUnixMs, &registry, softLimitBytes: slowConsumers.softLimitBytes,
+                             holding: holding)
     }
 
     /// The same message to every StreamPrices stream (the drain notice).

@@ -94,6 +94,23 @@ import TickwireProto
         #expect(candles(stream.read()).map(\.close) == [100])
     }
 
+    /// Backfill fidelity: while the feed holds a symbol's trades for a
+    /// backfill, the clock leaves its candles open for the fetched trades.
+    @Test func aSymbolHeldForABackfillDoesNotCloseOnTheClock() {
+        let harness = EngineHarness()
+        let engine = harness.engine
+        let stream = harness.open()
+        _ = candleRequest(.candleInterval1M, engine: engine, on: stream)
+        engine.publish(trade(1, minute: 0, price: 100))
+        _ = stream.read()
+        _ = engine.candleClockDue(nowUnixMs: Self.t0 + 5 * Self.minute, holding: { $0 == 0 })
+        #expect(candles(stream.read()).isEmpty)
+        engine.publish(trade(2, minute: 0, offsetMs: 59_000, price: 104))  // the backfilled trade
+        _ = engine.candleClockDue(nowUnixMs: Self.t0 + 5 * Self.minute)
+        let closed = candles(stream.read())
+        #expect(closed.first?.close == 104 && closed.first?.tradeCount == 2)
+    }
+
     @Test func rsiOnCandlesHasClosedAndProvisionalValues() {
         let harness = EngineHarness()
         let engine = harness.engine
