@@ -78,3 +78,15 @@ public struct Candle: Equatable, Sendable {
         }
     }
 }
+
+extension Candle {
+    /// A kline as Binance's `klines` method returns it (no trade ids; the
+    /// close time follows from the interval), for `CandleSeries.seed`.
+    public static func fetched(openTimeMs: Int64, interval: CandleInterval, open: Double, high: Double, low: Double,
+                               close: Double, volume: Double, quoteVolume: Double, tradeCount: Int64,
+                               takerBuyVolume: Double, takerBuyQuoteVolume: Double) -> Candle {
+        Candle(openTimeMs: openTimeMs, closeTimeMs: openTimeMs + interval.durationMs - 1, open: open, high: high,
+               low: low, close: close, volume: volume, quoteVolume: quoteVolume, tradeCount: tradeCount,
+               takerBuyVolume: takerBuyVolume, takerBuyQuoteVolume: takerBuyQuoteVolume, isClosed: true)
+    }
+}

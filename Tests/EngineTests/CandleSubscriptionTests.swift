@@ -4,6 +4,7 @@ import SwiftProtobuf
 import Testing
 import TickwireProto
 @testable import Engine
+import Candles
 
 /// Candle subscriptions and indicators on candles, through the engine as the server drives it.
 @Suite struct CandleSubscriptionTests {
@@ -161,5 +162,31 @@ import TickwireProto
         #expect(engine.candles.activeIndicatorCount == 1)
         engine.end(b, .ok)
         #expect(engine.candles.activeIndicatorCount == 0)
+    }
+}
+
+@Suite struct CandleSeedThroughTheEngineTests {
+    static let t0: Int64 = 1_678_406_400_000
+
+    /// The live fetch's entry point: agreeing klines join and warm the
+    /// indicators on candles, a disagreeing history is refused and counted.
+    @Test func joinedAndRefusedHistoriesAreCounted() {
+        let harness = EngineHarness()
+        let candles = harness.engine.candles
+        let history: [Candle] = (0..<20).map { (minute: Int) -> Candle in
+            let open: Int64 = Self.t0 + Int64(minute) * 60_000
+            let high: Double = 101 + Double(minute % 3)
+            let close: Double = 100 + Double(minute % 4)
+            return Candle.fetched(openTimeMs: open, interval: .oneMinute, open: 100, high: high, low: 99,
+                                  close: close, volume: 1, quoteVolume: 100, tradeCount: 3,
+                                  takerBuyVolume: 0.5, takerBuyQuoteVolume: 50)
+        }
+        let now = Self.t0 + 20 * 60_000 + 10
+        #expect(candles.seed(symbol: 0, interval: .oneMinute, history: history, nowMs: now) == .joined(added: 20, agreed: 0))
+        var gapped = history
+        gapped.remove(at: 3)
+        #expect(candles.seed(symbol: 1, interval: .oneMinute, history: gapped, nowMs: now)
+            == .refused(.notContiguous(openTimeMs: Self.t0 + 4 * 60_000)))
+        #expect(candles.historiesJoined == 1 && candles.historiesRefused == 1)
     }
 }
