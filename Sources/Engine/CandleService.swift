@@ -115,10 +115,11 @@ public final class CandleService {
                                       "period \(period) is out of range on candles: use 2 to \(book.maxPeriod) (the server keeps --max-candle-history \(settings.historyCapacity) candles)")
                 }
             }
-            // One closed candle back, so the first batch carries the last closed one.
+            // One closed candle back, so the first batch carries the last closed
+            // one (-1 when every candle held was joined from fetched klines).
             let closed = book.closedCount(symbol: key.symbol, interval: key.interval)
             entry.candleSubscriptions.append(CandleStreamSubscription(key: key, handle: handle,
-                                                                      sentClosedCount: max(0, closed - 1)))
+                                                                      sentClosedCount: closed - 1))
             return .ok
         }
     }

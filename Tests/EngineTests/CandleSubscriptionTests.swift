@@ -188,5 +188,18 @@ import Candles
         #expect(candles.seed(symbol: 1, interval: .oneMinute, history: gapped, nowMs: now)
             == .refused(.notContiguous(openTimeMs: Self.t0 + 4 * 60_000)))
         #expect(candles.historiesJoined == 1 && candles.historiesRefused == 1)
+        // A subscriber after the join gets the newest joined candle as the last closed one.
+        let stream = harness.open()
+        var request = Tickwire_V1_IndicatorRequest()
+        request.symbol = "BTCUSDT"
+        request.interval = .candleInterval1M
+        request.candles = true
+        let bytes = try! request.serializedBytes() as [UInt8]
+        _ = bytes.withUnsafeBytes { harness.engine.receive(indicatorRequest: $0, from: stream) }
+        let sent = stream.read().flatMap { response -> [Tickwire_V1_Candle] in
+            if case .candles(let batch)? = response.payload { return batch.candles }
+            return []
+        }
+        #expect(sent.map(\.openTimeMs) == [Self.t0 + 19 * 60_000])
     }
 }
