@@ -21,7 +21,9 @@ final class MetricsCollector {
     private var feedMissing: [CounterMirror]
     private var feedDuplicates: CounterMirror
     private var backfill: BackfillMetrics
+    private var klineFetch: KlineFetchMetrics
     private var feedSequencing: FeedSequencingMetrics
+    private var protection: ProtectionMetrics
 
     private var tradesPublished: CounterMirror
     private let grpcConnections: Gauge
@@ -81,8 +83,10 @@ final class MetricsCollector {
             counter("feed_missing_trades", "total", "Trade ids skipped by the feed (gaps), per symbol", [("symbol", $0)])
         }
         backfill = BackfillMetrics(registry: r)
+        klineFetch = KlineFetchMetrics(registry: r)
         feedDuplicates = counter("feed_duplicates_dropped", "total", "Trades dropped because their id was already delivered (rotation overlap)")
         feedSequencing = FeedSequencingMetrics(registry: r, symbols: symbols)
+        protection = ProtectionMetrics(registry: r)
 
         tradesPublished = counter("trades_published", "total", "Trades handed to the fan-out")
         grpcConnections = gauge("grpc_connections_open", "", "Open HTTP/2 connections")
@@ -132,6 +136,7 @@ final class MetricsCollector {
         for index in feedMissing.indices where index < s.feedMissingTrades.count { feedMissing[index].follow(s.feedMissingTrades[index]) }
         feedDuplicates.follow(s.feedDuplicatesDropped)
         backfill.update(s.backfill)
+        klineFetch.update(s.klineFetch)
         feedSequencing.update(s)
 
         tradesPublished.follow(s.tradesPublished)
@@ -152,6 +157,7 @@ final class MetricsCollector {
         slowConsumers.follow(s.slowConsumerDisconnects)
         for index in keepaliveEvents.indices { keepaliveEvents[index].1.follow(s.keepaliveEvents[keepaliveEvents[index].0] ?? 0) }
         writeIdle.follow(s.writeIdleDisconnects)
+        protection.update(s)
 
         for (label, gauge) in phase { gauge.set(Int64(s.phase.metricLabel == label ? 1 : 0)) }
         loopIterations.follow(s.loop.iterations)

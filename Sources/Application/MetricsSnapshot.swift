@@ -19,6 +19,8 @@ struct MetricsSnapshot {
     var feedDuplicatesDropped = 0
     /// nil without backfill (replay, or --binance-api-url off).
     var backfill: BackfillStatistics?
+    /// nil without backfill: kline fetches share its connection.
+    var klineFetch: KlineFetchStatistics?
     var feedLateTrades = 0
     /// Per symbol, indexed as in the SymbolTable.
     var feedSuspectIDs: [Int] = []
@@ -44,6 +46,16 @@ struct MetricsSnapshot {
     var slowConsumerDisconnects = 0
     var keepaliveEvents: [KeepaliveEvent: Int] = [:]
     var writeIdleDisconnects = 0
+    var queuedBudgetBytes = 0
+    var queuedBytes = 0
+    var outputAllocatedBytes = 0
+    var inboundHeldBytes = 0
+    var budgetStreamsEnded = 0
+    var budgetConnectionsClosed = 0
+    var handshakesClosed = 0
+    var scrapeConnectionsReclaimed = 0
+    var maxStreams = 0
+    var streamsRefused = 0
 
     var phase = ShutdownPhase.running
     var loop = LoopStatistics()

@@ -39,6 +39,7 @@ extension TickwireServer: MetricsExposition {
             s.feedFramesSkipped = stats.skippedFramesByReason
             s.feedDuplicatesDropped = stats.duplicatesDropped
             s.backfill = liveFeed.backfillStatistics
+            s.klineFetch = liveFeed.klineFetchStatistics
             s.feedLateTrades = stats.lateTradesDelivered
         } else if let replay {
             // A recording is Binance traffic too: its frames count the same way.
@@ -73,6 +74,16 @@ extension TickwireServer: MetricsExposition {
         s.deferredIndicatorBatches = distributor.indicators.batchesDeferred
         s.keepaliveEvents = hub.keepaliveEvents
         s.writeIdleDisconnects = hub.writeIdleClosed
+        s.queuedBudgetBytes = hub.limits.maxQueuedBytes
+        s.queuedBytes = hub.queuedBytes
+        s.outputAllocatedBytes = hub.outputAllocatedBytes
+        s.inboundHeldBytes = hub.inboundHeldBytes
+        s.budgetStreamsEnded = hub.memoryBudgetCuts
+        s.budgetConnectionsClosed = hub.memoryBudgetClosedConnections
+        s.handshakesClosed = hub.handshakeClosed
+        s.scrapeConnectionsReclaimed = metrics?.connectionsReclaimed ?? 0
+        s.maxStreams = hub.limits.maxStreams
+        s.streamsRefused = hub.streamsRefused
 
         s.phase = reactor.phase
         s.loop = reactor.loopStatistics

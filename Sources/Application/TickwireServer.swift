@@ -94,6 +94,8 @@ public final class TickwireServer: ReactorHandler {
         if let settings = configuration.liveFeed, replay == nil {
             liveFeed = try LiveFeed(settings: settings, symbols: configuration.symbols, reactor: reactor,
                                     sink: distributor, observer: self, backfill: configuration.backfill)
+            // Issue 18: the candle builder's sink replaces this placeholder (it only logs and counts).
+            liveFeed?.klineHistorySink = UnconsumedKlineHistory(logger: logger)
         }
         let tls = try configuration.grpcTLS.map { settings in
             try TLSServerContext(certificateChainFile: settings.certificateChainFile,

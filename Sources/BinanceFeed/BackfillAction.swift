@@ -26,6 +26,10 @@ enum BackfillAction: Equatable, Sendable {
     case announce(TradeGap)
     /// For the log: the API refused or failed (the machine already decided what follows).
     case report(BackfillEvent)
+    /// Send `klines` request `requestID` on connection `serial`.
+    case sendKlines(serial: UInt32, requestID: Int64, KlineRequest)
+    /// A warm-up fetch arrived, failed or waits for a retry.
+    case klines(KlineFetchReport)
 }
 
 /// What the backfill tells its owner for the log (the feed has no logger).

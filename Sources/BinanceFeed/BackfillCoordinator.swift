@@ -8,12 +8,13 @@ protocol BackfillOutput: AnyObject {
     func backfillDeliver(_ trade: Trade)
     func backfillAnnounce(_ gap: TradeGap)
     func backfillEvent(_ event: BackfillEvent)
+    func backfillKlines(_ report: KlineFetchReport)
 }
 
 /// Drives BackfillMachine: owns the WebSocket API connection (a
 /// BinanceConnection like the market stream's, to `--binance-api-url`),
-/// sends `trades.historical` requests and parses the replies. Cold code: it
-/// runs only while some symbol has a gap.
+/// sends `trades.historical` and `klines` requests and parses the replies.
+/// Cold code: it runs only while some symbol has a gap or a kline fetch waits.
 final class BackfillCoordinator: BinanceConnectionOwner {
     private(set) var machine: BackfillMachine
     private var connection: BinanceConnection?
@@ -21,6 +22,8 @@ final class BackfillCoordinator: BinanceConnectionOwner {
     private let reactor: Reactor
     private unowned let output: BackfillOutput
     private let parser = HistoryReplyParser()
+    /// Made on the first kline fetch: a server without warm-up never pays for it.
+    private lazy var klineParser = KlineReplyParser()
     private let symbols: SymbolTable
     /// Replies are copied here so simdjson has its padding after them.
     private let scratch: UnsafeMutableRawBufferPointer
@@ -72,6 +75,13 @@ final class BackfillCoordinator: BinanceConnectionOwner {
         apply(machine.hold(trade, nowNanos: nowNanos))
     }
 
+    /// Queues a warm-up fetch of klines (LiveFeed validated it).
+    func requestKlines(_ request: KlineRequest) -> KlineFetches.Enqueued {
+        let (enqueued, actions) = machine.requestKlines(request, nowNanos: nowNanos)
+        apply(actions)
+        return enqueued
+    }
+
     func tick() {
         let now = nowNanos
         // An idle connection whose close Binance did not answer in 2 s is cut.
@@ -114,6 +124,13 @@ final class BackfillCoordinator: BinanceConnectionOwner {
             output.backfillAnnounce(gap)
         case .report(let event):
             output.backfillEvent(event)
+        case .sendKlines(let serial, let requestID, let request):
+            guard let connection, connection.serial == serial else { return }
+            if !connection.sendText(Self.klinesRequestText(request, requestID: requestID)) {
+                connection.end("the WebSocket API connection would not take the klines request")
+            }
+        case .klines(let report):
+            output.backfillKlines(report)
         }
     }
 
@@ -136,6 +153,15 @@ final class BackfillCoordinator: BinanceConnectionOwner {
             + "\"fromId\":\(request.fromID),\"limit\":\(request.limit)}}"
     }
 
+    /// `{"id":8,"method":"klines","params":{"symbol":"BTCUSDT","interval":"1m","limit":1000}}`,
+    /// with `startTime`/`endTime` when given.
+    static func klinesRequestText(_ request: KlineRequest, requestID: Int64) -> String {
+        var params = "\"symbol\":\"\(request.symbol)\",\"interval\":\"\(request.interval)\",\"limit\":\(request.limit)"
+        if let start = request.startTimeMs { params += ",\"startTime\":\(start)" }
+        if let end = request.endTimeMs { params += ",\"endTime\":\(end)" }
+        return "{\"id\":\(requestID),\"method\":\"klines\",\"params\":{\(params)}}"
+    }
+
     // MARK: BinanceConnectionOwner
 
     func connectionDidOpen(_ connection: BinanceConnection) {
@@ -147,12 +173,26 @@ final class BackfillCoordinator: BinanceConnectionOwner {
         let reply: HistoryReply
         if message.count > 0, message.count <= Self.maxReplyBytes, let bytes = message.baseAddress {
             scratch.baseAddress!.copyMemory(from: bytes, byteCount: message.count)
+            if routedToKlines(length: message.count, on: connection) { return }
             reply = parser.parse(scratch.baseAddress!, length: message.count, capacity: scratch.count)
         } else {
             reply = .malformed
         }
         apply(machine.replied(reply, serial: connection.serial, readUnixNanos: connection.ingestUnixNanos,
                               nowNanos: nowNanos, nowUnixMs: reactor.clock.wallUnixNanos() / 1_000_000))
+    }
+
+    /// While a kline fetch is in flight, a reply with its id is the fetch's
+    /// (replies carry only the id to tell them apart); anything else is the
+    /// trade backfill's, parsed as before.
+    private func routedToKlines(length: Int, on connection: BinanceConnection) -> Bool {
+        guard let fetch = machine.klines.inFlight else { return false }
+        let reply = klineParser.parse(scratch.baseAddress!, length: length, capacity: scratch.count,
+                                      symbol: fetch.request.symbol, interval: fetch.request.interval)
+        guard case .inFlight(let requestID, _, _) = fetch.phase, reply.requestID == requestID else { return false }
+        apply(machine.repliedKlines(reply, serial: connection.serial, nowNanos: nowNanos,
+                                    nowUnixMs: reactor.clock.wallUnixNanos() / 1_000_000))
+        return true
     }
 
     func connectionDidReceiveBinary(_ connection: BinanceConnection) {

@@ -13,31 +13,40 @@ extension BackfillMachine {
     }
 
     /// Moves the link toward sending the next request, if any is needed and allowed.
+    /// Trade ranges go first; a kline fetch only when none waits (pumpKlines).
     mutating func pump(nowNanos: Int64, into actions: inout [BackfillAction]) {
-        guard holdingCount > 0, nowNanos >= pausedUntilNanos, let index = nextSymbolToFetch() else { return }
+        guard nowNanos >= pausedUntilNanos else { return }
+        let index = holdingCount > 0 ? nextSymbolToFetch() : nil
+        guard index != nil || klines.nextDue(nowNanos: nowNanos) != nil else { return }
         switch link {
         case .closed:
             let serial = nextSerial
             nextSerial = nextSerial == 0xFF_FFFF ? Self.firstSerial : nextSerial + 1
             link = .connecting(serial: serial, sinceNanos: nowNanos)
             actions.append(.open(serial: serial))
-        case .connecting, .open(_, .some, _):
+        case .connecting:
             return
-        case .open(let serial, nil, _):
-            // Stop before the limit: the API bans an IP (418) that keeps going past 429.
-            guard statistics.weightUsed + settings.requestWeight <= statistics.weightLimit else { return }
-            guard case .missing(let first, let last, _) = holds[index]!.front else { return }
-            let request = BackfillRequest(requestID: nextRequestID, symbolIndex: index, fromID: first,
-                                          limit: Int(min(Int64(settings.maxTradesPerRequest), last - first + 1)))
-            nextRequestID += 1
-            lastServedSymbol = index
-            statistics.requests += 1
-            // Counted now, corrected by the reply's rateLimits.
-            statistics.weightUsed += settings.requestWeight
-            statistics.weightSpent += settings.requestWeight
-            link = .open(serial: serial, inFlight: request, idleSinceNanos: nowNanos)
-            actions.append(.send(serial: serial, request))
+        case .open(let serial, let inFlight, _):
+            if inFlight == nil, let index { sendTrades(index, serial: serial, nowNanos: nowNanos, into: &actions) }
+            pumpKlines(serial: serial, tradesWaiting: index != nil, nowNanos: nowNanos, into: &actions)
         }
+    }
+
+    private mutating func sendTrades(_ index: Int, serial: UInt32, nowNanos: Int64,
+                                     into actions: inout [BackfillAction]) {
+        // Stop before the limit: the API bans an IP (418) that keeps going past 429.
+        guard statistics.weightUsed + settings.requestWeight <= statistics.weightLimit else { return }
+        guard case .missing(let first, let last, _) = holds[index]!.front else { return }
+        let request = BackfillRequest(requestID: nextRequestID, symbolIndex: index, fromID: first,
+                                      limit: Int(min(Int64(settings.maxTradesPerRequest), last - first + 1)))
+        nextRequestID += 1
+        lastServedSymbol = index
+        statistics.requests += 1
+        // Counted now, corrected by the reply's rateLimits.
+        statistics.weightUsed += settings.requestWeight
+        statistics.weightSpent += settings.requestWeight
+        link = .open(serial: serial, inFlight: request, idleSinceNanos: nowNanos)
+        actions.append(.send(serial: serial, request))
     }
 
     /// The maintenance tick: gives up expired ranges, retries, closes an idle connection.
@@ -53,16 +62,21 @@ extension BackfillMachine {
                 drain(index, nowNanos: nowNanos, into: &actions)
             }
         }
+        for report in klines.expire(nowNanos: nowNanos) { actions.append(.klines(report)) }
         switch link {
         case .connecting(let serial, let since) where nowNanos - since >= settings.handshakeTimeoutNanos:
             actions.append(.end(serial: serial, reason: "the WebSocket API did not open within the handshake timeout"))
         case .open(let serial, .some, let sentAt) where nowNanos - sentAt >= settings.timeoutNanos:
             // A silent API would otherwise hold the one request slot forever.
             actions.append(.end(serial: serial, reason: "no reply within --backfill-timeout"))
-        case .open(let serial, nil, let idleSince) where holdingCount == 0
+        case .open(let serial, nil, let idleSince) where holdingCount == 0 && klines.isEmpty
                 && nowNanos - idleSince >= settings.idleCloseNanos:
             link = .closed
             actions.append(.close(serial: serial))
+        case .open(let serial, _, _):
+            if let sentAt = klines.sentAtNanos(on: serial), nowNanos - sentAt >= settings.timeoutNanos {
+                actions.append(.end(serial: serial, reason: "no klines reply within --backfill-timeout"))
+            }
         default:
             break
         }
@@ -75,7 +89,7 @@ extension BackfillMachine {
         link = .open(serial: serial, inFlight: nil, idleSinceNanos: nowNanos)
         var actions: [BackfillAction] = []
         pump(nowNanos: nowNanos, into: &actions)
-        if case .open(serial, nil, _) = link, holdingCount == 0 {
+        if case .open(serial, nil, _) = link, holdingCount == 0, klines.isEmpty {
             link = .closed  // nothing left to fetch by the time it opened
             actions.append(.close(serial: serial))
         }
@@ -93,10 +107,14 @@ extension BackfillMachine {
         }
         link = .closed
         var actions: [BackfillAction] = [.report(.apiConnectionEnded(connection: serial, reason: reason))]
-        guard holdingCount > 0 else { return actions }
+        guard holdingCount > 0 || !klines.isEmpty else { return actions }
         failures = wasOpen ? 0 : failures + 1
         refusal = "API connection: \(reason)"
         pausedUntilNanos = max(pausedUntilNanos, nowNanos + settings.retryDelayNanos(failures: failures))
+        for report in klines.connectionEnded(serial: serial, reason: reason, notBeforeNanos: pausedUntilNanos,
+                                             nowNanos: nowNanos) {
+            actions.append(.klines(report))
+        }
         pump(nowNanos: nowNanos, into: &actions)
         return actions
     }
@@ -109,6 +127,9 @@ extension BackfillMachine {
             holds[index]!.giveUp(symbolIndex: index, reason: .timeout, detail: "the server is stopping",
                                  where: { _ in true })
             drain(index, nowNanos: nowNanos, into: &actions)
+        }
+        for report in klines.failAll(reason: "the server is stopping", nowNanos: nowNanos) {
+            actions.append(.klines(report))
         }
         switch link {
         case .closed: break

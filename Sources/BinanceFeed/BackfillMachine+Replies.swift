@@ -29,7 +29,7 @@ extension BackfillMachine {
     }
 
     /// Pauses until the window turns when one more request would pass the limit.
-    private mutating func noteWeight(_ weight: RequestWeight, nowNanos: Int64, nowUnixMs: Int64) {
+    mutating func noteWeight(_ weight: RequestWeight, nowNanos: Int64, nowUnixMs: Int64) {
         statistics.weightUsed = weight.used
         statistics.weightLimit = weight.limit
         guard weight.used + settings.requestWeight > weight.limit, weight.intervalMs > 0 else { return }

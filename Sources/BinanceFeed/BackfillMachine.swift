@@ -34,6 +34,9 @@ struct BackfillMachine {
     var nextRequestID: Int64 = 1
     /// Round-robin over symbols, so one symbol's large gap cannot starve another.
     var lastServedSymbol = -1
+    /// Warm-up kline fetches (BackfillMachine+Klines.swift): they share the
+    /// connection and the weight, and go only when no trade range waits.
+    var klines: KlineFetches
 
     /// Backfill serials start high so their event-token generations never
     /// meet the market connections' (which count up from 1).
@@ -44,6 +47,9 @@ struct BackfillMachine {
         self.symbolNames = symbolNames
         holds = Array(repeating: nil, count: symbolNames.count)
         nextSerial = Self.firstSerial
+        // Room for every (symbol, interval) at once, plus some time ranges.
+        klines = KlineFetches(capacity: symbolNames.count * BinanceKlineInterval.names.count + 64,
+                              deadlineNanos: settings.klineDeadlineNanos, maxFailedTries: settings.klineMaxFailedTries)
     }
 
     /// The live path's question, O(1): must this symbol's live trades wait?

@@ -20,6 +20,16 @@ public struct BackfillSettings: Sendable {
     public var requestWeight = 25
     /// Binance's cap on `limit`.
     public var maxTradesPerRequest = 1000
+    /// `--warm-intervals`: at startup, every symbol's recent klines of these
+    /// intervals are fetched (`klines`, on the same connection).
+    public var warmIntervals: [String] = []
+    /// What one `klines` request costs (Binance: 2, whatever the limit).
+    public var klineRequestWeight = 2
+    /// A kline fetch not done this long after it was asked for fails (a 418
+    /// ban, or an API that cannot be reached); its consumer goes on without.
+    public var klineDeadlineNanos: Int64 = 60_000_000_000
+    /// Failed tries of one fetch (5xx, unreadable, connection lost) before it fails.
+    public var klineMaxFailedTries = 3
     /// Backoff after a failed connection or a 429 without Retry-After: base·2ⁿ, capped.
     public var retryBaseNanos: Int64 = 250_000_000
     public var retryCapNanos: Int64 = 5_000_000_000

@@ -39,6 +39,9 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
     /// Repairs gaps from Binance's WebSocket API (LiveFeed+Backfill.swift);
     /// nil with `--binance-api-url off`.
     var backfill: BackfillCoordinator?
+    /// Receives fetched kline history (LiveFeed+Klines.swift). Held strongly:
+    /// a sink that holds the feed must break that cycle itself.
+    public var klineHistorySink: (any KlineHistorySink)?
 
     public init(settings: LiveFeedSettings, symbols: SymbolTable, reactor: Reactor,
                 sink: Sink, observer: FeedEventObserver,
@@ -77,6 +80,7 @@ public final class LiveFeed<Sink: TradeSink>: BinanceConnectionOwner {
         guard case .idle = machine.phase else { return }
         apply(machine.start(nowNanos: nowNanos))
         reactor.schedule(afterNanos: settings.tickNanos, FeedTimer.tick.token)
+        warmUp()  // --warm-intervals: on the API connection, beside the stream's
     }
 
     public func handle(_ event: ReadyEvent) {

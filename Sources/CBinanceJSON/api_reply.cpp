@@ -11,11 +11,9 @@
 #include <simdjson.h>
 #include <string_view>
 
-using namespace simdjson;
+#include "api_reply_fields.hpp"
 
-struct tw_api_parser {
-    ondemand::parser parser;
-};
+using namespace simdjson;
 
 extern "C" tw_api_parser *tw_api_parser_create(void) { return new (std::nothrow) tw_api_parser(); }
 
@@ -31,9 +29,11 @@ int64_t interval_ms(std::string_view interval) {
     return -1;
 }
 
+}  // namespace
+
 // rateLimits is optional (Binance omits it when asked to); only REQUEST_WEIGHT
 // matters to trades.historical, which costs weight and no order count.
-bool read_rate_limits(ondemand::object &root, tw_api_reply *out) {
+bool tw_api::read_rate_limits(ondemand::object &root, tw_api_reply *out) {
     ondemand::array limits;
     auto error = root.find_field_unordered("rateLimits").get_array().get(limits);
     if (error == NO_SUCH_FIELD) return true;
@@ -55,6 +55,8 @@ bool read_rate_limits(ondemand::object &root, tw_api_reply *out) {
     }
     return true;
 }
+
+namespace {
 
 // trades.historical names its fields id/price/qty/time; trades.aggregate (for
 // --stream aggTrade) uses the stream's letters a/p/q/T. Either shape is read.
@@ -86,8 +88,10 @@ bool read_result(ondemand::object &root, tw_api_reply *out, tw_history_trade *tr
     return true;
 }
 
+}  // namespace
+
 // error.data.retryAfter is present on 429 and 418 only; a missing one is fine.
-bool read_error(ondemand::object &root, tw_api_reply *out) {
+bool tw_api::read_error(ondemand::object &root, tw_api_reply *out) {
     ondemand::object error;
     if (root.find_field_unordered("error").get_object().get(error) != SUCCESS) return false;
     int64_t code = 0;
@@ -109,7 +113,7 @@ bool read_error(ondemand::object &root, tw_api_reply *out) {
     return true;
 }
 
-void reset(tw_api_reply *out) {
+void tw_api::reset(tw_api_reply *out) {
     out->request_id = -1;
     out->status = -1;
     out->error_code = -1;
@@ -121,12 +125,10 @@ void reset(tw_api_reply *out) {
     out->message_length = 0;
 }
 
-}  // namespace
-
 extern "C" tw_reply_kind tw_json_parse_api_reply(tw_api_parser *parser, const uint8_t *bytes, size_t length,
                                                  size_t capacity, tw_api_reply *out,
                                                  tw_history_trade *trades, size_t trade_capacity) {
-    reset(out);
+    tw_api::reset(out);
     if (parser == nullptr || capacity < length + SIMDJSON_PADDING) return TW_REPLY_MALFORMED;
     ondemand::document document;
     if (parser->parser.iterate(bytes, length, capacity).get(document) != SUCCESS) return TW_REPLY_MALFORMED;
@@ -136,9 +138,9 @@ extern "C" tw_reply_kind tw_json_parse_api_reply(tw_api_parser *parser, const ui
     if (root.find_field_unordered("id").get_int64().get(out->request_id) != SUCCESS) return TW_REPLY_MALFORMED;
     if (root.find_field_unordered("status").get_int64().get(status) != SUCCESS) return TW_REPLY_MALFORMED;
     out->status = static_cast<int32_t>(status);
-    if (!read_rate_limits(root, out)) return TW_REPLY_MALFORMED;
+    if (!tw_api::read_rate_limits(root, out)) return TW_REPLY_MALFORMED;
     if (status == 200) {
         return read_result(root, out, trades, trade_capacity) ? TW_REPLY_TRADES : TW_REPLY_MALFORMED;
     }
-    return read_error(root, out) ? TW_REPLY_ERROR : TW_REPLY_MALFORMED;
+    return tw_api::read_error(root, out) ? TW_REPLY_ERROR : TW_REPLY_MALFORMED;
 }

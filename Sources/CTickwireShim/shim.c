@@ -52,3 +52,18 @@ int tw_nghttp2_set_stream_reset_rate_limit(struct nghttp2_option *option, uint64
     nghttp2_option_set_stream_reset_rate_limit(option, burst, per_second);
     return 1;
 }
+
+int tw_header_gate_on_header(void *session, const void *frame, const uint8_t *name, size_t name_length,
+                             const uint8_t *value, size_t value_length, uint8_t flags, void *user_data) {
+    tw_header_gate *gate = user_data;
+    switch (tw_header_gate_admit(gate, name_length, value_length)) {
+    case TW_HEADER_BOMB:
+        return gate->bomb_result;
+    case TW_HEADER_SKIP:
+        if (gate->stops_past_limit) return 0;
+        break;
+    default:
+        break;
+    }
+    return gate->forward(session, frame, name, name_length, value, value_length, flags, gate->connection);
+}

@@ -36,8 +36,24 @@ public final class ConnectionHub {
     /// Bytes every connection's streams have queued (ConnectionBacklog keeps
     /// it), checked against --max-queued-bytes (ConnectionHub+MemoryBudget).
     let serverQueuedBytes: UnsafeMutablePointer<Int>
+    /// Bytes allocated by every connection's output buffer (OutputBuffer),
+    /// counted in the same --max-queued-bytes budget as the queues: framed
+    /// output a client does not read is memory it holds just the same.
+    public internal(set) var outputAllocatedBytes = 0
+    /// Bytes held for request messages still arriving (MessageDeframer),
+    /// all streams: in the budget too, as an announced message is cheap to
+    /// send and its buffer is not.
+    public internal(set) var inboundHeldBytes = 0
+    /// Calls on all connections, from their first HEADERS until nghttp2
+    /// closes them (--max-streams bounds it).
+    public internal(set) var openStreams = 0
+    /// Calls refused because `openStreams` was at --max-streams.
+    public internal(set) var streamsRefused = 0
     /// Streams ended because the server's queued bytes passed the budget.
     public internal(set) var memoryBudgetCuts = 0
+    /// Connections closed because their unread output was the largest
+    /// holding when the budget was spent.
+    public internal(set) var memoryBudgetClosedConnections = 0
     private let logSink: LogSink
     /// Set when the listener serves TLS (`--tls-cert`); nil for h2c.
     private let tlsContext: TLSServerContext?
@@ -100,6 +116,7 @@ public final class ConnectionHub {
     /// `reusePort`: share the address with the other `--workers` processes.
     public func listen(on address: ListenAddress, reusePort: Bool = false) throws(SystemError) {
         let listener = try TCPListener(address: address, reusePort: reusePort)
+        listener.sendBufferBytes = Int32(clamping: limits.socketSendBufferBytes)
         try reactor.register(fd: listener.fd, token: EventToken(kind: .listener), interest: .read)
         self.listener = listener
         armWriteIdleSweep()

@@ -20,6 +20,10 @@ public struct GRPCLimits: Sendable {
     /// come to tens of GiB; this one is what keeps the process inside its
     /// memory limit.
     public var maxQueuedBytes = 256 * 1024 * 1024
+    /// Open calls on all connections together (--max-streams): the fixed
+    /// state of a call is memory the budget above does not count. Past it a
+    /// new call is refused with UNAVAILABLE.
+    public var maxStreams = 32_768
     /// A connection with output waiting that sends none of it for this long
     /// is closed (--write-idle-timeout); 0 turns the check off.
     public var writeIdleTimeoutNanos: Int64 = 30_000_000_000
@@ -29,6 +33,10 @@ public struct GRPCLimits: Sendable {
     /// Output buffered per connection before we stop pulling frames from
     /// nghttp2 and wait for the socket to drain.
     public var connectionOutputHighWaterBytes = 256 * 1024
+    /// SO_SNDBUF of accepted connections (--socket-send-buffer); 0 keeps
+    /// the kernel's autotuning (up to net.ipv4.tcp_wmem's maximum, 4 MiB by
+    /// default, for a client that stops reading).
+    public var socketSendBufferBytes = 0
 
     // HTTP/2 abuse bounds. A peer over one of the connection-wide ones is
     // cut off; only the header list bound is per stream.

@@ -152,6 +152,8 @@ public final class HTTP2Connection {
     /// mark. Returns nghttp2's error, if it had one.
     func fillOutput() -> String? {
         guard let session else { return nil }
+        let allocatedBefore = output.allocatedBytes
+        defer { hub.outputAllocated(output.allocatedBytes - allocatedBefore) }
         while output.count < limits.connectionOutputHighWaterBytes {
             var chunk: UnsafePointer<UInt8>?
             let length = nghttp2_session_mem_send(session, &chunk)
@@ -160,6 +162,17 @@ public final class HTTP2Connection {
             output.append(UnsafeRawBufferPointer(start: chunk, count: length))
         }
         return nil
+    }
+
+    /// Frees the output buffer when nothing in it is waiting; the next frame
+    /// allocates a small one again. Used when the memory budget is over,
+    /// where a buffer grown for a burst is memory held for nobody.
+    func releaseIdleOutput() -> Int {
+        guard output.isEmpty, output.allocatedBytes > 0 else { return 0 }
+        let freed = output.allocatedBytes
+        output.release()
+        hub.outputAllocated(-freed)
+        return freed
     }
 
     /// Accounts `count` bytes as on the socket. Returns `.blocked` when some
@@ -288,6 +301,8 @@ public final class HTTP2Connection {
     /// closes the socket (ConnectionHub.teardown).
     func releaseSession() {
         assert(phase.isClosed, "session released in \(phase)")
+        for stream in streams.values { releaseInbound(stream) }
+        hub.openStreams -= streams.count
         for stream in streams.values.sorted(by: { $0.id < $1.id }) where stream.phase.isLive {
             stream.phase = .closed
             stream.discardQueued()
@@ -297,6 +312,7 @@ public final class HTTP2Connection {
         assert(backlog.queuedBytes == 0 && backlog.finishingStreams == 0, "backlog totals out of step: \(backlog)")
         if let session { nghttp2_session_del(session) }
         session = nil
+        hub.outputAllocated(-output.allocatedBytes)
         output.release()
     }
 
@@ -306,6 +322,7 @@ public final class HTTP2Connection {
         let stream = GRPCStream(id: streamID, connection: self, maxReceiveMessageBytes: limits.maxReceiveMessageBytes)
         stream.headers.maxListBytes = limits.maxHeaderListBytes
         streams[streamID] = stream
+        hub.openStreams += 1
     }
 
     func header(streamID: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
@@ -325,6 +342,14 @@ public final class HTTP2Connection {
             return
         }
         stream.path = stream.headers.path
+        // Counted from the first HEADERS, so a refused call counts too until
+        // nghttp2 closes it: the bound is on memory, which it holds meanwhile.
+        if hub.openStreams > limits.maxStreams {
+            hub.streamsRefused += 1
+            submitTrailersOnly(stream, status: GRPCStatus(.unavailable,
+                "the server is at its limit of \(limits.maxStreams) open calls (--max-streams); try again or another server"), httpStatus: "200")
+            return
+        }
         switch delegate.rpcOpened(stream) {
         case .accept:
             submitResponseHeaders(stream)
@@ -335,12 +360,15 @@ public final class HTTP2Connection {
 
     func data(streamID: Int32, chunk: UnsafeRawBufferPointer) {
         guard let stream = streams[streamID], stream.phase.acceptsRequestMessages else { return }
+        let heldBefore = stream.deframer.heldBytes
+        defer { hub.inboundHeld(stream.deframer.heldBytes - heldBefore) }
         do {
             try stream.deframer.consume(chunk) { message in
                 stream.requestMessageCount &+= 1
                 delegate.rpcMessage(stream, message)
             }
         } catch {
+            stream.deframer.abandon()
             switch error {
             case .tooLarge(let announced, let limit):
                 stream.finish(GRPCStatus(.resourceExhausted, "request message of \(announced) bytes exceeds the limit of \(limit) bytes"))
@@ -351,6 +379,20 @@ public final class HTTP2Connection {
                 stream.finish(GRPCStatus(.internal, "a message has the compressed flag set, but \(declared)"))
             }
         }
+    }
+
+    /// Frees what the stream holds of a request message still arriving.
+    func releaseInbound(_ stream: GRPCStream) {
+        let held = stream.deframer.heldBytes
+        stream.deframer.abandon()
+        hub.inboundHeld(-held)
+    }
+
+    /// The memory budget's cut for a request that is arriving too slowly to
+    /// be worth its memory: the partial message goes and the call ends.
+    func abandonPartialRequest(_ stream: GRPCStream, _ status: GRPCStatus) {
+        releaseInbound(stream)
+        stream.finish(status)
     }
 
     func endOfRequest(streamID: Int32) {
@@ -366,7 +408,9 @@ public final class HTTP2Connection {
 
     func streamClosed(streamID: Int32) {
         guard let stream = streams.removeValue(forKey: streamID) else { return }
+        hub.openStreams -= 1
         stream.discardQueued()
+        releaseInbound(stream)
         let wasLive = stream.phase.isLive
         stream.phase = .closed
         if wasLive { delegate.rpcClosed(stream) }

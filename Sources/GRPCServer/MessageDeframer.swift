@@ -23,6 +23,20 @@ public struct MessageDeframer {
     /// True while part of a message has arrived but not all of it.
     public var hasPartialMessage: Bool { !prefix.isEmpty || expected >= 0 }
 
+    /// Memory held for a message still arriving: counted in the server's
+    /// --max-queued-bytes budget, since a client that announces large
+    /// messages on many streams and never finishes them holds it.
+    public var heldBytes: Int { body.capacity }
+
+    /// Forgets the message in progress and frees its memory; further input
+    /// is ignored (the stream is ending).
+    public mutating func abandon() {
+        failed = true
+        prefix = []
+        body = []
+        expected = -1
+    }
+
     /// Consumes `chunk`, calling `deliver` once per completed message.
     /// After a failure the deframer ignores all further input.
     public mutating func consume(
@@ -68,13 +82,20 @@ public struct MessageDeframer {
             throw .tooLarge(announced: length, limit: limit)
         }
         expected = length
-        body.reserveCapacity(min(length, 64 * 1024))
+        // Only a little ahead of the bytes: an announced length costs the
+        // client nothing, so it must not cost the server much either.
+        body.reserveCapacity(min(length, Self.initialReserve))
     }
 
     private mutating func finishMessage(_ deliver: (UnsafeRawBufferPointer) -> Void) {
         body.withUnsafeBytes { deliver($0) }
         reset()
+        // A large message's buffer is not kept for the next one: most
+        // requests are small, and held memory counts against the budget.
+        if body.capacity > Self.initialReserve { body = [] }
     }
+
+    static let initialReserve = 4 * 1024
 
     private mutating func reset() {
         prefix.removeAll(keepingCapacity: true)

@@ -1,10 +1,13 @@
 import CNghttp2
+import CTickwireShim
 import Reactor
 
 /// The C edge: nghttp2's callbacks, each a thin trampoline into
-/// HTTP2Connection. `user_data` is the connection, unretained: the connection
-/// owns the session and deletes it before it goes away, so the pointer is
-/// valid whenever nghttp2 can call back.
+/// HTTP2Connection. `user_data` is the connection's header gate
+/// (HeaderBlockBudget), which holds the connection, unretained: the
+/// connection owns the gate and the session and deletes the session before
+/// it goes away, so both pointers are valid whenever nghttp2 can call back.
+/// Header fields go through the gate in C first (tw_header_gate_on_header).
 enum NGHTTP2Session {
     static func makeServer(for connection: HTTP2Connection) throws(ConnectionSetupError) -> OpaquePointer {
         var callbacks: OpaquePointer?
@@ -15,7 +18,7 @@ enum NGHTTP2Session {
         defer { nghttp2_session_callbacks_del(callbacks) }
         nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, onBeginFrame)
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
-        nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
+        nghttp2_session_callbacks_set_on_header_callback(callbacks, gatedOnHeader)
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameReceived)
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
@@ -25,7 +28,10 @@ enum NGHTTP2Session {
         defer { nghttp2_option_del(option) }
 
         var session: OpaquePointer?
-        let userData = Unmanaged.passUnretained(connection).toOpaque()
+        let gate = connection.headerBudget.gate
+        gate.pointee.connection = Unmanaged.passUnretained(connection).toOpaque()
+        gate.pointee.forward = onHeader
+        let userData = UnsafeMutableRawPointer(gate)
         let started = nghttp2_session_server_new2(&session, callbacks, userData, option)
         guard started == 0, let session else {
             throw .nghttp2(call: "nghttp2_session_server_new2", code: started)
@@ -35,8 +41,16 @@ enum NGHTTP2Session {
 
     @inline(__always)
     private static func connection(_ userData: UnsafeMutableRawPointer?) -> HTTP2Connection {
-        Unmanaged<HTTP2Connection>.fromOpaque(userData!).takeUnretainedValue()
+        let gate = userData!.assumingMemoryBound(to: tw_header_gate.self)
+        return Unmanaged<HTTP2Connection>.fromOpaque(gate.pointee.connection!).takeUnretainedValue()
     }
+
+    /// The shim's gate as nghttp2's on_header callback: the same C signature,
+    /// with nghttp2's types spelled as void pointers in the shim's header.
+    private static let gatedOnHeader = unsafeBitCast(
+        tw_header_gate_on_header as @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafePointer<UInt8>?, Int,
+                                                    UnsafePointer<UInt8>?, Int, UInt8, UnsafeMutableRawPointer?) -> Int32,
+        to: nghttp2_on_header_callback.self)
 
     /// Every frame's header, before its payload: header blocks are weighed
     /// on the wire (HeaderBlockBudget) and stream ids checked for order.
@@ -56,30 +70,30 @@ enum NGHTTP2Session {
     private static let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, userData in
         guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
               frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
-        connection(userData).beginRequest(streamID: frame.pointee.hd.stream_id)
+        let target = connection(userData)
+        target.headerBudget.requestBlockBegan()
+        target.beginRequest(streamID: frame.pointee.hd.stream_id)
         return 0
     }
 
+    /// Called by the gate for fields it let through: a request's fields up
+    /// to the header list limit, and every trailer field until one is over.
     /// Request headers are recorded; request trailers only counted. A trailer
     /// block over the header list limit resets its stream: nghttp2 answers
     /// TEMPORAL_CALLBACK_FAILURE with RST_STREAM and skips the rest of it.
-    /// Past the limit a request field goes no further than the budget (the
-    /// stream is refused with 431 anyway); a bomb fails the whole input.
-    private static let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
-        guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
-        switch connection(userData).headerBudget.admit(nameBytes: nameLength, valueBytes: valueLength) {
-        case .record: break
-        case .skip: return 0
-        case .bomb: return Int32(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
-        }
+    /// The last argument is the connection itself, not the gate.
+    private static let onHeader: tw_header_forward = { _, frame, name, nameLength, value, valueLength, _, connectionPointer in
+        guard let frame = frame?.assumingMemoryBound(to: nghttp2_frame.self),
+              frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
+        let target = Unmanaged<HTTP2Connection>.fromOpaque(connectionPointer!).takeUnretainedValue()
         let streamID = frame.pointee.hd.stream_id
         let name = UnsafeRawBufferPointer(start: name, count: nameLength)
         let value = UnsafeRawBufferPointer(start: value, count: valueLength)
         switch frame.pointee.headers.cat {
         case NGHTTP2_HCAT_REQUEST:
-            connection(userData).header(streamID: streamID, name: name, value: value)
+            target.header(streamID: streamID, name: name, value: value)
         case NGHTTP2_HCAT_HEADERS:
-            if !connection(userData).trailerFits(streamID: streamID, name: name, value: value) {
+            if !target.trailerFits(streamID: streamID, name: name, value: value) {
                 return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
             }
         default:

@@ -13,6 +13,9 @@ struct OutputBuffer {
 
     var count: Int { end - start }
     var isEmpty: Bool { start == end }
+    /// Bytes allocated, sent or not: what the buffer costs in memory, and
+    /// what the server's --max-queued-bytes budget counts for it.
+    var allocatedBytes: Int { capacity }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }

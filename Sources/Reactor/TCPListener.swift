@@ -6,6 +6,10 @@ public final class TCPListener {
     public private(set) var fd: Int32
     /// The address actually bound (the kernel's choice when the port was 0).
     public let boundAddress: ListenAddress
+    /// SO_SNDBUF for every accepted connection; 0 leaves the kernel's
+    /// autotuning, which lets a client that stops reading park megabytes
+    /// in kernel memory (counted in a container's cgroup) per connection.
+    public var sendBufferBytes: Int32 = 0
 
     /// The default backlog absorbs a reconnect storm (every client of a
     /// rolled pod arriving at once) between two loop iterations; the kernel
@@ -35,6 +39,7 @@ public final class TCPListener {
             return nil
         case .done(let client):
             _ = tw_set_int_sockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+            if sendBufferBytes > 0 { _ = tw_set_int_sockopt(client, SOL_SOCKET, SO_SNDBUF, sendBufferBytes) }
             return client
         }
     }

@@ -8,20 +8,26 @@ public struct WorkerEnvironment: Equatable, Sendable {
     static let indexVariable = "TICKWIRE_WORKER_INDEX"
     static let readyDescriptorVariable = "TICKWIRE_WORKER_READY_FD"
     static let supervisorVariable = "TICKWIRE_SUPERVISOR_PID"
+    /// How many workers share the container: each takes its share of the
+    /// memory limit (MemoryPlan), not all of it.
+    static let countVariable = "TICKWIRE_WORKER_COUNT"
     /// Every variable the supervisor sets or must not pass on
     /// (TICKWIRE_WORKERS would make each worker a supervisor in turn).
     static let reservedVariables: Set<String> = [indexVariable, readyDescriptorVariable, supervisorVariable,
-                                                 "TICKWIRE_WORKERS"]
+                                                 countVariable, "TICKWIRE_WORKERS"]
     /// The descriptor number a worker finds its ready pipe at.
     static let readyDescriptor: Int32 = 3
 
     /// 0..<N, for the logs (`worker=i`) and the metrics port.
     public let index: Int
+    /// Workers the supervisor runs, this one included.
+    public let count: Int
     let readyDescriptor: Int32
     let supervisorPID: Int32
 
-    init(index: Int, readyDescriptor: Int32, supervisorPID: Int32) {
+    init(index: Int, count: Int = 1, readyDescriptor: Int32, supervisorPID: Int32) {
         self.index = index
+        self.count = count
         self.readyDescriptor = readyDescriptor
         self.supervisorPID = supervisorPID
     }
@@ -31,17 +37,19 @@ public struct WorkerEnvironment: Equatable, Sendable {
         guard let index = environment[Self.indexVariable].flatMap({ Int($0) }), index >= 0,
               let fd = environment[Self.readyDescriptorVariable].flatMap({ Int32($0) }), fd >= 0,
               let pid = environment[Self.supervisorVariable].flatMap({ Int32($0) }), pid > 0 else { return nil }
-        self.init(index: index, readyDescriptor: fd, supervisorPID: pid)
+        let count = environment[Self.countVariable].flatMap { Int($0) }.map { max(1, $0) } ?? 1
+        self.init(index: index, count: count, readyDescriptor: fd, supervisorPID: pid)
     }
 
     /// The child's environment: ours without the reserved variables, plus its identity.
-    static func childEnvironment(from parent: [String: String], index: Int, supervisorPID: Int32) -> [String] {
+    static func childEnvironment(from parent: [String: String], index: Int, count: Int = 1, supervisorPID: Int32) -> [String] {
         var result = parent.filter { !reservedVariables.contains($0.key) }
             .map { "\($0.key)=\($0.value)" }
             .sorted()
         result.append("\(indexVariable)=\(index)")
         result.append("\(readyDescriptorVariable)=\(Self.readyDescriptor)")
         result.append("\(supervisorVariable)=\(supervisorPID)")
+        result.append("\(countVariable)=\(count)")
         return result
     }
 

@@ -15,7 +15,7 @@ extension WorkerSupervisor {
                 path: settings.executablePath,
                 arguments: [settings.argv0] + settings.arguments(worker: index, listen: resolved),
                 environment: WorkerEnvironment.childEnvironment(from: settings.environment, index: index,
-                                                                supervisorPID: getpid()),
+                                                                count: settings.workerCount, supervisorPID: getpid()),
                 setup: setup)
             slots[index].state = .starting(pid: pid, sinceNanos: reactor.clock.monotonicNanos())
             logger.info("worker started", metadata: [

@@ -1,11 +1,16 @@
 import ArgumentParser
+import Foundation
 import BinanceFeed
 
-/// --binance-api-url, --backfill-timeout and --backfill-max-trades.
+/// --binance-api-url, --backfill-timeout, --backfill-max-trades and --warm-intervals.
 extension TickwireCommand {
     /// nil when backfill is off (`--binance-api-url off`).
     func makeBackfillSettings() throws -> BackfillSettings? {
-        if ["off", ""].contains(binanceAPIURL.lowercased()) { return nil }
+        let intervals = try warmIntervalList()
+        if ["off", ""].contains(binanceAPIURL.lowercased()) {
+            guard intervals.isEmpty else { throw ValidationError("--warm-intervals needs --binance-api-url (it is off)") }
+            return nil
+        }
         let endpoint: BinanceEndpoint
         do { endpoint = try BinanceEndpoint(url: binanceAPIURL) } catch {
             throw ValidationError("--binance-api-url: \(error) (or 'off')")
@@ -18,7 +23,21 @@ extension TickwireCommand {
             throw ValidationError("--backfill-max-trades must be from 1 to 10000000")
         }
         let kind = TradeStreamKind.allCases.first { $0.rawValue.lowercased() == stream.lowercased() } ?? .trade
-        return BackfillSettings(endpoint: endpoint, stream: kind, timeoutNanos: timeout.nanoseconds,
-                                maxTradesPerGap: Int64(backfillMaxTrades))
+        var settings = BackfillSettings(endpoint: endpoint, stream: kind, timeoutNanos: timeout.nanoseconds,
+                                        maxTradesPerGap: Int64(backfillMaxTrades))
+        settings.warmIntervals = intervals
+        return settings
+    }
+
+    /// Binance's names, case-sensitive ("1M" is a month, which is not served); each once.
+    func warmIntervalList() throws -> [String] {
+        var list: [String] = []
+        for name in warmIntervals.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+            guard BinanceKlineInterval.isValid(name) else {
+                throw ValidationError("--warm-intervals: '\(name)' is not one of \(BinanceKlineInterval.names.joined(separator: ","))")
+            }
+            if !list.contains(name) { list.append(name) }
+        }
+        return list
     }
 }

@@ -30,10 +30,11 @@ struct TickwireCommand: ParsableCommand {
         "keepalive-time", "keepalive-timeout", "keepalive-min-ping-interval", "keepalive-permit-without-calls",
         "max-connection-age", "max-connection-age-grace",
         "indicator-interval", "history", "max-period", "max-indicators", "max-subscriptions-per-stream",
-        "max-indicators-per-connection", "max-queued-bytes", "max-candle-history", "candle-close-grace",
+        "max-indicators-per-connection", "max-queued-bytes", "max-streams", "socket-send-buffer",
+        "max-candle-history", "candle-close-grace",
         "stop-flush-timeout", "binance-url", "binance-ca-file", "stream", "stale-timeout",
         "binance-max-connection-age", "reconnect-base", "reconnect-cap", "tls-cert", "tls-key", "tls-client-ca",
-        "dns-servers", "binance-api-url", "backfill-timeout", "backfill-max-trades",
+        "dns-servers", "binance-api-url", "backfill-timeout", "backfill-max-trades", "warm-intervals",
     ]
 
     /// The boolean flags, for EnvironmentDefaults (TICKWIRE_<FLAG>=true|false).
@@ -200,9 +201,17 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "n"))
     var maxIndicatorsPerConnection = 256
 
-    @Option(help: ArgumentHelp("Memory budget: bytes all connections may have queued together; past it the streams with the largest backlogs end with RESOURCE_EXHAUSTED (client too slow) until the total is 1/8 under it. Default: half the container's cgroup memory limit (memory.max, or v1 memory.limit_in_bytes), or 256 MiB without one; the startup line 'queued-bytes budget' says which. [env: TICKWIRE_MAX_QUEUED_BYTES]",
+    @Option(help: ArgumentHelp("Memory budget: bytes held for clients on all connections together (queued messages, framed output they have not read, request messages still arriving); past it the largest holdings go first (a stream ends with RESOURCE_EXHAUSTED, a connection that reads none of its output is closed) until the total is 1/8 under it. Default: half this process's share of the container's cgroup memory limit (memory.max, or v1 memory.limit_in_bytes, divided among --workers), or 256 MiB without one; the startup line 'queued-bytes budget' says which. [env: TICKWIRE_MAX_QUEUED_BYTES]",
                                valueName: "bytes"))
     var maxQueuedBytes: Int?
+
+    @Option(help: ArgumentHelp("SO_SNDBUF for every gRPC connection, in bytes (the kernel doubles it for its bookkeeping). 0 keeps the kernel's autotuning, which gives a client that stops reading up to net.ipv4.tcp_wmem's maximum (4 MiB by default) of kernel memory; in a container that memory counts against the cgroup limit, outside --max-queued-bytes. 262144 bounds it to 512 KiB per connection and still carries a colocated client's full rate. [env: TICKWIRE_SOCKET_SEND_BUFFER]",
+                               valueName: "bytes"))
+    var socketSendBuffer = 0
+
+    @Option(help: ArgumentHelp("Open calls on all connections together; past it a new call gets UNAVAILABLE at once. Bounds the fixed memory of calls (about 2 KiB each) that --max-queued-bytes does not count. Default: what the memory limit leaves after the budget, a 48 MiB baseline and 20 KiB per --max-connections, at 2 KiB per call (32768 in a 512Mi container); the startup line 'stream limit' says which. [env: TICKWIRE_MAX_STREAMS]",
+                               valueName: "count"))
+    var maxStreams: Int?
 
     @Option(help: ArgumentHelp("Serve gRPC over TLS (ALPN h2) with this PEM certificate chain; needs --tls-key. Without it the listener speaks plaintext h2c. [env: TICKWIRE_TLS_CERT]",
                                valueName: "path"))
@@ -259,8 +268,13 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "count"))
     var backfillMaxTrades = 50_000
 
+    @Option(help: ArgumentHelp("Comma-separated Binance kline intervals (1s,1m,3m,5m,15m,30m,1h,2h,4h,6h,8h,12h,1d) whose recent history (the last 1000 klines of every symbol) is fetched at startup with the WebSocket API's klines method, on the --binance-api-url connection (weight 2 per symbol and interval; trade backfill goes first). Empty (the default) fetches nothing at startup. Needs --binance-api-url; ignored with --replay. [env: TICKWIRE_WARM_INTERVALS]",
+                               valueName: "list"))
+    var warmIntervals = ""
+
     func validate() throws {
         _ = try makeConfiguration()
+        _ = try warmIntervalList()  // also with --replay, where it is unused
         guard ["text", "json"].contains(logFormat.lowercased()) else {
             throw ValidationError("--log-format '\(logFormat)' is not text or json")
         }
@@ -431,8 +445,7 @@ struct TickwireCommand: ParsableCommand {
             throw ExitCode(try superviseWorkers(count: count, configuration: configuration, logger: logger))
         }
         logDescriptorLimit(DescriptorLimit.raiseSoftToHard(), maxConnections: configuration.grpc.maxConnections, logger)
-        let budget = QueuedBytesBudget.resolve(flag: maxQueuedBytes)
-        logger.info("queued-bytes budget", metadata: ["bytes": "\(budget.bytes)", "source": "\(budget.source)"])
+        logMemoryPlan(logger)
         // Which flood guards the loaded libnghttp2 really has: two need Debian's backported fixes.
         logger.log(level: HTTP2Protections.allAvailable ? .info : .warning, "HTTP/2 protections",
                    metadata: HTTP2Protections.summary(configuration.grpc).mapValues { .string($0) })

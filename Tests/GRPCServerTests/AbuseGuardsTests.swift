@@ -1,9 +1,11 @@
+import CNghttp2
+import CTickwireShim
 import Testing
 @testable import GRPCServer
 
 @Suite struct HeaderBlockBudgetTests {
     @Test func fieldsWithinTheLimitAreRecordedAndTheCrossingOneToo() {
-        var budget = HeaderBlockBudget(listLimitBytes: 100)
+        let budget = HeaderBlockBudget(listLimitBytes: 100)
         budget.blockStarted(payloadBytes: 90)
         do { let verdict = budget.admit(nameBytes: 10, valueBytes: 50); #expect(verdict == .record) }  // 92
         do { let verdict = budget.admit(nameBytes: 10, valueBytes: 50); #expect(verdict == .record) }  // 184: crosses
@@ -11,7 +13,7 @@ import Testing
     }
 
     @Test func aBlockDecodingFarBeyondItsWireBytesIsABomb() {
-        var budget = HeaderBlockBudget(listLimitBytes: 16_384)
+        let budget = HeaderBlockBudget(listLimitBytes: 16_384)
         budget.blockStarted(payloadBytes: 16_384)
         // One 4,000-byte field, then 1-byte references to it: cut long before the whole frame.
         var admitted = 0
@@ -26,7 +28,7 @@ import Testing
     }
 
     @Test func continuationsAddToTheWireWeightAndANewBlockStartsAfresh() {
-        var budget = HeaderBlockBudget(listLimitBytes: 0)
+        let budget = HeaderBlockBudget(listLimitBytes: 0)
         budget.blockStarted(payloadBytes: 1)
         budget.blockContinued(payloadBytes: 1)
         do { let verdict = budget.admit(nameBytes: 0, valueBytes: 2 * HeaderBlockBudget.bombRatio - 32); #expect(verdict == .record) }
@@ -35,8 +37,38 @@ import Testing
         #expect(budget.decodedBytes == 0 && budget.wireBytes == 10)
     }
 
+    /// The gate nghttp2 calls: past the limit a request's fields stop in C,
+    /// while trailer fields go on to Swift (which resets their stream).
+    @Test func pastTheLimitARequestsFieldsNeverReachSwift() {
+        let forwarded = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        forwarded.initialize(to: 0)
+        defer { forwarded.deallocate() }
+        let count: tw_header_forward = { _, _, _, _, _, _, _, counter in
+            counter!.assumingMemoryBound(to: Int.self).pointee += 1
+            return 0
+        }
+        let budget = HeaderBlockBudget(listLimitBytes: 1_000, connection: UnsafeMutableRawPointer(forwarded), forward: count)
+        func deliver(_ fields: Int) -> [Int32] {
+            (0..<fields).map { _ in tw_header_gate_on_header(nil, nil, nil, 8, nil, 60, 0, UnsafeMutableRawPointer(budget.gate)) }
+        }
+        budget.blockStarted(payloadBytes: 16_000)
+        budget.requestBlockBegan()
+        #expect(deliver(200).allSatisfy { $0 == 0 })
+        // 100 bytes a field: the first ten stay within 1,000 and the eleventh crosses it.
+        #expect(forwarded.pointee == 11)
+        forwarded.pointee = 0
+        budget.blockStarted(payloadBytes: 16_000)  // a trailer block: no requestBlockBegan
+        _ = deliver(20)
+        #expect(forwarded.pointee == 20)
+        budget.blockStarted(payloadBytes: 10)
+        budget.requestBlockBegan()
+        let verdicts = deliver(20)
+        #expect(verdicts.last == NGHTTP2_ERR_CALLBACK_FAILURE.rawValue, "1,000 + 64 x 10 bytes: a bomb by the 17th field")
+        #expect(budget.exploded)
+    }
+
     @Test func aMerelyTooLargeLiteralListIsNeverABomb() {
-        var budget = HeaderBlockBudget(listLimitBytes: 16_384)
+        let budget = HeaderBlockBudget(listLimitBytes: 16_384)
         budget.blockStarted(payloadBytes: 16_384)
         budget.blockContinued(payloadBytes: 9_000)
         for _ in 0..<24 { let verdict = budget.admit(nameBytes: 8, valueBytes: 1_024); #expect(verdict != .bomb) }

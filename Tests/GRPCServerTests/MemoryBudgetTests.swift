@@ -52,4 +52,43 @@ import GRPCWire
         queue.removeAll()
         #expect(queue.slotCapacity == 1024)
     }
+
+    @Test func anOutputBufferReportsWhatItHoldsNotWhatIsUnsent() {
+        var output = OutputBuffer()
+        #expect(output.allocatedBytes == 0)
+        let frame = [UInt8](repeating: 1, count: 3000)
+        frame.withUnsafeBytes { output.append($0) }
+        #expect(output.allocatedBytes == 4096 && output.count == 3000)
+        output.consume(3000)
+        #expect(output.isEmpty && output.allocatedBytes == 4096, "sent bytes leave the memory allocated")
+        output.release()
+        #expect(output.allocatedBytes == 0)
+    }
+
+    @Test func anAnnouncedMessageCostsOnlyWhatArrived() throws {
+        var deframer = MessageDeframer(limit: 4 * 1024 * 1024)
+        let prefix: [UInt8] = [0, 0x00, 0x40, 0x00, 0x00]  // 4 MiB announced
+        try prefix.withUnsafeBytes { try deframer.consume($0) { _ in Issue.record("nothing is complete") } }
+        // (Array rounds its capacity up a little.)
+        #expect(deframer.heldBytes <= MessageDeframer.initialReserve + 64, "an announced length alone reserves little")
+        let chunk = [UInt8](repeating: 9, count: 100_000)
+        try chunk.withUnsafeBytes { try deframer.consume($0) { _ in Issue.record("nothing is complete") } }
+        #expect(deframer.heldBytes >= 100_000 && deframer.hasPartialMessage)
+        deframer.abandon()
+        #expect(deframer.heldBytes == 0 && !deframer.hasPartialMessage)
+        try chunk.withUnsafeBytes { try deframer.consume($0) { _ in Issue.record("an abandoned deframer takes nothing") } }
+        #expect(deframer.heldBytes == 0)
+    }
+
+    @Test func aLargeMessagesBufferIsNotKeptForTheNext() throws {
+        var deframer = MessageDeframer(limit: 1 << 20)
+        var message: [UInt8] = [0, 0, 1, 0, 0]  // 65,536 bytes
+        message += [UInt8](repeating: 3, count: 65_536)
+        var delivered = 0
+        // Split so the body is buffered rather than handed over in place.
+        try message[..<1000].withUnsafeBytes { try deframer.consume($0) { _ in delivered += 1 } }
+        try message[1000...].withUnsafeBytes { try deframer.consume($0) { _ in delivered += 1 } }
+        #expect(delivered == 1 && !deframer.hasPartialMessage)
+        #expect(deframer.heldBytes <= MessageDeframer.initialReserve + 64)
+    }
 }

@@ -1,4 +1,5 @@
-"""Binance's WebSocket API (ws-api/v3), as much of it as backfill uses.
+"""Binance's WebSocket API (ws-api/v3), as much of it as backfill and the
+kline warm-up use.
 
 `trades.historical` (and `trades.aggregate`, for aggTrade frames) with
 {"symbol", "fromId", "limit"} is answered from the
@@ -7,6 +8,11 @@ as Binance's history would hold it, in Binance's reply shape with rateLimits
 (REQUEST_WEIGHT, 25 per request, 6,000 per minute). On command it answers the
 next requests with an error (429 + retryAfter, 418, 400, …) or withholds ids
 (an incomplete history). Every request is recorded (`requests()`).
+
+`klines` with {"symbol", "interval", "limit", "startTime", "endTime"}
+aggregates that same history into klines (`klines_from_history`), in
+Binance's 12-element array shape, weight 2. An unknown interval or symbol
+gets Binance's 400 (-1120 / -1121); scripted errors may target one method.
 
 It runs on the FakeBinance's loop, on a port of its own, so the stream's
 connection records and ids are not disturbed by API connections.
@@ -24,7 +30,13 @@ import time
 from websockets.asyncio.server import serve
 
 WEIGHT_PER_REQUEST = 25
+KLINES_WEIGHT = 2
+DROP = 0  # an APIFault status: drop the connection instead of answering
 WEIGHT_LIMIT = 6000
+# Binance's spot kline intervals with a fixed length (the ones Tickwire asks for).
+INTERVAL_MS = {"1s": 1000, "1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000,
+               "1h": 3_600_000, "2h": 7_200_000, "4h": 14_400_000, "6h": 21_600_000, "8h": 28_800_000,
+               "12h": 43_200_000, "1d": 86_400_000}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +49,10 @@ class APIRequest:
     status: int
     returned: int
     method: str = "trades.historical"
+    interval: str = ""
+    # klines: the open times of the first and last kline returned.
+    first_open_ms: int | None = None
+    last_open_ms: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +61,7 @@ class APIFault:
     code: int
     msg: str
     retry_after_ms: int | None  # unix ms, as Binance's error.data.retryAfter
+    method: str | None = None   # None: whatever request comes next
 
 
 class FakeHistoryAPI:
@@ -72,11 +89,15 @@ class FakeHistoryAPI:
     # ----- commands (any thread) --------------------------------------------
 
     def fail_next(self, n: int, status: int = 429, code: int = -1003, msg: str = "Too many requests.",
-                  retry_after_ms: int | None = None) -> None:
-        """The next `n` requests get this error instead of trades."""
+                  retry_after_ms: int | None = None, method: str | None = None) -> None:
+        """The next `n` requests (of `method`, if given) get this error instead of their result."""
         with self.market._lock:
             for _ in range(n):
-                self._faults.append(APIFault(status, code, msg, retry_after_ms))
+                self._faults.append(APIFault(status, code, msg, retry_after_ms, method))
+
+    def drop_next(self, n: int, method: str | None = None) -> None:
+        """The next `n` requests (of `method`, if given) are answered by dropping the connection."""
+        self.fail_next(n, status=DROP, code=0, msg="", method=method)
 
     def withhold(self, symbol: str, ids) -> None:
         """These ids are missing from the history (never returned)."""
@@ -117,11 +138,33 @@ class FakeHistoryAPI:
             self.market._changed.notify_all()
         try:
             async for message in conn:
-                await conn.send(self._answer(message))
+                answer = self._answer(message)
+                if answer is None:  # a scripted drop: the TCP connection goes, no reply, no close frame
+                    conn.transport.abort()
+                    return
+                await conn.send(answer)
         except Exception:
             return  # the client went away
 
-    def _answer(self, message) -> str:
+    def _take_fault(self, method: str) -> APIFault | None:
+        for fault in self._faults:
+            if fault.method in (None, method):
+                self._faults.remove(fault)
+                return fault
+        return None
+
+    def _error(self, request_id, fault: APIFault, limits: list[dict]) -> str:
+        error = {"code": fault.code, "msg": fault.msg}
+        if fault.retry_after_ms is not None:
+            error["data"] = {"serverTime": time.time_ns() // 1_000_000, "retryAfter": fault.retry_after_ms}
+        return json.dumps({"id": request_id, "status": fault.status, "error": error, "rateLimits": limits})
+
+    def _answer(self, message) -> str | None:
+        try:
+            if json.loads(message).get("method") == "klines":
+                return self._answer_klines(json.loads(message))
+        except Exception as exc:
+            return json.dumps({"id": None, "status": 400, "error": {"code": -1102, "msg": f"bad request: {exc}"}})
         try:
             request = json.loads(message)
             request_id, params = request["id"], request["params"]
@@ -132,24 +175,57 @@ class FakeHistoryAPI:
             return json.dumps({"id": None, "status": 400, "error": {"code": -1102, "msg": f"bad request: {exc}"}})
         with self.market._changed:
             limits = self._spend()
-            fault = self._faults.popleft() if self._faults else None
+            fault = self._take_fault(method)
             trades = [] if fault else self._history(symbol, from_id, limit, method == "trades.aggregate")
             self._requests.append(APIRequest(time.monotonic(), time.time_ns() // 1_000_000, symbol, from_id, limit,
                                              fault.status if fault else 200, len(trades), method))
             self.market._changed.notify_all()
         if fault:
-            error = {"code": fault.code, "msg": fault.msg}
-            if fault.retry_after_ms is not None:
-                error["data"] = {"serverTime": time.time_ns() // 1_000_000, "retryAfter": fault.retry_after_ms}
-            return json.dumps({"id": request_id, "status": fault.status, "error": error, "rateLimits": limits})
+            return None if fault.status == DROP else self._error(request_id, fault, limits)
         return json.dumps({"id": request_id, "status": 200, "result": trades, "rateLimits": limits},
                           separators=(",", ":"))
 
-    def _spend(self) -> list[dict]:
+    def _answer_klines(self, request: dict) -> str | None:
+        request_id, params = request["id"], request["params"]
+        symbol, interval = params["symbol"], params["interval"]
+        limit = int(params.get("limit", 500))
+        start, end = params.get("startTime"), params.get("endTime")
+        assert 1 <= limit <= 1000, f"limit {limit}"
+        with self.market._changed:
+            limits = self._spend(KLINES_WEIGHT)
+            fault = self._take_fault("klines")
+            if fault is None and interval not in INTERVAL_MS:
+                fault = APIFault(400, -1120, "Invalid interval.", None)
+            if fault is None and symbol not in self._ids:
+                fault = APIFault(400, -1121, "Invalid symbol.", None)
+            rows = [] if fault else self.klines(symbol, interval, limit, start, end)
+            self._requests.append(APIRequest(time.monotonic(), time.time_ns() // 1_000_000, symbol, -1, limit,
+                                             fault.status if fault else 200, len(rows), "klines", interval,
+                                             rows[0][0] if rows else None, rows[-1][0] if rows else None))
+            self.market._changed.notify_all()
+        if fault:
+            return None if fault.status == DROP else self._error(request_id, fault, limits)
+        return json.dumps({"id": request_id, "status": 200, "result": rows, "rateLimits": limits},
+                          separators=(",", ":"))
+
+    def klines(self, symbol: str, interval: str, limit: int, start: int | None = None,
+               end: int | None = None) -> list[list]:
+        """What `klines` answers now (call under the market's lock, or when it is still)."""
+        published = [json.loads(self.market.frames[i].text)["data"]
+                     for i in self._indices.get(symbol, []) if i < self.market._position]
+        rows = klines_from_history(published, INTERVAL_MS[interval])
+        if start is not None:
+            rows = [r for r in rows if r[0] >= start]
+        if end is not None:
+            rows = [r for r in rows if r[0] <= end]
+        # Binance: from startTime, the first `limit`; otherwise the most recent `limit`.
+        return rows[:limit] if start is not None else rows[-limit:]
+
+    def _spend(self, weight: int = WEIGHT_PER_REQUEST) -> list[dict]:
         window = int(time.time() // 60)
         if window != self._window:
             self._window, self._weight = window, 0
-        self._weight += WEIGHT_PER_REQUEST
+        self._weight += weight
         return [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
                  "limit": WEIGHT_LIMIT, "count": self._weight}]
 
@@ -177,3 +253,35 @@ class FakeHistoryAPI:
                         "quoteQty": f"{float(price) * float(qty):.8f}", "time": data["T"],
                         "isBuyerMaker": data["m"], "isBestMatch": data.get("M", True)})
         return out
+
+
+def klines_from_history(trades: list[dict], interval_ms: int) -> list[list]:
+    """Binance's kline rows for `trades` (stream `data` objects, any order):
+    [open time, open, high, low, close, volume, close time, quote volume,
+    trades, taker buy base volume, taker buy quote volume, "0"]. The buyer is
+    the taker when `m` (buyer is maker) is false. An interval without trades
+    between two with trades is a row of the last close with zero volumes, as
+    in Binance's own klines of quiet markets."""
+    by_open: dict[int, list[dict]] = collections.defaultdict(list)
+    for trade in sorted(trades, key=lambda t: t["t"]):
+        by_open[trade["T"] // interval_ms * interval_ms].append(trade)
+    if not by_open:
+        return []
+    rows: list[list] = []
+    last_close = None
+    for open_ms in range(min(by_open), max(by_open) + 1, interval_ms):
+        group = by_open.get(open_ms, [])
+        if not group:
+            rows.append([open_ms, last_close, last_close, last_close, last_close, "0.00000000", open_ms + interval_ms - 1,
+                         "0.00000000", 0, "0.00000000", "0.00000000", "0"])
+            continue
+        prices = [t["p"] for t in group]
+        volume = sum(float(t["q"]) for t in group)
+        quote = sum(float(t["p"]) * float(t["q"]) for t in group)
+        taker = [t for t in group if not t["m"]]
+        rows.append([open_ms, prices[0], max(prices, key=float), min(prices, key=float), prices[-1], f"{volume:.8f}",
+                     open_ms + interval_ms - 1, f"{quote:.8f}", len(group),
+                     f"{sum(float(t['q']) for t in taker):.8f}",
+                     f"{sum(float(t['p']) * float(t['q']) for t in taker):.8f}", "0"])
+        last_close = prices[-1]
+    return rows

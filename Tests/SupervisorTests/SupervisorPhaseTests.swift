@@ -78,13 +78,15 @@ import Testing
 @Suite struct WorkerEnvironmentTests {
     @Test func childEnvironmentDropsWorkersAndCarriesTheIdentity() {
         let child = WorkerEnvironment.childEnvironment(
-            from: ["TICKWIRE_WORKERS": "2", "TICKWIRE_WORKER_INDEX": "9", "PATH": "/bin"], index: 1, supervisorPID: 42)
-        #expect(child == ["PATH=/bin", "TICKWIRE_WORKER_INDEX=1", "TICKWIRE_WORKER_READY_FD=3", "TICKWIRE_SUPERVISOR_PID=42"])
+            from: ["TICKWIRE_WORKERS": "2", "TICKWIRE_WORKER_INDEX": "9", "TICKWIRE_WORKER_COUNT": "7", "PATH": "/bin"],
+            index: 1, count: 2, supervisorPID: 42)
+        #expect(child == ["PATH=/bin", "TICKWIRE_WORKER_INDEX=1", "TICKWIRE_WORKER_READY_FD=3", "TICKWIRE_SUPERVISOR_PID=42",
+                          "TICKWIRE_WORKER_COUNT=2"])
         let parsed = WorkerEnvironment(environment: Dictionary(uniqueKeysWithValues: child.map {
             let parts = $0.split(separator: "=", maxSplits: 1)
             return (String(parts[0]), String(parts[1]))
         }))
-        #expect(parsed == WorkerEnvironment(index: 1, readyDescriptor: 3, supervisorPID: 42))
+        #expect(parsed == WorkerEnvironment(index: 1, count: 2, readyDescriptor: 3, supervisorPID: 42))
         #expect(WorkerEnvironment(environment: ["TICKWIRE_WORKER_INDEX": "1"]) == nil, "a partial identity is none")
     }
 

@@ -101,6 +101,38 @@ tw_reply_kind tw_json_parse_api_reply(tw_api_parser *parser, const uint8_t *byte
                                       size_t capacity, tw_api_reply *out,
                                       tw_history_trade *trades, size_t trade_capacity);
 
+// ---- WebSocket API replies (klines) ------------------------------------
+
+// One kline (candlestick) of a `klines` result: Binance's 12-element array,
+// the unused last element dropped. Prices are positive; volumes may be 0
+// (an interval without trades).
+typedef struct tw_kline {
+    int64_t open_time_ms;            // [0]
+    int64_t close_time_ms;           // [6]
+    double open;                     // [1]
+    double high;                     // [2]
+    double low;                      // [3]
+    double close;                    // [4]
+    double base_volume;              // [5]
+    double quote_volume;             // [7]
+    int64_t trade_count;             // [8]
+    double taker_buy_base_volume;    // [9]
+    double taker_buy_quote_volume;   // [10]
+} tw_kline;
+
+typedef enum tw_kline_reply_kind {
+    TW_KLINE_REPLY_KLINES = 0,     // status 200 with a result array (possibly empty)
+    TW_KLINE_REPLY_ERROR = 1,      // any other status, with an error object
+    TW_KLINE_REPLY_MALFORMED = 2,  // out->request_id is set if the reply had one
+} tw_kline_reply_kind;
+
+// Parses one reply to `klines` with the API parser (tw_api_parser_create).
+// `klines` has room for `kline_capacity` entries (a request asks for <= 1000);
+// `*kline_count` is how many were written.
+tw_kline_reply_kind tw_json_parse_kline_reply(tw_api_parser *parser, const uint8_t *bytes, size_t length,
+                                              size_t capacity, tw_api_reply *out,
+                                              tw_kline *klines, size_t kline_capacity, size_t *kline_count);
+
 #ifdef __cplusplus
 }
 #endif

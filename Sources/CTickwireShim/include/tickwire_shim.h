@@ -112,4 +112,48 @@ int tw_nghttp2_has_stream_reset_rate_limit(void);
 int tw_nghttp2_set_max_continuations(struct nghttp2_option *option, size_t limit);
 int tw_nghttp2_set_stream_reset_rate_limit(struct nghttp2_option *option, uint64_t burst, uint64_t per_second);
 
+// The header gate (issue 20, item 1): nghttp2 hands every decoded header
+// field to tw_header_gate_on_header, which weighs it against what its block
+// weighed on the wire before anything else happens. Fields of a request past
+// the header list limit are counted here and never reach Swift (the stream is
+// refused with 431 anyway): an HPACK bomb decodes to hundreds of megabytes of
+// fields, and a call into Swift per field cost ~200 ms of the loop per block.
+// A block that decodes to more than the limit plus `bomb_ratio` times its
+// wire bytes fails the session with `bomb_result`. One gate per connection is
+// nghttp2's user_data; `connection` is what the Swift callbacks get. The types
+// are nghttp2-free on purpose: this header must not pull nghttp2.h into every
+// layer that uses the shim, so the callback pointers are cast at the edge.
+typedef int (*tw_header_forward)(void *session, const void *frame, const uint8_t *name, size_t name_length,
+                                 const uint8_t *value, size_t value_length, uint8_t flags, void *connection);
+typedef struct tw_header_gate {
+    void *connection;
+    tw_header_forward forward;
+    int64_t list_limit_bytes;
+    int64_t bomb_ratio;
+    int bomb_result;
+    // The block in progress is a request's header list (not trailers): its
+    // fields past the limit stop here.
+    int32_t stops_past_limit;
+    int64_t wire_bytes;
+    int64_t decoded_bytes;
+    int32_t exploded;
+} tw_header_gate;
+
+enum { TW_HEADER_RECORD = 0, TW_HEADER_SKIP = 1, TW_HEADER_BOMB = 2 };
+
+// Counts one field (RFC 7541 §4.1: name + value + 32) and says what to do with it.
+static inline int tw_header_gate_admit(tw_header_gate *gate, size_t name_length, size_t value_length) {
+    int64_t before = gate->decoded_bytes;
+    gate->decoded_bytes += (int64_t)name_length + (int64_t)value_length + 32;
+    if (gate->decoded_bytes > gate->list_limit_bytes + gate->bomb_ratio * gate->wire_bytes) {
+        gate->exploded = 1;
+        return TW_HEADER_BOMB;
+    }
+    return before <= gate->list_limit_bytes ? TW_HEADER_RECORD : TW_HEADER_SKIP;
+}
+
+// nghttp2's on_header callback (cast to nghttp2_on_header_callback in Swift).
+int tw_header_gate_on_header(void *session, const void *frame, const uint8_t *name, size_t name_length,
+                             const uint8_t *value, size_t value_length, uint8_t flags, void *user_data);
+
 #endif
