@@ -6,7 +6,7 @@
 //   Supervisor             -> Reactor, Logging (--workers: spawns, reaps and restarts worker processes)
 //   Application            -> Engine, GRPCServer, BinanceFeed, MetricsHTTP, TLS, Prometheus
 //                             (the composition root: wiring, RPC dispatch, health, reflection, metrics)
-//   Engine                 -> MarketData, Indicators, GRPCWire, TickwireProto    (no I/O: fan-out,
+//   Engine                 -> MarketData, Indicators, Candles, GRPCWire, TickwireProto (no I/O: fan-out,
 //                             stream registry, slow consumers, client bounds, indicator batches)
 //   MetricsHTTP            -> Reactor (the /metrics HTTP/1.1 endpoint; knows nothing of Prometheus)
 //   GRPCServer             -> Reactor, TLS, GRPCWire, CNghttp2 (gRPC semantics on nghttp2)
@@ -17,6 +17,7 @@
 //   GRPCWire               -> (nothing: a framed message, status codes, protobuf wire format)
 //   MarketData             -> (nothing: Trade, TradeSink, SymbolTable)
 //   Indicators             -> (nothing)
+//   Candles                -> MarketData, Indicators (klines built from trades, indicators on their closes; no I/O)
 //   TickwireProto          -> SwiftProtobuf (generated code, committed)
 import PackageDescription
 
@@ -77,14 +78,15 @@ let package = Package(
         .target(name: "BinanceFeed", dependencies: ["Reactor", "TLS", "WebSocket", "MarketData", "CBinanceJSON"], swiftSettings: hotPath),
         .target(name: "GRPCServer", dependencies: ["Reactor", "TLS", "GRPCWire", "CNghttp2", "CTickwireShim"], swiftSettings: hotPath),
         .target(name: "Indicators", swiftSettings: hotPath),
+        .target(name: "Candles", dependencies: ["MarketData", "Indicators"], swiftSettings: hotPath),
         .target(name: "MetricsHTTP", dependencies: ["Reactor"]),
         .target(name: "TickwireProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Engine", dependencies: [
-            "MarketData", "Indicators", "GRPCWire", "TickwireProto",
+            "MarketData", "Indicators", "Candles", "GRPCWire", "TickwireProto",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], swiftSettings: hotPath),
         .target(name: "Application", dependencies: [
-            "Engine", "GRPCServer", "BinanceFeed", "MarketData", "GRPCWire", "Indicators", "TickwireProto",
+            "Engine", "GRPCServer", "BinanceFeed", "MarketData", "GRPCWire", "Indicators", "Candles", "TickwireProto",
             "Reactor", "TLS", "MetricsHTTP",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "Logging", package: "swift-log"),
@@ -105,9 +107,10 @@ let package = Package(
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "CWslay"]),
         .testTarget(name: "GRPCServerTests", dependencies: ["GRPCServer", "GRPCWire"]),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"]),
+        .testTarget(name: "CandlesTests", dependencies: ["Candles", "Indicators", "MarketData"]),
         .testTarget(name: "MetricsHTTPTests", dependencies: ["MetricsHTTP"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "MarketData", "GRPCWire", "Indicators", "TickwireProto",
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "MarketData", "GRPCWire", "Indicators", "Candles", "TickwireProto",
                                                         .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "ApplicationTests", dependencies: ["Application", "Engine", "MarketData", "TickwireProto",
                                                              .product(name: "SwiftProtobuf", package: "swift-protobuf")]),

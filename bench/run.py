@@ -84,6 +84,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="tickwire-bench-") as tmp:
         for scenario in plan:
             for name in chosen:
+                if scenario.candle_interval and name != "tickwire":
+                    continue  # candles are tickwire's own contract
                 result = one_run.run(known[name], scenario, args.server_cpu, args.client_cpu, load_client,
                                      args.wait_quiet_s, Path(tmp), args.realtime)
                 results.append(result)

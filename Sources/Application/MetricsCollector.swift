@@ -31,6 +31,11 @@ final class MetricsCollector {
     private let priceStreams: Gauge
     private let subscriptions: [(IndicatorKind, Gauge)]
     private var indicatorBatches: CounterMirror
+    private let candleMemory: Gauge
+    private let candleSubscriptions: Gauge
+    private var candleBatches: CounterMirror
+    private var candleLateTrades: CounterMirror
+    private var candleHistoriesRefused: CounterMirror
     private var priceMessages: CounterMirror
     private var priceBytes: CounterMirror
     private var conflated: CounterMirror
@@ -91,6 +96,11 @@ final class MetricsCollector {
             ($0, gauge("indicator_subscriptions", "", "Indicator subscriptions held by open streams, by indicator type", [("type", $0.metricLabel)]))
         }
         indicatorBatches = counter("indicator_batches_sent", "total", "IndicatorBatch messages sent")
+        candleMemory = gauge("candle_memory", "bytes", "Memory allocated at startup for candles: every symbol × 13 intervals × --max-candle-history")
+        candleSubscriptions = gauge("candle_subscriptions", "", "Candle subscriptions and indicators on candles held by open streams")
+        candleBatches = counter("candle_batches_sent", "total", "CandleBatch messages and IndicatorBatches of indicators on candles sent")
+        candleLateTrades = counter("candle_late_trades", "total", "Trades left out of a candle that had already closed (stamped before its end, arrived after the grace)")
+        candleHistoriesRefused = counter("candle_histories_refused", "total", "Fetched kline histories refused because they disagreed with the candles built from trades")
         priceMessages = counter("price_messages_fanned_out", "total", "Price messages queued to streams (one per trade per stream)")
         priceBytes = counter("price_bytes_fanned_out", "total", "Bytes of those price messages, gRPC framing included")
         conflated = counter("conflated_trades", "total", "Trades a slow stream never received because a newer trade of the same symbol replaced them (--stream-soft-limit)")
@@ -135,6 +145,11 @@ final class MetricsCollector {
         priceStreams.set(Int64(s.priceStreams))
         for (kind, gauge) in subscriptions { gauge.set(Int64(s.subscriptions[kind] ?? 0)) }
         indicatorBatches.follow(s.indicatorBatches)
+        candleMemory.set(Int64(s.candleMemoryBytes))
+        candleSubscriptions.set(Int64(s.candleSubscriptions))
+        candleBatches.follow(s.candleBatches)
+        candleLateTrades.follow(s.candleLateTrades)
+        candleHistoriesRefused.follow(s.candleHistoriesRefused)
         priceMessages.follow(s.priceMessages)
         priceBytes.follow(s.priceBytes)
         conflated.follow(s.conflatedTrades)

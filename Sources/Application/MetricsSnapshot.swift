@@ -34,6 +34,11 @@ struct MetricsSnapshot {
     var priceStreams = 0
     var subscriptions: [IndicatorKind: Int] = [:]
     var indicatorBatches = 0
+    var candleMemoryBytes = 0
+    var candleSubscriptions = 0
+    var candleBatches = 0
+    var candleLateTrades = 0
+    var candleHistoriesRefused = 0
     var priceMessages = 0
     var priceBytes = 0
     var conflatedTrades = 0

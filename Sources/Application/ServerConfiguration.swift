@@ -28,6 +28,8 @@ public struct ServerConfiguration: Sendable {
     public var replayWaitStreams = 0
     public var grpc = GRPCLimits()
     public var indicators = IndicatorSettings()
+    /// --max-candle-history, --candle-close-grace, and the candle clock.
+    public var candles = CandleSettings()
     /// How long existing streams keep receiving after SIGTERM (--drain-timeout).
     public var drainNanos: Int64 = 5_000_000_000
     /// How long the stop phase may spend flushing trailers before it closes

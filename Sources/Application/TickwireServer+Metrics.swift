@@ -62,6 +62,11 @@ extension TickwireServer: MetricsExposition {
             for subscription in entry.subscriptions { s.subscriptions[subscription.key.kind, default: 0] += 1 }
         }
         s.indicatorBatches = distributor.indicators.batchesSent
+        s.candleMemoryBytes = distributor.candles.memoryBytes
+        s.candleSubscriptions = distributor.registry.entries.reduce(0) { $0 + $1.candleSubscriptions.count }
+        s.candleBatches = distributor.candles.batchesSent
+        s.candleLateTrades = Int(distributor.candles.lateTrades)
+        s.candleHistoriesRefused = distributor.candles.historiesRefused
         s.priceMessages = distributor.messagesQueued
         s.priceBytes = distributor.bytesQueued
         s.slowConsumerDisconnects = distributor.slowStreamsDropped

@@ -19,6 +19,9 @@ enum ServerTimer: UInt8 {
     case streamBound = 6
     /// Lingering messages are due to be written (--flush-linger).
     case flushLinger = 7
+    /// The earliest candle end plus the grace (or, before any trade and
+    /// under replay, the next look at the candle clock).
+    case candleClose = 8
 
     var token: TimerToken { TimerToken(owner: .server, purpose: rawValue) }
 }
@@ -54,6 +57,8 @@ extension TickwireServer {
             apply(distributor.deadlineTimerFired(nowNanos: reactor.clock.monotonicNanos()))
         case .flushLinger:
             flushLinger.timerFired()  // beforeSleep, next, writes what waited
+        case .candleClose:
+            candleClockDue()
         case nil:
             assertionFailure("not a server timer: \(token)")
         }
@@ -75,6 +80,21 @@ extension TickwireServer {
             nextBatchNanos = now + interval - (now - nextBatchNanos) % interval
         }
         reactor.schedule(atNanos: nextBatchNanos, ServerTimer.indicatorBatch.token)
+    }
+
+    /// Candles close on the clock: the engine closes what ended (plus the
+    /// grace), sends those candles, and says when the next one ends.
+    func candleClockDue() {
+        guard reactor.phase == .running || reactor.phase.isDraining else { return }
+        let wallMs = reactor.clock.wallUnixNanos() / 1_000_000
+        let now = reactor.clock.monotonicNanos()
+        var at = now + configuration.indicators.intervalNanos
+        let feed = liveFeed
+        if let deadlineMs = distributor.candleClockDue(nowUnixMs: wallMs,
+                                                       holding: { feed?.isHoldingTrades(of: $0) ?? false }) {
+            at = now + max(1, deadlineMs - wallMs) * 1_000_000
+        }
+        reactor.schedule(atNanos: at, ServerTimer.candleClose.token)
     }
 
     /// Arms the engine's deadline timer where it asks, replacing the one armed.

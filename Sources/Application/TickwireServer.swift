@@ -72,7 +72,10 @@ public final class TickwireServer: ReactorHandler {
                                        streamCapacity: Self.priceStreamCapacity(configuration.grpc),
                                        indicators: IndicatorService(symbols: configuration.symbols,
                                                                     settings: configuration.indicators),
-                                       slowConsumers: configuration.slowConsumers)
+                                       slowConsumers: configuration.slowConsumers,
+                                       candles: CandleService(symbols: configuration.symbols,
+                                                              settings: configuration.candles,
+                                                              indicatorSettings: configuration.indicators))
         if let path = configuration.replayPath {
             replay = try ReplayFeed(path: path, symbols: configuration.symbols, speed: configuration.replaySpeed,
                                     loops: configuration.replayLoops)
@@ -155,6 +158,12 @@ public final class TickwireServer: ReactorHandler {
         }
         nextBatchNanos = reactor.clock.monotonicNanos() + configuration.indicators.intervalNanos
         reactor.schedule(atNanos: nextBatchNanos, ServerTimer.indicatorBatch.token)
+        reactor.schedule(atNanos: nextBatchNanos, ServerTimer.candleClose.token)
+        logger.info("candles", metadata: [
+            "intervals": "13", "max_candle_history": "\(configuration.candles.historyCapacity)",
+            "close_grace_ms": "\(configuration.candles.closeGraceMs)", "bytes": "\(distributor.candles.memoryBytes)",
+            "clock": "\(configuration.candles.clock)",
+        ])
         try reactor.run(self)
         reactor.close()
         var metadata: Logger.Metadata = [

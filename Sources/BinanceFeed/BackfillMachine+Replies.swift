@@ -56,7 +56,8 @@ extension BackfillMachine {
             }
             actions.append(.deliver(Trade(symbolIndex: index, tradeID: trade.tradeID, price: trade.price,
                                           quantity: trade.quantity, tradeTimeMs: trade.timeMs, eventTimeMs: trade.timeMs,
-                                          ingestUnixNanos: readUnixNanos, isBackfilled: true)))
+                                          ingestUnixNanos: readUnixNanos, isBackfilled: true,
+                                          isBuyerMaker: trade.isBuyerMaker)))
             statistics.tradesBackfilled += 1
             hold.countBackfilled(1)
             expected = trade.tradeID + 1

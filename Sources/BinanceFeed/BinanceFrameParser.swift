@@ -46,7 +46,8 @@ public final class BinanceFrameParser {
             guard let index else { return .unknownSymbol }
             return .trade(Trade(symbolIndex: index, tradeID: scratch.trade_id, price: scratch.price,
                                 quantity: scratch.quantity, tradeTimeMs: scratch.trade_time_ms,
-                                eventTimeMs: scratch.event_time_ms, ingestUnixNanos: ingestUnixNanos))
+                                eventTimeMs: scratch.event_time_ms, ingestUnixNanos: ingestUnixNanos,
+                                isBuyerMaker: scratch.is_buyer_maker != 0))
         case TW_FRAME_OTHER:
             return .ignored
         case TW_FRAME_SERVER_SHUTDOWN:

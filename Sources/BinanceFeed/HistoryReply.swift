@@ -4,12 +4,15 @@ public struct HistoricalTrade: Equatable, Sendable {
     public var timeMs: Int64
     public var price: Double
     public var quantity: Double
+    /// "isBuyerMaker" ("m" in aggTrades): see `Trade.isBuyerMaker`.
+    public var isBuyerMaker: Bool
 
-    public init(tradeID: Int64, timeMs: Int64, price: Double, quantity: Double) {
+    public init(tradeID: Int64, timeMs: Int64, price: Double, quantity: Double, isBuyerMaker: Bool = false) {
         self.tradeID = tradeID
         self.timeMs = timeMs
         self.price = price
         self.quantity = quantity
+        self.isBuyerMaker = isBuyerMaker
     }
 }
 

@@ -32,7 +32,7 @@ public final class HistoryReplyParser {
             let list = (0..<reply.trade_count).map { index in
                 let trade = trades[index]
                 return HistoricalTrade(tradeID: trade.trade_id, timeMs: trade.time_ms, price: trade.price,
-                                       quantity: trade.quantity)
+                                       quantity: trade.quantity, isBuyerMaker: trade.is_buyer_maker != 0)
             }
             return .trades(requestID: reply.request_id, list, weight: weight)
         case TW_REPLY_ERROR:

@@ -24,6 +24,13 @@ extension LiveFeed: BackfillOutput {
         (observer as? BackfillEventObserver)?.backfillEvent(event)
     }
 
+    /// True while the symbol's live trades are held for a backfill: its tape
+    /// is not yet complete up to now, so its candles must not close on the
+    /// clock (the held and fetched trades will close them in order).
+    public func isHoldingTrades(of symbolIndex: Int) -> Bool {
+        backfill?.isHolding(symbolIndex) ?? false
+    }
+
     /// The backfill's counters; nil when backfill is off.
     public var backfillStatistics: BackfillStatistics? { backfill?.machine.statistics }
 }

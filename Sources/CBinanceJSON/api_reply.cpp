@@ -67,6 +67,10 @@ bool read_trade(ondemand::object trade, tw_history_trade *out) {
     if (trade.find_field_unordered(aggregate ? "p" : "price").get_string().get(price) != SUCCESS) return false;
     if (trade.find_field_unordered(aggregate ? "q" : "qty").get_string().get(quantity) != SUCCESS) return false;
     if (trade.find_field_unordered(aggregate ? "T" : "time").get_int64().get(out->time_ms) != SUCCESS) return false;
+    bool buyer_maker = false;
+    auto maker_error = trade.find_field_unordered(aggregate ? "m" : "isBuyerMaker").get_bool().get(buyer_maker);
+    if (maker_error != SUCCESS && maker_error != NO_SUCH_FIELD) return false;
+    out->is_buyer_maker = buyer_maker ? 1 : 0;
     if (tw_parse_decimal(price.data(), price.size(), &out->price) != 0) return false;
     return tw_parse_decimal(quantity.data(), quantity.size(), &out->quantity) == 0;
 }

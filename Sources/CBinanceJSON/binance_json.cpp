@@ -73,6 +73,13 @@ tw_frame_kind parse_event(ondemand::object event, tw_trade *out) {
     if (!read_decimal(event, "p", &out->price)) return TW_FRAME_MALFORMED;
     if (!read_decimal(event, "q", &out->quantity)) return TW_FRAME_MALFORMED;
     if (!read_int(event, "T", &out->trade_time_ms)) return TW_FRAME_MALFORMED;
+    // "m" follows "T" in Binance's order, so this lookup is one step. Candles
+    // need it for taker-buy volume; a frame without it (never Binance's)
+    // still carries a usable price.
+    bool buyer_maker = false;
+    auto maker_error = event.find_field_unordered("m").get_bool().get(buyer_maker);
+    if (maker_error != SUCCESS && maker_error != NO_SUCH_FIELD) return TW_FRAME_MALFORMED;
+    out->is_buyer_maker = buyer_maker ? 1 : 0;
 
     std::memcpy(out->symbol, symbol.data(), symbol.size());
     out->symbol_length = static_cast<uint8_t>(symbol.size());

@@ -56,7 +56,8 @@ public final class IndicatorService {
             return .ok
         case .subscribe(let key):
             if entry.subscriptions.contains(where: { $0.key == key }) { return .ok }  // idempotent
-            guard entry.subscriptions.count < settings.maxSubscriptionsPerStream else {
+            // Candle subscriptions count towards the same limit.
+            guard entry.subscriptions.count + entry.candleSubscriptions.count < settings.maxSubscriptionsPerStream else {
                 return GRPCStatus(.resourceExhausted,
                                   "this stream already holds \(settings.maxSubscriptionsPerStream) subscriptions (the server's --max-subscriptions-per-stream); unsubscribe one first")
             }
@@ -142,6 +143,9 @@ public final class IndicatorService {
         response.status.symbol = symbols.index(of: request.symbol).map { symbols.upperCased[$0] } ?? String(request.symbol.prefix(64))
         response.status.type = request.type
         response.status.period = request.period
+        response.status.interval = request.interval
+        response.status.forming = request.forming
+        response.status.candles = request.candles
         return WireMessage(payload: try! response.serializedBytes())
     }
 }

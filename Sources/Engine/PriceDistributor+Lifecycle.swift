@@ -46,6 +46,13 @@ extension PriceDistributor {
         return registry.withEntry(of: stream) { indicators.apply(request, to: &$0) }
     }
 
+    /// Applies a candle request (candles, or an indicator on candles); a new
+    /// subscription's current state goes out right after its status.
+    public func apply(_ request: CandleSubscriptionRequest, from stream: Stream) -> GRPCStatus? {
+        let candles = self.candles
+        return registry.withEntry(of: stream) { candles.apply(request, to: &$0) }
+    }
+
     /// The deadline timer fired: calls whose time is up end with their status.
     /// Returns the timer for the next deadline, if any.
     public func deadlineTimerFired(nowNanos: Int64) -> TimerRequest? {
@@ -87,6 +94,17 @@ extension PriceDistributor {
     /// batch; `final` sends to slow streams too (nothing comes after it).
     public func emitIndicatorBatches(final: Bool = false) {
         indicators.emitBatches(&registry, slowConsumers: final ? nil : slowConsumers)
+        candles.emitBatches(&registry, softLimitBytes: final ? .max : slowConsumers.softLimitBytes)
+    }
+
+    /// The candle clock (wall time, or the newest trade's time under replay)
+    /// passed a candle's end plus the grace: quiet symbols' candles close and
+    /// go out at once. Returns when to call again (unix ms).
+    /// `holding`: symbols whose tape is incomplete (a backfill holds their
+    /// live trades) keep their candles open; their trades close them.
+    public func candleClockDue(nowUnixMs: Int64, holding: (Int) -> Bool = { _ in false }) -> Int64? {
+        candles.advanceClock(nowUnixMs: nowUnixMs, &registry, softLimitBytes: slowConsumers.softLimitBytes,
+                             holding: holding)
     }
 
     /// The same message to every StreamPrices stream (the drain notice).
@@ -103,7 +121,8 @@ extension PriceDistributor {
     private func leave(_ stream: Stream) -> Bool {
         bounds.forget(stream)
         guard let subscriptions = registry.remove(stream) else { return false }
-        indicators.release(subscriptions, connection: stream.connectionKey)
+        indicators.release(subscriptions.indicators, connection: stream.connectionKey)
+        candles.release(subscriptions.candles)
         return true
     }
 }

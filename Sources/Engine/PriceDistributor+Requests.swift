@@ -25,6 +25,18 @@ extension PriceDistributor {
             end(stream, GRPCStatus(.invalidArgument, "the request is not a valid tickwire.v1.IndicatorRequest"))
             return .malformed
         }
+        if let candleRequest = CandleSubscriptionRequest(request, symbols: indicators.symbols,
+                                                         settings: indicators.settings) {
+            guard let status = apply(candleRequest, from: stream) else { return .notRegistered }
+            stream.send(indicators.statusMessage(for: request, status: status))
+            // A late joiner gets the last closed candle, the forming one and
+            // the current values at once, not at the next close or batch.
+            if status.code == .ok, case .subscribe = candleRequest {
+                let candles = self.candles
+                registry.withEntry(of: stream) { candles.emit(to: &$0) }
+            }
+            return .answered(status)
+        }
         let parsed = SubscriptionRequest(request, symbols: indicators.symbols, settings: indicators.settings)
         guard let status = apply(parsed, from: stream) else { return .notRegistered }
         stream.send(indicators.statusMessage(for: request, status: status))

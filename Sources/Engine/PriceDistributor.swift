@@ -35,6 +35,8 @@ public final class PriceDistributor<Stream: ClientStream>: TradeSink {
     private let symbolCount: Int
 
     public let indicators: IndicatorService
+    /// Candles of every (symbol, interval), and indicators on their closes.
+    public let candles: CandleService
     /// Calls that end at a time (stream duration or grpc-timeout).
     let bounds = StreamBounds<Stream>()
     /// Streams whose price budget ran out during the current publish.
@@ -45,7 +47,9 @@ public final class PriceDistributor<Stream: ClientStream>: TradeSink {
     private var batchQueued: [Bool] = []
 
     public init(symbols: SymbolTable, streamCapacity: Int, indicators: IndicatorService,
-                slowConsumers: SlowConsumerPolicy = SlowConsumerPolicy()) {
+                slowConsumers: SlowConsumerPolicy = SlowConsumerPolicy(), candles: CandleService? = nil) {
+        self.candles = candles ?? CandleService(symbols: symbols, settings: CandleSettings(),
+                                                indicatorSettings: indicators.settings)
         encoder = PriceUpdateEncoder(symbols: symbols)
         symbolCount = symbols.count
         self.slowConsumers = slowConsumers
@@ -57,7 +61,7 @@ public final class PriceDistributor<Stream: ClientStream>: TradeSink {
     public func publish(_ trade: Trade) {
         tradesPublished += 1
         // The price goes out first: batching must never delay it.
-        defer { indicators.ingest(trade) }
+        defer { ingest(trade) }
         guard registry.count > 0 else { return }
         let message = encoder.encode(trade)
         let softLimit = slowConsumers.softLimitBytes
@@ -105,7 +109,15 @@ public final class PriceDistributor<Stream: ClientStream>: TradeSink {
         batchQueued.removeAll(keepingCapacity: true)
         endWalk()
         // The prices went first: batching must never delay them.
-        for trade in trades { indicators.ingest(trade) }
+        for trade in trades { ingest(trade) }
+    }
+
+    /// After the trade's price is queued: the per-trade indicators and the
+    /// candles. A candle the trade closed goes out at once, not at the next batch.
+    @inline(__always)
+    private func ingest(_ trade: Trade) {
+        indicators.ingest(trade)
+        candles.ingest(trade, &registry, softLimitBytes: slowConsumers.softLimitBytes)
     }
 
     /// One trade to one stream: queued, or held back (conflated) while the

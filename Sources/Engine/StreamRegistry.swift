@@ -17,6 +17,8 @@ public struct PriceStreamEntry<Stream: ClientStream> {
     /// `stream` above keeps it alive while it is registered.
     let unretained: Unmanaged<Stream>
     public internal(set) var subscriptions: [StreamSubscription] = []
+    /// Candle subscriptions and indicators on candles (CandleService).
+    public internal(set) var candleSubscriptions: [CandleStreamSubscription] = []
     var slow = SlowConsumerState()
     /// Prices still to send before the stream ends with OK, when its client
     /// set `tickwire-stream-messages`; nil for a stream without that bound.
@@ -64,10 +66,10 @@ public struct StreamRegistry<Stream: ClientStream> {
 
     /// Removes the stream and returns what it had subscribed to, or nil when
     /// it was not registered.
-    mutating func remove(_ stream: Stream) -> [StreamSubscription]? {
+    mutating func remove(_ stream: Stream) -> (indicators: [StreamSubscription], candles: [CandleStreamSubscription])? {
         guard let index = indexOf.removeValue(forKey: ObjectIdentifier(stream)) else { return nil }
         precondition(entries[index].stream === stream, "registry index out of step")
-        let removed = entries[index].subscriptions
+        let removed = (entries[index].subscriptions, entries[index].candleSubscriptions)
         let last = entries.removeLast()
         if index < entries.count {
             entries[index] = last
@@ -114,6 +116,12 @@ public struct StreamRegistry<Stream: ClientStream> {
     }
 
     /// Visits every entry that has subscriptions, for the batch timer.
+    mutating func forEachCandleSubscribed(_ body: (inout PriceStreamEntry<Stream>) -> Void) {
+        for index in entries.indices where !entries[index].candleSubscriptions.isEmpty {
+            body(&entries[index])
+        }
+    }
+
     mutating func forEachSubscribed(_ body: (inout PriceStreamEntry<Stream>) -> Void) {
         for index in entries.indices where !entries[index].subscriptions.isEmpty {
             body(&entries[index])

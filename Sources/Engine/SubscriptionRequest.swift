@@ -14,13 +14,8 @@ public enum SubscriptionRequest {
     public static let maxRequestIDBytes = 256
 
     public init(_ request: Tickwire_V1_IndicatorRequest, symbols: SymbolTable, settings: IndicatorSettings) {
-        guard request.requestID.utf8.count <= Self.maxRequestIDBytes else {
-            self = .rejected(.invalidArgument,
-                             "request_id is \(request.requestID.utf8.count) bytes; use at most \(Self.maxRequestIDBytes)")
-            return
-        }
-        guard request.symbol.utf8.count <= 64 else {
-            self = .rejected(.notFound, "symbol is \(request.symbol.utf8.count) bytes long; no served symbol is")
+        if let (code, message) = Self.boundsRefusal(request) {
+            self = .rejected(code, message)
             return
         }
         guard let kind = IndicatorKind(wireType: request.type) else {
@@ -34,8 +29,7 @@ public enum SubscriptionRequest {
             return
         }
         guard let symbol = symbols.index(of: request.symbol) else {
-            let served = symbols.upperCased.joined(separator: ", ")
-            self = .rejected(.notFound, "symbol '\(request.symbol)' is not served here; this server serves \(served)")
+            self = .rejected(.notFound, Self.notServed(request.symbol, symbols))
             return
         }
         let key = IndicatorKey(symbol: symbol, kind: kind, period: Int(request.period))
@@ -45,6 +39,23 @@ public enum SubscriptionRequest {
         case .UNRECOGNIZED(let value):
             self = .rejected(.invalidArgument, "action \(value) is unknown: use ACTION_SUBSCRIBE or ACTION_UNSUBSCRIBE")
         }
+    }
+}
+
+extension SubscriptionRequest {
+    /// An over-long request id or symbol: refused before anything else (both are echoed and logged).
+    static func boundsRefusal(_ request: Tickwire_V1_IndicatorRequest) -> (GRPCStatusCode, String)? {
+        guard request.requestID.utf8.count <= maxRequestIDBytes else {
+            return (.invalidArgument, "request_id is \(request.requestID.utf8.count) bytes; use at most \(maxRequestIDBytes)")
+        }
+        guard request.symbol.utf8.count <= 64 else {
+            return (.notFound, "symbol is \(request.symbol.utf8.count) bytes long; no served symbol is")
+        }
+        return nil
+    }
+
+    static func notServed(_ symbol: String, _ symbols: SymbolTable) -> String {
+        "symbol '\(symbol)' is not served here; this server serves \(symbols.upperCased.joined(separator: ", "))"
     }
 }
 

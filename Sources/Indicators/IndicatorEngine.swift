@@ -16,10 +16,11 @@
 /// each of its handles whether `value(of:)?.version` is newer.
 public struct IndicatorEngine: ~Copyable {
     public let maxPeriod: Int
-    private var history: PriceHistory
-    private var pool: IndicatorPool
+    // Internal (not private) for the `+Peek` extension.
+    var history: PriceHistory
+    var pool: IndicatorPool
     /// Parallel to the pool's slots: `states[slot]` is what slot `slot` computes.
-    private var states: FixedArray<IndicatorState>
+    var states: FixedArray<IndicatorState>
     /// Bumped on every trade and every newly warmed state; see `IndicatorValue.version`.
     public private(set) var version: UInt64 = 0
 
@@ -116,7 +117,7 @@ public struct IndicatorEngine: ~Copyable {
 
     // MARK: Private
 
-    private mutating func startState(in slot: Int, for key: IndicatorKey) {
+    mutating func startState(in slot: Int, for key: IndicatorKey) {
         var calculator = IndicatorCalculator(kind: key.kind, period: key.period)
         var latest: IndicatorValue? = nil
         if let value = calculator.warm(from: history, symbol: key.symbol) {
@@ -131,7 +132,7 @@ public struct IndicatorEngine: ~Copyable {
 
     /// A stale handle is a caller bug: it would otherwise read or release
     /// whichever indicator now occupies the slot.
-    private func liveSlot(of handle: IndicatorHandle) -> Int {
+    func liveSlot(of handle: IndicatorHandle) -> Int {
         guard let slot = pool.slot(of: handle) else {
             preconditionFailure("stale IndicatorHandle: its state was already returned to the pool")
         }

@@ -66,6 +66,11 @@ struct PriceHistory: ~Copyable {
         price(of: symbol, back: count(of: symbol) - 1 - index)
     }
 
+    /// Forgets every price of `symbol` (its past is about to be rewritten).
+    mutating func clear(symbol: Int) {
+        cursors[symbol] = Cursor()
+    }
+
     mutating func append(_ price: Double, of symbol: Int, tradeId: Int64, tradeTimeMs: Int64) {
         var cursor = cursors[symbol]
         prices[symbol * capacity + cursor.nextPosition] = price

@@ -12,9 +12,14 @@ public struct Trade: Equatable, Sendable {
     /// Missed live and fetched afterwards from Binance's trade history
     /// (then `ingestUnixNanos` is when that history response was read).
     public var isBackfilled: Bool
+    /// Binance's `m`: the buyer was the resting order, so the taker sold.
+    /// Candles count the quantity as taker-buy volume only when this is false.
+    /// (A Bool beside `isBackfilled` fills padding: the struct stays 64 bytes.)
+    public var isBuyerMaker: Bool
 
     public init(symbolIndex: Int, tradeID: Int64, price: Double, quantity: Double,
-                tradeTimeMs: Int64, eventTimeMs: Int64, ingestUnixNanos: Int64, isBackfilled: Bool = false) {
+                tradeTimeMs: Int64, eventTimeMs: Int64, ingestUnixNanos: Int64, isBackfilled: Bool = false,
+                isBuyerMaker: Bool = false) {
         self.symbolIndex = symbolIndex
         self.tradeID = tradeID
         self.price = price
@@ -23,6 +28,7 @@ public struct Trade: Equatable, Sendable {
         self.eventTimeMs = eventTimeMs
         self.ingestUnixNanos = ingestUnixNanos
         self.isBackfilled = isBackfilled
+        self.isBuyerMaker = isBuyerMaker
     }
 }
 

@@ -65,6 +65,91 @@ public nonisolated enum Tickwire_V1_IndicatorType: SwiftProtobuf.Enum, Swift.Cas
 
 }
 
+/// Binance's spot kline intervals; open times are aligned to UTC.
+public nonisolated enum Tickwire_V1_CandleInterval: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// No interval: an indicator computed on every trade (the original behaviour).
+  case unspecified // = 0
+  case candleInterval1S // = 1
+  case candleInterval1M // = 2
+  case candleInterval3M // = 3
+  case candleInterval5M // = 4
+  case candleInterval15M // = 5
+  case candleInterval30M // = 6
+  case candleInterval1H // = 7
+  case candleInterval2H // = 8
+  case candleInterval4H // = 9
+  case candleInterval6H // = 10
+  case candleInterval8H // = 11
+  case candleInterval12H // = 12
+  case candleInterval1D // = 13
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .candleInterval1S
+    case 2: self = .candleInterval1M
+    case 3: self = .candleInterval3M
+    case 4: self = .candleInterval5M
+    case 5: self = .candleInterval15M
+    case 6: self = .candleInterval30M
+    case 7: self = .candleInterval1H
+    case 8: self = .candleInterval2H
+    case 9: self = .candleInterval4H
+    case 10: self = .candleInterval6H
+    case 11: self = .candleInterval8H
+    case 12: self = .candleInterval12H
+    case 13: self = .candleInterval1D
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .candleInterval1S: return 1
+    case .candleInterval1M: return 2
+    case .candleInterval3M: return 3
+    case .candleInterval5M: return 4
+    case .candleInterval15M: return 5
+    case .candleInterval30M: return 6
+    case .candleInterval1H: return 7
+    case .candleInterval2H: return 8
+    case .candleInterval4H: return 9
+    case .candleInterval6H: return 10
+    case .candleInterval8H: return 11
+    case .candleInterval12H: return 12
+    case .candleInterval1D: return 13
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Tickwire_V1_CandleInterval] = [
+    .unspecified,
+    .candleInterval1S,
+    .candleInterval1M,
+    .candleInterval3M,
+    .candleInterval5M,
+    .candleInterval15M,
+    .candleInterval30M,
+    .candleInterval1H,
+    .candleInterval2H,
+    .candleInterval4H,
+    .candleInterval6H,
+    .candleInterval8H,
+    .candleInterval12H,
+    .candleInterval1D,
+  ]
+
+}
+
 public nonisolated struct Tickwire_V1_IndicatorRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -80,6 +165,20 @@ public nonisolated struct Tickwire_V1_IndicatorRequest: Sendable {
 
   /// Echoed in the SubscriptionStatus that answers this request.
   public var requestID: String = String()
+
+  /// Set: the indicator is computed on this interval's candle closes
+  /// (TA-Lib-exact on the closes) instead of on every trade. Also the interval
+  /// of a `candles` subscription.
+  public var interval: Tickwire_V1_CandleInterval = .unspecified
+
+  /// With an interval: also send, at every batch, the provisional value on the
+  /// forming candle (IndicatorUpdate.forming), or for `candles` the forming
+  /// candle itself (Candle.closed false). Part of the subscription's identity.
+  public var forming: Bool = false
+
+  /// Subscribe to the candles of (symbol, interval) themselves, each one as it
+  /// closes; `type` and `period` are then ignored.
+  public var candles: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -170,6 +269,77 @@ public nonisolated struct Tickwire_V1_IndicatorUpdate: Sendable {
 
   public var tradeTimeMs: Int64 = 0
 
+  /// The candle interval the value is computed on; unspecified for per-trade values.
+  /// For a candle indicator, trade_time_ms is the close time of the last candle included.
+  public var interval: Tickwire_V1_CandleInterval = .unspecified
+
+  /// True: a provisional value, on the closed candles plus the forming one's
+  /// latest price (TA-Lib's streaming Peek). It commits nothing; the value on
+  /// close arrives with forming false.
+  public var forming: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One kline, with Binance's fields. An interval without trades has open =
+/// high = low = close = the previous close, volumes 0, trade_count 0 and
+/// trade ids -1, as in Binance's own klines.
+public nonisolated struct Tickwire_V1_Candle: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var symbol: String = String()
+
+  public var interval: Tickwire_V1_CandleInterval = .unspecified
+
+  public var openTimeMs: Int64 = 0
+
+  /// The interval's last millisecond: open_time_ms + span - 1.
+  public var closeTimeMs: Int64 = 0
+
+  public var `open`: Double = 0
+
+  public var high: Double = 0
+
+  public var low: Double = 0
+
+  public var close: Double = 0
+
+  /// Base-asset volume.
+  public var volume: Double = 0
+
+  /// Quote-asset volume (sum of price × quantity).
+  public var quoteVolume: Double = 0
+
+  public var tradeCount: Int64 = 0
+
+  /// Volume of trades whose buyer was the taker.
+  public var takerBuyVolume: Double = 0
+
+  public var takerBuyQuoteVolume: Double = 0
+
+  public var firstTradeID: Int64 = 0
+
+  public var lastTradeID: Int64 = 0
+
+  /// False for the forming candle (sent only to `forming` subscriptions).
+  public var closed: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Tickwire_V1_CandleBatch: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var candles: [Tickwire_V1_Candle] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -204,6 +374,12 @@ public nonisolated struct Tickwire_V1_SubscriptionStatus: Sendable {
   public var type: Tickwire_V1_IndicatorType = .unspecified
 
   public var period: UInt32 = 0
+
+  public var interval: Tickwire_V1_CandleInterval = .unspecified
+
+  public var forming: Bool = false
+
+  public var candles: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -271,6 +447,16 @@ public nonisolated struct Tickwire_V1_StreamResponse: Sendable {
     set {payload = .gap(newValue)}
   }
 
+  /// Closed candles (and forming ones, for `forming` subscriptions); a new
+  /// candle subscription gets the last closed candle and the forming one at once.
+  public var candles: Tickwire_V1_CandleBatch {
+    get {
+      if case .candles(let v)? = payload {return v}
+      return Tickwire_V1_CandleBatch()
+    }
+    set {payload = .candles(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Payload: Equatable, Sendable {
@@ -279,6 +465,9 @@ public nonisolated struct Tickwire_V1_StreamResponse: Sendable {
     case status(Tickwire_V1_SubscriptionStatus)
     case shutdown(Tickwire_V1_ShutdownNotice)
     case gap(Tickwire_V1_GapNotice)
+    /// Closed candles (and forming ones, for `forming` subscriptions); a new
+    /// candle subscription gets the last closed candle and the forming one at once.
+    case candles(Tickwire_V1_CandleBatch)
 
   }
 
@@ -371,9 +560,13 @@ nonisolated extension Tickwire_V1_IndicatorType: SwiftProtobuf._ProtoNameProvidi
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INDICATOR_TYPE_UNSPECIFIED\0\u{1}INDICATOR_TYPE_SMA\0\u{1}INDICATOR_TYPE_EMA\0\u{1}INDICATOR_TYPE_RSI\0")
 }
 
+nonisolated extension Tickwire_V1_CandleInterval: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CANDLE_INTERVAL_UNSPECIFIED\0\u{1}CANDLE_INTERVAL_1S\0\u{1}CANDLE_INTERVAL_1M\0\u{1}CANDLE_INTERVAL_3M\0\u{1}CANDLE_INTERVAL_5M\0\u{1}CANDLE_INTERVAL_15M\0\u{1}CANDLE_INTERVAL_30M\0\u{1}CANDLE_INTERVAL_1H\0\u{1}CANDLE_INTERVAL_2H\0\u{1}CANDLE_INTERVAL_4H\0\u{1}CANDLE_INTERVAL_6H\0\u{1}CANDLE_INTERVAL_8H\0\u{1}CANDLE_INTERVAL_12H\0\u{1}CANDLE_INTERVAL_1D\0")
+}
+
 nonisolated extension Tickwire_V1_IndicatorRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IndicatorRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}action\0\u{1}symbol\0\u{1}type\0\u{1}period\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}action\0\u{1}symbol\0\u{1}type\0\u{1}period\0\u{3}request_id\0\u{1}interval\0\u{1}forming\0\u{1}candles\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -386,6 +579,9 @@ nonisolated extension Tickwire_V1_IndicatorRequest: SwiftProtobuf.Message, Swift
       case 3: try { try decoder.decodeSingularEnumField(value: &self.type) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.period) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.interval) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.forming) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.candles) }()
       default: break
       }
     }
@@ -407,6 +603,15 @@ nonisolated extension Tickwire_V1_IndicatorRequest: SwiftProtobuf.Message, Swift
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 5)
     }
+    if self.interval != .unspecified {
+      try visitor.visitSingularEnumField(value: self.interval, fieldNumber: 6)
+    }
+    if self.forming != false {
+      try visitor.visitSingularBoolField(value: self.forming, fieldNumber: 7)
+    }
+    if self.candles != false {
+      try visitor.visitSingularBoolField(value: self.candles, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -416,6 +621,9 @@ nonisolated extension Tickwire_V1_IndicatorRequest: SwiftProtobuf.Message, Swift
     if lhs.type != rhs.type {return false}
     if lhs.period != rhs.period {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs.interval != rhs.interval {return false}
+    if lhs.forming != rhs.forming {return false}
+    if lhs.candles != rhs.candles {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -492,7 +700,7 @@ nonisolated extension Tickwire_V1_PriceUpdate: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Tickwire_V1_IndicatorUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IndicatorUpdate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}type\0\u{1}period\0\u{1}value\0\u{3}trade_id\0\u{3}trade_time_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}type\0\u{1}period\0\u{1}value\0\u{3}trade_id\0\u{3}trade_time_ms\0\u{1}interval\0\u{1}forming\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -506,6 +714,8 @@ nonisolated extension Tickwire_V1_IndicatorUpdate: SwiftProtobuf.Message, SwiftP
       case 4: try { try decoder.decodeSingularDoubleField(value: &self.value) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.tradeID) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.tradeTimeMs) }()
+      case 7: try { try decoder.decodeSingularEnumField(value: &self.interval) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.forming) }()
       default: break
       }
     }
@@ -530,6 +740,12 @@ nonisolated extension Tickwire_V1_IndicatorUpdate: SwiftProtobuf.Message, SwiftP
     if self.tradeTimeMs != 0 {
       try visitor.visitSingularInt64Field(value: self.tradeTimeMs, fieldNumber: 6)
     }
+    if self.interval != .unspecified {
+      try visitor.visitSingularEnumField(value: self.interval, fieldNumber: 7)
+    }
+    if self.forming != false {
+      try visitor.visitSingularBoolField(value: self.forming, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -540,6 +756,143 @@ nonisolated extension Tickwire_V1_IndicatorUpdate: SwiftProtobuf.Message, SwiftP
     if lhs.value != rhs.value {return false}
     if lhs.tradeID != rhs.tradeID {return false}
     if lhs.tradeTimeMs != rhs.tradeTimeMs {return false}
+    if lhs.interval != rhs.interval {return false}
+    if lhs.forming != rhs.forming {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tickwire_V1_Candle: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Candle"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}interval\0\u{3}open_time_ms\0\u{3}close_time_ms\0\u{1}open\0\u{1}high\0\u{1}low\0\u{1}close\0\u{1}volume\0\u{3}quote_volume\0\u{3}trade_count\0\u{3}taker_buy_volume\0\u{3}taker_buy_quote_volume\0\u{3}first_trade_id\0\u{3}last_trade_id\0\u{1}closed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.symbol) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.interval) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.openTimeMs) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.closeTimeMs) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.`open`) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.high) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.low) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.close) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self.volume) }()
+      case 10: try { try decoder.decodeSingularDoubleField(value: &self.quoteVolume) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self.tradeCount) }()
+      case 12: try { try decoder.decodeSingularDoubleField(value: &self.takerBuyVolume) }()
+      case 13: try { try decoder.decodeSingularDoubleField(value: &self.takerBuyQuoteVolume) }()
+      case 14: try { try decoder.decodeSingularInt64Field(value: &self.firstTradeID) }()
+      case 15: try { try decoder.decodeSingularInt64Field(value: &self.lastTradeID) }()
+      case 16: try { try decoder.decodeSingularBoolField(value: &self.closed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.symbol.isEmpty {
+      try visitor.visitSingularStringField(value: self.symbol, fieldNumber: 1)
+    }
+    if self.interval != .unspecified {
+      try visitor.visitSingularEnumField(value: self.interval, fieldNumber: 2)
+    }
+    if self.openTimeMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.openTimeMs, fieldNumber: 3)
+    }
+    if self.closeTimeMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.closeTimeMs, fieldNumber: 4)
+    }
+    if self.`open`.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.`open`, fieldNumber: 5)
+    }
+    if self.high.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.high, fieldNumber: 6)
+    }
+    if self.low.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.low, fieldNumber: 7)
+    }
+    if self.close.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.close, fieldNumber: 8)
+    }
+    if self.volume.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.volume, fieldNumber: 9)
+    }
+    if self.quoteVolume.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.quoteVolume, fieldNumber: 10)
+    }
+    if self.tradeCount != 0 {
+      try visitor.visitSingularInt64Field(value: self.tradeCount, fieldNumber: 11)
+    }
+    if self.takerBuyVolume.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.takerBuyVolume, fieldNumber: 12)
+    }
+    if self.takerBuyQuoteVolume.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.takerBuyQuoteVolume, fieldNumber: 13)
+    }
+    if self.firstTradeID != 0 {
+      try visitor.visitSingularInt64Field(value: self.firstTradeID, fieldNumber: 14)
+    }
+    if self.lastTradeID != 0 {
+      try visitor.visitSingularInt64Field(value: self.lastTradeID, fieldNumber: 15)
+    }
+    if self.closed != false {
+      try visitor.visitSingularBoolField(value: self.closed, fieldNumber: 16)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tickwire_V1_Candle, rhs: Tickwire_V1_Candle) -> Bool {
+    if lhs.symbol != rhs.symbol {return false}
+    if lhs.interval != rhs.interval {return false}
+    if lhs.openTimeMs != rhs.openTimeMs {return false}
+    if lhs.closeTimeMs != rhs.closeTimeMs {return false}
+    if lhs.`open` != rhs.`open` {return false}
+    if lhs.high != rhs.high {return false}
+    if lhs.low != rhs.low {return false}
+    if lhs.close != rhs.close {return false}
+    if lhs.volume != rhs.volume {return false}
+    if lhs.quoteVolume != rhs.quoteVolume {return false}
+    if lhs.tradeCount != rhs.tradeCount {return false}
+    if lhs.takerBuyVolume != rhs.takerBuyVolume {return false}
+    if lhs.takerBuyQuoteVolume != rhs.takerBuyQuoteVolume {return false}
+    if lhs.firstTradeID != rhs.firstTradeID {return false}
+    if lhs.lastTradeID != rhs.lastTradeID {return false}
+    if lhs.closed != rhs.closed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tickwire_V1_CandleBatch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CandleBatch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}candles\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.candles) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.candles.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.candles, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tickwire_V1_CandleBatch, rhs: Tickwire_V1_CandleBatch) -> Bool {
+    if lhs.candles != rhs.candles {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -577,7 +930,7 @@ nonisolated extension Tickwire_V1_IndicatorBatch: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Tickwire_V1_SubscriptionStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubscriptionStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}code\0\u{1}message\0\u{1}symbol\0\u{1}type\0\u{1}period\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}code\0\u{1}message\0\u{1}symbol\0\u{1}type\0\u{1}period\0\u{1}interval\0\u{1}forming\0\u{1}candles\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -591,6 +944,9 @@ nonisolated extension Tickwire_V1_SubscriptionStatus: SwiftProtobuf.Message, Swi
       case 4: try { try decoder.decodeSingularStringField(value: &self.symbol) }()
       case 5: try { try decoder.decodeSingularEnumField(value: &self.type) }()
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.period) }()
+      case 7: try { try decoder.decodeSingularEnumField(value: &self.interval) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.forming) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.candles) }()
       default: break
       }
     }
@@ -615,6 +971,15 @@ nonisolated extension Tickwire_V1_SubscriptionStatus: SwiftProtobuf.Message, Swi
     if self.period != 0 {
       try visitor.visitSingularUInt32Field(value: self.period, fieldNumber: 6)
     }
+    if self.interval != .unspecified {
+      try visitor.visitSingularEnumField(value: self.interval, fieldNumber: 7)
+    }
+    if self.forming != false {
+      try visitor.visitSingularBoolField(value: self.forming, fieldNumber: 8)
+    }
+    if self.candles != false {
+      try visitor.visitSingularBoolField(value: self.candles, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -625,6 +990,9 @@ nonisolated extension Tickwire_V1_SubscriptionStatus: SwiftProtobuf.Message, Swi
     if lhs.symbol != rhs.symbol {return false}
     if lhs.type != rhs.type {return false}
     if lhs.period != rhs.period {return false}
+    if lhs.interval != rhs.interval {return false}
+    if lhs.forming != rhs.forming {return false}
+    if lhs.candles != rhs.candles {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -667,7 +1035,7 @@ nonisolated extension Tickwire_V1_ShutdownNotice: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Tickwire_V1_StreamResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StreamResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}price\0\u{1}indicators\0\u{1}status\0\u{1}shutdown\0\u{1}gap\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}price\0\u{1}indicators\0\u{1}status\0\u{1}shutdown\0\u{1}gap\0\u{1}candles\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -740,6 +1108,19 @@ nonisolated extension Tickwire_V1_StreamResponse: SwiftProtobuf.Message, SwiftPr
           self.payload = .gap(v)
         }
       }()
+      case 6: try {
+        var v: Tickwire_V1_CandleBatch?
+        var hadOneofValue = false
+        if let current = self.payload {
+          hadOneofValue = true
+          if case .candles(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.payload = .candles(v)
+        }
+      }()
       default: break
       }
     }
@@ -770,6 +1151,10 @@ nonisolated extension Tickwire_V1_StreamResponse: SwiftProtobuf.Message, SwiftPr
     case .gap?: try {
       guard case .gap(let v)? = self.payload else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case .candles?: try {
+      guard case .candles(let v)? = self.payload else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     }()
     case nil: break
     }

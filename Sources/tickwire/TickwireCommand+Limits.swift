@@ -72,4 +72,22 @@ extension TickwireCommand {
         settings.maxIndicatorsPerConnection = maxIndicatorsPerConnection
         return settings
     }
+
+    /// --max-candle-history, --candle-close-grace; candles close on the
+    /// newest trade's time under --replay (a recording's hours are not today's).
+    func makeCandleSettings(maxIndicators: Int) throws -> CandleSettings {
+        var settings = CandleSettings()
+        guard (2...1_000_000).contains(maxCandleHistory) else {
+            throw ValidationError("--max-candle-history must be from 2 to 1000000")
+        }
+        guard let grace = GoDuration(parsing: candleCloseGrace), grace.nanoseconds >= 0,
+              grace.nanoseconds <= 60_000_000_000 else {
+            throw ValidationError("--candle-close-grace '\(candleCloseGrace)' must be a duration from 0s to 60s, such as 300ms")
+        }
+        settings.historyCapacity = maxCandleHistory
+        settings.closeGraceMs = grace.nanoseconds / 1_000_000
+        settings.maxIndicators = maxIndicators
+        settings.clock = replay == nil ? .wall : .newestTrade
+        return settings
+    }
 }

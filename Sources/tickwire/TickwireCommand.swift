@@ -31,6 +31,7 @@ struct TickwireCommand: ParsableCommand {
         "max-connection-age", "max-connection-age-grace",
         "indicator-interval", "history", "max-period", "max-indicators", "max-subscriptions-per-stream",
         "max-indicators-per-connection", "max-queued-bytes", "max-streams", "socket-send-buffer",
+        "max-candle-history", "candle-close-grace",
         "stop-flush-timeout", "binance-url", "binance-ca-file", "stream", "stale-timeout",
         "binance-max-connection-age", "reconnect-base", "reconnect-cap", "tls-cert", "tls-key", "tls-client-ca",
         "dns-servers", "binance-api-url", "backfill-timeout", "backfill-max-trades", "warm-intervals",
@@ -184,6 +185,14 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "n"))
     var maxIndicators = 4096
 
+    @Option(help: ArgumentHelp("Closed candles kept per (symbol, interval), for late joiners and to warm indicators on candles; bounds their longest period. Every symbol keeps all 13 intervals, about 120 bytes per candle (the startup log and /metrics report the total). [env: TICKWIRE_MAX_CANDLE_HISTORY]",
+                               valueName: "n"))
+    var maxCandleHistory = 1000
+
+    @Option(help: ArgumentHelp("How long after its end the clock closes a candle no later trade has closed, for trades stamped before the boundary that arrive after it (docs/candles.md measures Binance's lateness). [env: TICKWIRE_CANDLE_CLOSE_GRACE]",
+                               valueName: "duration"))
+    var candleCloseGrace = "300ms"
+
     @Option(help: ArgumentHelp("Indicator subscriptions one stream may hold. [env: TICKWIRE_MAX_SUBSCRIPTIONS_PER_STREAM]",
                                valueName: "n"))
     var maxSubscriptionsPerStream = 64
@@ -307,6 +316,7 @@ struct TickwireCommand: ParsableCommand {
         configuration.grpc.keepalive = try makeKeepalivePolicy()
         try applyShutdownTimings(to: &configuration)
         configuration.indicators = try makeIndicatorSettings()
+        configuration.candles = try makeCandleSettings(maxIndicators: configuration.indicators.maxIndicators)
         if replay == nil {
             configuration.liveFeed = try makeLiveFeedSettings()
             configuration.backfill = try makeBackfillSettings()

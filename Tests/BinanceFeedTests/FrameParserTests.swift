@@ -18,7 +18,20 @@ let symbols = try! SymbolTable(["btcusdt", "ethusdt"])
         let line = #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}}"#
         #expect(parser.parse(line, ingestUnixNanos: 42) == .trade(Trade(
             symbolIndex: 0, tradeID: 3735683259, price: 61837.63, quantity: 0.02,
-            tradeTimeMs: 1723161255342, eventTimeMs: 1723161255343, ingestUnixNanos: 42)))
+            tradeTimeMs: 1723161255342, eventTimeMs: 1723161255343, ingestUnixNanos: 42, isBuyerMaker: true)))
+    }
+
+    /// Candles' taker-buy volume counts trades whose buyer was the taker (m false).
+    @Test func readsTheBuyerMakerFlagAndToleratesItsAbsence() {
+        let taker = #"{"e":"trade","E":1,"s":"BTCUSDT","t":5,"p":"1.5","q":"2","T":1,"m":false,"M":true}"#
+        let absent = #"{"e":"trade","E":1,"s":"BTCUSDT","t":5,"p":"1.5","q":"2","T":1}"#
+        let wrongType = #"{"e":"trade","E":1,"s":"BTCUSDT","t":5,"p":"1.5","q":"2","T":1,"m":"yes"}"#
+        guard case .trade(let sell) = parser.parse(taker), case .trade(let bare) = parser.parse(absent) else {
+            Issue.record("not trades"); return
+        }
+        #expect(sell.isBuyerMaker == false)
+        #expect(bare.isBuyerMaker == false)
+        #expect(parser.parse(wrongType) == .malformed)
     }
 
     @Test func parsesAggTradeByItsAggregateID() {

@@ -12,7 +12,7 @@ import Testing
             + #"{"id":28458,"price":"4.5","qty":"0.001","quoteQty":"0.0045","time":1499865549591,"#
             + #""isBuyerMaker":false,"isBestMatch":true}],"rateLimits":\#(Self.weight)}"#
         #expect(parser.parse(text) == .trades(requestID: 7, [
-            HistoricalTrade(tradeID: 28457, timeMs: 1499865549590, price: 4.000001, quantity: 12),
+            HistoricalTrade(tradeID: 28457, timeMs: 1499865549590, price: 4.000001, quantity: 12, isBuyerMaker: true),
             HistoricalTrade(tradeID: 28458, timeMs: 1499865549591, price: 4.5, quantity: 0.001),
         ], weight: RequestWeight(used: 75, limit: 6000, intervalMs: 60_000)))
     }
@@ -70,7 +70,8 @@ import Testing
         let text = #"{"id":2,"status":200,"result":[{"a":26129,"p":"0.01633102","q":"4.70443515","f":27781,"#
             + #""l":27781,"T":1498793709153,"m":true,"M":true}],"rateLimits":\#(Self.weight)}"#
         #expect(parser.parse(text) == .trades(requestID: 2, [
-            HistoricalTrade(tradeID: 26129, timeMs: 1498793709153, price: 0.01633102, quantity: 4.70443515),
+            HistoricalTrade(tradeID: 26129, timeMs: 1498793709153, price: 0.01633102, quantity: 4.70443515,
+                            isBuyerMaker: true),
         ], weight: RequestWeight(used: 75, limit: 6000, intervalMs: 60_000)))
     }
 

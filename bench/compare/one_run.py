@@ -119,7 +119,7 @@ def measure(proc, scenario: Scenario, client_cpu: int, load_client: Path, workdi
     reports = [workdir / f"tw-load-{n}.json" for n in range(len(client_shares(scenario)))]
     for path, (connections, streams) in zip(reports, client_shares(scenario)):
         clients.append(tw_load.spawn(load_client, proc.target, connections=connections, streams=streams,
-                                     indicators=scenario.indicators,
+                                     indicators=scenario.indicators, candle_interval=scenario.candle_interval,
                                      duration_s=open_timeout_s + warmup_s + scenario.hold_s + 30,
                                      json_path=path, sample_every=scenario.sample_every, cpu=client_cpu,
                                      warmup_s=warmup_s, busy_poll=scenario.busy_poll,

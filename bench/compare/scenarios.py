@@ -16,6 +16,9 @@ class Scenario:
     trades_per_s: float | None
     hold_s: float
     indicators: int = 0
+    # Nonzero: the indicators are on this tickwire.v1.CandleInterval's closes
+    # (2 = 1m), with provisional values; tickwire only (issue 18).
+    candle_interval: int = 0
     # tw-load decodes every n-th price of a stream for its latency.
     sample_every: int = 1
     # tw-load spins on epoll_wait instead of sleeping, as a colocated trading
@@ -38,6 +41,8 @@ FULL = [
              what="10,000 connections, one stream each, 100 trades/s"),
     Scenario("indicators", 1000, 100, 2000, 30, indicators=10, sample_every=100,
              what="fan-out plus 10 indicator subscriptions per stream"),
+    Scenario("candles", 1000, 100, 2000, 30, indicators=10, candle_interval=2, sample_every=100,
+             what="the indicators scenario with the 10 on 1m candle closes, provisional values on (tickwire only)"),
 ]
 
 # --quick: the same shapes, shorter, and capacity at 2,000 connections, so a
@@ -45,7 +50,7 @@ FULL = [
 QUICK_OVERRIDES = {"colocated": dict(hold_s=6), "mid": dict(hold_s=6), "fanout": dict(hold_s=6),
                    "burst": dict(hold_s=5), "capacity": dict(hold_s=5, streams=2000, connections=2000,
                                                              what="2,000 connections (--quick), one stream each, 100 trades/s"),
-                   "indicators": dict(hold_s=6)}
+                   "indicators": dict(hold_s=6), "candles": dict(hold_s=6)}
 
 
 def scenarios(names: list[str] | None, quick: bool, hold_s: float | None,

@@ -39,7 +39,8 @@ def ensure_built(binary: Path | None = None) -> Path:
 def spawn(binary: Path, target: str, connections: int, streams: int, indicators: int, duration_s: float,
           json_path: Path, record_path: Path | None = None, probe_streams: int = 0,
           sample_every: int = 100, cpu: int | None = None, stalled_streams: int = 0,
-          warmup_s: float = 0.0, busy_poll: bool = False, prefix: list[str] | None = None) -> subprocess.Popen:
+          warmup_s: float = 0.0, busy_poll: bool = False, prefix: list[str] | None = None,
+          candle_interval: int = 0) -> subprocess.Popen:
     """Starts tw-load; its stdout carries the `ready` line, its stderr the summary.
     `prefix` goes before the binary (for example `nice -n -20`)."""
     argv = [*(prefix or []), str(binary), "--target", target, "--connections", str(connections), "--streams", str(streams),
@@ -53,6 +54,8 @@ def spawn(binary: Path, target: str, connections: int, streams: int, indicators:
         argv += ["--stalled-streams", str(stalled_streams)]
     if busy_poll:
         argv += ["--busy-poll"]
+    if candle_interval:
+        argv += ["--candle-interval", str(candle_interval)]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)
 

@@ -63,7 +63,9 @@ static void init_stream(struct load_stream *s, struct load_run *run, int index, 
     s->until_sample = (uint64_t)run->options->sample_every;
     grpc_deframer_init(&s->deframer, allocate(STREAM_MESSAGE_BYTES), STREAM_MESSAGE_BYTES);
     uint8_t *request = allocate(STREAM_REQUEST_BYTES);
-    s->request_len = (uint32_t)encode_subscribe_requests(index, subscriptions, request, STREAM_REQUEST_BYTES);
+    s->request_len = (uint32_t)encode_subscribe_requests(index, subscriptions,
+                                                           (uint32_t)run->options->candle_interval,
+                                                           request, STREAM_REQUEST_BYTES);
     s->request = request;
     s->intervals_cap = interval_cap;
     s->intervals_us = allocate((size_t)interval_cap * sizeof *s->intervals_us);

@@ -14,6 +14,8 @@ static const char usage_text[] =
     "  --connections C       HTTP/2 connections (default 10)\n"
     "  --streams N           StreamPrices calls, spread round-robin over the connections (default 100)\n"
     "  --indicators K        SUBSCRIBEs per stream, 0..10, the indicator soak's mix (default 0)\n"
+    "  --candle-interval I   compute them on candle closes of tickwire.v1.CandleInterval I (2 = 1m),\n"
+    "                        with provisional values on the forming candle (default 0: per trade)\n"
     "  --duration S          hard bound on the run in seconds (default 30)\n"
     "  --warmup S            seconds after the first price before anything is measured (default 0)\n"
     "  --sample-every M      decode every M-th price of a stream for latency (default 100; 1 = all)\n"
@@ -64,7 +66,7 @@ static int parse_target(const char *text, struct load_options *out)
 }
 
 enum option_id {
-    OPT_TARGET = 1, OPT_CONNECTIONS, OPT_STREAMS, OPT_INDICATORS, OPT_DURATION, OPT_WARMUP,
+    OPT_TARGET = 1, OPT_CONNECTIONS, OPT_STREAMS, OPT_INDICATORS, OPT_CANDLE_INTERVAL, OPT_DURATION, OPT_WARMUP,
     OPT_SAMPLE_EVERY, OPT_CPU, OPT_JSON, OPT_RECORD, OPT_PROBES, OPT_STALLED, OPT_DETAIL,
     OPT_BUSY_POLL,
 };
@@ -74,6 +76,7 @@ static const struct option long_options[] = {
     {"connections", required_argument, NULL, OPT_CONNECTIONS},
     {"streams", required_argument, NULL, OPT_STREAMS},
     {"indicators", required_argument, NULL, OPT_INDICATORS},
+    {"candle-interval", required_argument, NULL, OPT_CANDLE_INTERVAL},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"warmup", required_argument, NULL, OPT_WARMUP},
     {"sample-every", required_argument, NULL, OPT_SAMPLE_EVERY},
@@ -95,6 +98,7 @@ static int apply(struct load_options *out, int id, const char *arg, int *probes_
     case OPT_CONNECTIONS: return parse_int(arg, 1, 4096, &out->connections);
     case OPT_STREAMS: return parse_int(arg, 1, 1000000, &out->streams);
     case OPT_INDICATORS: return parse_int(arg, 0, 10, &out->indicators);
+    case OPT_CANDLE_INTERVAL: return parse_int(arg, 0, 13, &out->candle_interval);
     case OPT_DURATION: return parse_seconds(arg, 0.1, &out->duration_s);
     case OPT_WARMUP: return parse_seconds(arg, 0.0, &out->warmup_s);
     case OPT_SAMPLE_EVERY: return parse_int(arg, 1, 1000000000, &out->sample_every);

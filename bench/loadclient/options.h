@@ -10,6 +10,7 @@ struct load_options {
     int connections;
     int streams;               /* spread round-robin over the connections */
     int indicators;            /* SUBSCRIBEs each stream sends after opening (0..10) */
+    int candle_interval;       /* 0: per-trade indicators; 1..13: on that CandleInterval's closes, forming on */
     double duration_s;         /* hard bound on the whole run */
     double warmup_s;           /* counted from the first price: nothing measured before */
     int sample_every;          /* fully decode every M-th price of a stream for latency */

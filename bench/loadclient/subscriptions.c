@@ -61,8 +61,10 @@ static uint8_t *put_string(uint8_t *at, uint32_t field, const char *s, size_t le
 }
 
 /* IndicatorRequest: action = 1 (SUBSCRIBE is 0, the default, so omitted),
-   symbol = 2, type = 3, period = 4, request_id = 5. At most ~40 bytes. */
-static size_t encode_request(const struct subscription *s, const char *request_id, uint8_t *out)
+   symbol = 2, type = 3, period = 4, request_id = 5, interval = 6, forming = 7.
+   At most ~44 bytes. */
+static size_t encode_request(const struct subscription *s, const char *request_id, uint32_t candle_interval,
+                             uint8_t *out)
 {
     uint8_t *at = out;
     at = put_string(at, 2, s->symbol, strlen(s->symbol));
@@ -71,10 +73,16 @@ static size_t encode_request(const struct subscription *s, const char *request_i
     at = put_varint(at, 4 << 3);
     at = put_varint(at, s->period);
     at = put_string(at, 5, request_id, strlen(request_id));
+    if (candle_interval != 0) {
+        at = put_varint(at, 6 << 3);
+        at = put_varint(at, candle_interval);
+        at = put_varint(at, 7 << 3);
+        at = put_varint(at, 1);
+    }
     return (size_t)(at - out);
 }
 
-size_t encode_subscribe_requests(int stream_index, int count, uint8_t *out, size_t cap)
+size_t encode_subscribe_requests(int stream_index, int count, uint32_t candle_interval, uint8_t *out, size_t cap)
 {
     size_t used = 0;
     for (int n = 0; n < count; n++) {
@@ -82,7 +90,7 @@ size_t encode_subscribe_requests(int stream_index, int count, uint8_t *out, size
         char request_id[32];
         snprintf(request_id, sizeof request_id, "s%d-%d", stream_index, n);
         struct subscription s = subscription_of(stream_index, n);
-        size_t len = encode_request(&s, request_id, message);
+        size_t len = encode_request(&s, request_id, candle_interval, message);
         if (used + 5 + len > cap) return 0;
         out[used] = 0;                                 /* not compressed */
         out[used + 1] = (uint8_t)(len >> 24);

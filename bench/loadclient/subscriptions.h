@@ -20,8 +20,10 @@ struct subscription subscription_of(int stream_index, int n);
 
 /* Writes the first `count` SUBSCRIBEs of the stream, each with request_id
    "s<stream>-<n>", as gRPC messages; returns the bytes written, or 0 when
-   `cap` is too small. */
-size_t encode_subscribe_requests(int stream_index, int count, uint8_t *out, size_t cap);
+   `cap` is too small. A nonzero `candle_interval` (tickwire.v1.CandleInterval,
+   e.g. 2 for 1m) computes each indicator on that interval's candle closes,
+   with its provisional value on the forming candle (forming = true). */
+size_t encode_subscribe_requests(int stream_index, int count, uint32_t candle_interval, uint8_t *out, size_t cap);
 
 const char *indicator_type_name(uint32_t type);
 

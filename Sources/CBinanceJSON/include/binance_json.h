@@ -23,6 +23,7 @@ typedef struct tw_trade {
     uint8_t symbol_length;
     uint8_t is_aggregate;   // 1 for aggTrade
     char symbol[TW_SYMBOL_CAPACITY]; // "s", not NUL-terminated
+    uint8_t is_buyer_maker; // "m": 1 when the buyer was the maker (a taker sell); absent reads 0
 } tw_trade;
 
 typedef enum tw_frame_kind {
@@ -64,6 +65,7 @@ typedef struct tw_history_trade {
     int64_t time_ms;        // "time" ("T")
     double price;           // "price" ("p")
     double quantity;        // "qty" ("q")
+    uint8_t is_buyer_maker; // "isBuyerMaker" ("m"); absent reads 0
 } tw_history_trade;
 
 enum { TW_ERROR_MESSAGE_CAPACITY = 120 };

@@ -1,0 +1,245 @@
+import Candles
+import GRPCWire
+import Indicators
+import MarketData
+import SwiftProtobuf
+import TickwireProto
+
+/// Connects the shared CandleBook to the streams: feeds it every trade,
+/// applies candle requests, and sends each stream its closed candles as they
+/// close, its forming candles and provisional values at the batch cadence,
+/// and its indicator-on-candle values when they change.
+public final class CandleService {
+    public let settings: CandleSettings
+    let symbols: SymbolTable
+    let indicatorSettings: IndicatorSettings
+    private var book: CandleBook
+    /// The newest trade time seen, for `CandleClock.newestTrade`.
+    private var newestTradeMs = Int64.min
+    public private(set) var batchesSent = 0
+    public private(set) var historiesJoined = 0
+    public private(set) var historiesRefused = 0
+
+    public init(symbols: SymbolTable, settings: CandleSettings, indicatorSettings: IndicatorSettings) {
+        self.symbols = symbols
+        self.settings = settings
+        self.indicatorSettings = indicatorSettings
+        book = CandleBook(symbolCount: symbols.count, historyCapacity: settings.historyCapacity,
+                          maxPeriod: indicatorSettings.maxPeriod, maxIndicators: settings.maxIndicators,
+                          graceMs: settings.closeGraceMs)
+    }
+
+    /// Bytes allocated at startup for candles (reported in /metrics).
+    public var memoryBytes: Int { book.memoryBytes }
+    public var lateTrades: Int64 { book.lateTrades }
+    public var activeIndicatorCount: Int { book.activeIndicatorCount }
+
+    /// The per-trade path: 13 compares and 13 O(1) candle updates, no
+    /// allocation. A candle the trade's time ended closes first, and goes out
+    /// at once with its indicator values, one close at a time.
+    @inline(__always)
+    func ingest<Stream>(_ trade: Trade, _ registry: inout StreamRegistry<Stream>, softLimitBytes: Int) {
+        if trade.tradeTimeMs > newestTradeMs { newestTradeMs = trade.tradeTimeMs }
+        closeEnded(symbol: trade.symbolIndex, by: trade.tradeTimeMs, &registry, softLimitBytes: softLimitBytes)
+        book.apply(trade)
+    }
+
+    /// Closes what the clock passed (the wall clock, or under replay the
+    /// newest trade's time), sending each close; returns the next deadline on
+    /// the wall clock (nil before any trade, and under replay, where the
+    /// caller looks again at its next tick).
+    func advanceClock<Stream>(nowUnixMs: Int64, _ registry: inout StreamRegistry<Stream>, softLimitBytes: Int,
+                              holding: (Int) -> Bool = { _ in false }) -> Int64? {
+        let now: Int64
+        switch settings.clock {
+        case .wall: now = nowUnixMs
+        case .newestTrade:
+            guard newestTradeMs != .min else { return nil }
+            now = newestTradeMs
+        }
+        for symbol in 0..<symbols.count where !holding(symbol) {
+            closeEnded(symbol: symbol, by: now - settings.closeGraceMs, &registry, softLimitBytes: softLimitBytes)
+        }
+        return settings.clock == .wall ? book.nextCloseDeadline : nil
+    }
+
+    /// One close at a time, each sent before the next (see `CandleBook.closeNextEnded`).
+    private func closeEnded<Stream>(symbol: Int, by timeMs: Int64, _ registry: inout StreamRegistry<Stream>,
+                                    softLimitBytes: Int) {
+        var closes = 0
+        while book.closeNextEnded(symbol: symbol, by: timeMs) {
+            emitBatches(&registry, softLimitBytes: softLimitBytes)
+            closes += 1
+            if closes == book.catchUpLimit {
+                book.skipEmpty(symbol: symbol, toContaining: timeMs)
+                return
+            }
+        }
+    }
+
+    /// Check before joining (see `CandleBook.seed`); counted for /metrics.
+    public func seed(symbol: Int, interval: CandleInterval, history: [Candle], nowMs: Int64) -> SeedOutcome {
+        let outcome = book.seed(symbol: symbol, interval: interval, history: history, nowMs: nowMs)
+        if case .joined = outcome { historiesJoined += 1 } else { historiesRefused += 1 }
+        return outcome
+    }
+
+    // MARK: Requests
+
+    func apply<Stream>(_ request: CandleSubscriptionRequest, to entry: inout PriceStreamEntry<Stream>) -> GRPCStatus {
+        switch request {
+        case .rejected(let code, let message):
+            return GRPCStatus(code, message)
+        case .unsubscribe(let key):
+            if let index = entry.candleSubscriptions.firstIndex(where: { $0.key == key }) {
+                release([entry.candleSubscriptions[index]])
+                entry.candleSubscriptions.remove(at: index)
+            }
+            return .ok
+        case .subscribe(let key):
+            if entry.candleSubscriptions.contains(where: { $0.key == key }) { return .ok }
+            let limit = indicatorSettings.maxSubscriptionsPerStream
+            guard entry.subscriptions.count + entry.candleSubscriptions.count < limit else {
+                return GRPCStatus(.resourceExhausted,
+                                  "this stream already holds \(limit) subscriptions (the server's --max-subscriptions-per-stream); unsubscribe one first")
+            }
+            var handle: IndicatorHandle?
+            if case .indicator(let kind, let period) = key.subject {
+                switch book.subscribe(symbol: key.symbol, interval: key.interval, kind: kind, period: period) {
+                case .success(let subscribed): handle = subscribed
+                case .failure(.poolExhausted):
+                    return GRPCStatus(.resourceExhausted,
+                                      "the server computes its maximum of \(settings.maxIndicators) distinct indicators on candles; try one that others already use, or later")
+                case .failure(.invalidPeriod):
+                    return GRPCStatus(.invalidArgument,
+                                      "period \(period) is out of range on candles: use 2 to \(book.maxPeriod) (the server keeps --max-candle-history \(settings.historyCapacity) candles)")
+                }
+            }
+            // One closed candle back, so the first batch carries the last closed
+            // one (-1 when every candle held was joined from fetched klines).
+            let closed = book.closedCount(symbol: key.symbol, interval: key.interval)
+            entry.candleSubscriptions.append(CandleStreamSubscription(key: key, handle: handle,
+                                                                      sentClosedCount: closed - 1))
+            return .ok
+        }
+    }
+
+    func release(_ subscriptions: [CandleStreamSubscription]) {
+        for subscription in subscriptions {
+            if let handle = subscription.handle { book.unsubscribe(handle) }
+        }
+    }
+
+    // MARK: Sending
+
+    /// Every stream with candle subscriptions gets what changed; a stream
+    /// over the soft limit waits (its next batch carries the latest).
+    func emitBatches<Stream>(_ registry: inout StreamRegistry<Stream>, softLimitBytes: Int) {
+        registry.forEachCandleSubscribed { entry in
+            guard entry.stream.isOpen, entry.stream.backlogBytes <= softLimitBytes else { return }
+            emit(to: &entry)
+        }
+    }
+
+    /// Queues on one stream its new closed candles, its changed forming
+    /// candles, and its changed indicator values: a CandleBatch, then an IndicatorBatch.
+    func emit<Stream>(to entry: inout PriceStreamEntry<Stream>) {
+        var candles = Tickwire_V1_CandleBatch()
+        var indicators = Tickwire_V1_IndicatorBatch()
+        for index in entry.candleSubscriptions.indices {
+            switch entry.candleSubscriptions[index].key.subject {
+            case .candles: collectCandles(&entry.candleSubscriptions[index], into: &candles)
+            case .indicator: collectValues(&entry.candleSubscriptions[index], into: &indicators)
+            }
+        }
+        if !candles.candles.isEmpty {
+            var response = Tickwire_V1_StreamResponse()
+            response.candles = candles
+            // Safe to force: encoding a message we just built cannot fail.
+            entry.stream.send(WireMessage(payload: try! response.serializedBytes()))
+            batchesSent += 1
+        }
+        if !indicators.updates.isEmpty {
+            var response = Tickwire_V1_StreamResponse()
+            response.indicators = indicators
+            entry.stream.send(WireMessage(payload: try! response.serializedBytes()))
+            batchesSent += 1
+        }
+    }
+
+    private func collectCandles(_ subscription: inout CandleStreamSubscription, into batch: inout Tickwire_V1_CandleBatch) {
+        let key = subscription.key
+        let closed = book.closedCount(symbol: key.symbol, interval: key.interval)
+        if closed > subscription.sentClosedCount {
+            // Oldest first; a stream further behind than the history gets what is held.
+            let held = Int64(book.closedHeld(symbol: key.symbol, interval: key.interval))
+            let unsent = min(closed - subscription.sentClosedCount, held)
+            for back in stride(from: unsent - 1, through: 0, by: -1) {
+                let candle = book.closedCandle(symbol: key.symbol, interval: key.interval, back: Int(back))
+                batch.candles.append(wire(candle, key))
+            }
+            subscription.sentClosedCount = closed
+        }
+        guard key.forming, let forming = book.forming(symbol: key.symbol, interval: key.interval),
+              forming != subscription.sentForming else { return }
+        subscription.sentForming = forming
+        batch.candles.append(wire(forming, key))
+    }
+
+    private func collectValues(_ subscription: inout CandleStreamSubscription, into batch: inout Tickwire_V1_IndicatorBatch) {
+        guard let handle = subscription.handle else { return }
+        if let value = book.value(of: handle), value.version > subscription.sentVersion {
+            subscription.sentVersion = value.version
+            batch.updates.append(update(subscription.key, value.value, tradeID: value.tradeId,
+                                        timeMs: value.tradeTimeMs, forming: false))
+        }
+        let key = subscription.key
+        guard key.forming, let provisional = book.peek(handle), provisional != subscription.sentPeek,
+              let forming = book.forming(symbol: key.symbol, interval: key.interval) else { return }
+        subscription.sentPeek = provisional
+        batch.updates.append(update(key, provisional, tradeID: forming.lastTradeId, timeMs: forming.closeTimeMs,
+                                    forming: true))
+    }
+
+    private func wire(_ candle: Candle, _ key: CandleKey) -> Tickwire_V1_Candle {
+        var message = Tickwire_V1_Candle()
+        message.symbol = symbols.upperCased[key.symbol]
+        message.interval = key.interval.wireInterval
+        message.openTimeMs = candle.openTimeMs
+        message.closeTimeMs = candle.closeTimeMs
+        message.open = candle.open
+        message.high = candle.high
+        message.low = candle.low
+        message.close = candle.close
+        message.volume = candle.volume
+        message.quoteVolume = candle.quoteVolume
+        message.tradeCount = candle.tradeCount
+        message.takerBuyVolume = candle.takerBuyVolume
+        message.takerBuyQuoteVolume = candle.takerBuyQuoteVolume
+        message.firstTradeID = candle.firstTradeId
+        message.lastTradeID = candle.lastTradeId
+        message.closed = candle.isClosed
+        return message
+    }
+
+    private func update(_ key: CandleKey, _ value: Double, tradeID: Int64, timeMs: Int64,
+                        forming: Bool) -> Tickwire_V1_IndicatorUpdate {
+        guard case .indicator(let kind, let period) = key.subject else { preconditionFailure("not an indicator") }
+        var update = Tickwire_V1_IndicatorUpdate()
+        update.symbol = symbols.upperCased[key.symbol]
+        update.type = kind.wireType
+        update.period = UInt32(period)
+        update.value = value
+        update.tradeID = tradeID
+        update.tradeTimeMs = timeMs
+        update.interval = key.interval.wireInterval
+        update.forming = forming
+        return update
+    }
+}
+
+extension CandleInterval {
+    var wireInterval: Tickwire_V1_CandleInterval {
+        Tickwire_V1_CandleInterval(rawValue: rawValue) ?? .unspecified
+    }
+}

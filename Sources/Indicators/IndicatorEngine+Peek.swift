@@ -1,0 +1,34 @@
+/// Provisional values and history replacement, for indicators whose "prices"
+/// are the closes of a candle series (the `Candles` target keeps one engine
+/// whose symbols are its (symbol, interval) series).
+extension IndicatorEngine {
+    /// The value the handle's state would have if `price` were its next price,
+    /// committing nothing: TA-Lib's streaming `Peek`. The calculators are value
+    /// types, so the copy is the whole trick; the SMA reads the price leaving
+    /// its window from the history exactly as `ingest` would.
+    public func peek(_ handle: IndicatorHandle, price: Double) -> Double? {
+        let slot = liveSlot(of: handle)
+        let symbol = key(of: handle).symbol
+        var calculator = states[slot].calculator
+        return calculator.update(price: price, history: history, symbol: symbol)
+    }
+
+    /// Replaces everything `symbol`'s history holds with `prices` (oldest
+    /// first; only the newest `historyCapacity` are kept) and warms every
+    /// state of the symbol again from it, as a new state would be. For a
+    /// candle series whose past was joined to fetched klines: a cold path,
+    /// O(states × history).
+    public mutating func replaceHistory(of symbol: Int, with prices: [Double],
+                                        newestTradeId: Int64, newestTradeTimeMs: Int64) {
+        precondition(history.contains(symbol: symbol), "symbol index out of range")
+        history.clear(symbol: symbol)
+        for price in prices.suffix(historyCapacity) {
+            history.append(price, of: symbol, tradeId: newestTradeId, tradeTimeMs: newestTradeTimeMs)
+        }
+        var next = pool.firstSlot(of: symbol)
+        while let slot = next {
+            startState(in: slot, for: pool.key(of: slot))
+            next = pool.slot(after: slot)
+        }
+    }
+}
