@@ -86,6 +86,7 @@ extension TickwireServer {
     /// grace), sends those candles, and says when the next one ends.
     func candleClockDue() {
         guard reactor.phase == .running || reactor.phase.isDraining else { return }
+        requestHistoryOfNewSeries()
         let wallMs = reactor.clock.wallUnixNanos() / 1_000_000
         let now = reactor.clock.monotonicNanos()
         var at = now + configuration.indicators.intervalNanos
@@ -95,6 +96,25 @@ extension TickwireServer {
             at = now + max(1, deadlineMs - wallMs) * 1_000_000
         }
         reactor.schedule(atNanos: at, ServerTimer.candleClose.token)
+    }
+
+    /// Series first subscribed since the last tick: their recent klines are
+    /// fetched on the backfill connection and joined if they agree with the
+    /// candles built so far (CandleHistoryIntake). Nothing to fetch from
+    /// under --replay, where the recording is the only history.
+    private func requestHistoryOfNewSeries() {
+        let wanted = distributor.candles.takeFirstSubscribed()
+        guard let liveFeed, !wanted.isEmpty else { return }
+        for series in wanted {
+            let symbol = configuration.symbols.upperCased[series.symbol]
+            do {
+                try liveFeed.requestKlines(symbol: symbol, interval: series.interval.binanceName)
+            } catch {
+                logger.warning("kline history not requested; candles start from trades alone", metadata: [
+                    "symbol": "\(symbol)", "interval": "\(series.interval.binanceName)", "reason": "\(error)",
+                ])
+            }
+        }
     }
 
     /// Arms the engine's deadline timer where it asks, replacing the one armed.

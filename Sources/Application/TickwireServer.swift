@@ -1,4 +1,5 @@
 import BinanceFeed
+import Candles
 import GRPCServer
 import Logging
 import MetricsHTTP
@@ -94,8 +95,15 @@ public final class TickwireServer: ReactorHandler {
         if let settings = configuration.liveFeed, replay == nil {
             liveFeed = try LiveFeed(settings: settings, symbols: configuration.symbols, reactor: reactor,
                                     sink: distributor, observer: self, backfill: configuration.backfill)
-            // Issue 18: the candle builder's sink replaces this placeholder (it only logs and counts).
-            liveFeed?.klineHistorySink = UnconsumedKlineHistory(logger: logger)
+            // Fetched klines are checked against the candles built from trades before they join.
+            liveFeed?.klineHistorySink = CandleHistoryIntake(candles: distributor.candles, symbols: configuration.symbols,
+                                                             clock: reactor.clock, logger: logger)
+            for name in configuration.backfill?.warmIntervals ?? [] {
+                guard let interval = CandleInterval(binanceName: name) else { continue }
+                for symbol in 0..<configuration.symbols.count {
+                    distributor.candles.markHistoryRequested(symbol: symbol, interval: interval)
+                }
+            }
         }
         let tls = try configuration.grpcTLS.map { settings in
             try TLSServerContext(certificateChainFile: settings.certificateChainFile,

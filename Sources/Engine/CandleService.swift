@@ -19,6 +19,11 @@ public final class CandleService {
     public private(set) var batchesSent = 0
     public private(set) var historiesJoined = 0
     public private(set) var historiesRefused = 0
+    /// Series (symbol, interval) subscribed for the first time since the
+    /// last `takeFirstSubscribed()`: the application asks Binance for their
+    /// history (issue 18: "when a (symbol, interval) is first asked for").
+    private var firstSubscribed: [(symbol: Int, interval: CandleInterval)] = []
+    private var everSubscribed: Set<Int> = []
 
     public init(symbols: SymbolTable, settings: CandleSettings, indicatorSettings: IndicatorSettings) {
         self.symbols = symbols
@@ -84,6 +89,18 @@ public final class CandleService {
         return outcome
     }
 
+    /// The series first subscribed since the last call, oldest first.
+    public func takeFirstSubscribed() -> [(symbol: Int, interval: CandleInterval)] {
+        defer { firstSubscribed.removeAll() }
+        return firstSubscribed
+    }
+
+    /// A series whose history was already fetched (--warm-intervals) is not
+    /// reported by `takeFirstSubscribed()`.
+    public func markHistoryRequested(symbol: Int, interval: CandleInterval) {
+        everSubscribed.insert(symbol * CandleInterval.allCases.count + interval.ordinal)
+    }
+
     // MARK: Requests
 
     func apply<Stream>(_ request: CandleSubscriptionRequest, to entry: inout PriceStreamEntry<Stream>) -> GRPCStatus {
@@ -114,6 +131,9 @@ public final class CandleService {
                     return GRPCStatus(.invalidArgument,
                                       "period \(period) is out of range on candles: use 2 to \(book.maxPeriod) (the server keeps --max-candle-history \(settings.historyCapacity) candles)")
                 }
+            }
+            if everSubscribed.insert(key.symbol * CandleInterval.allCases.count + key.interval.ordinal).inserted {
+                firstSubscribed.append((key.symbol, key.interval))
             }
             // One closed candle back, so the first batch carries the last closed
             // one (-1 when every candle held was joined from fetched klines).

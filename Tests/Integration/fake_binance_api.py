@@ -71,6 +71,12 @@ class FakeHistoryAPI:
         self._server = None
         self._faults: collections.deque[APIFault] = collections.deque()
         self._withheld: set[tuple[str, int]] = set()
+        # (symbol, interval): kline rows older than the fake's trade history,
+        # answered before the rows made from it (a market that ran before).
+        self.prior_klines: dict[tuple[str, str], list[list]] = {}
+        # (symbol, interval): a function applied to every row answered (a
+        # history that disagrees with what the trades were).
+        self.kline_tamper: dict[tuple[str, str], object] = {}
         self._requests: list[APIRequest] = []
         self._connections = 0
         self._window = 0
@@ -213,7 +219,10 @@ class FakeHistoryAPI:
         """What `klines` answers now (call under the market's lock, or when it is still)."""
         published = [json.loads(self.market.frames[i].text)["data"]
                      for i in self._indices.get(symbol, []) if i < self.market._position]
-        rows = klines_from_history(published, INTERVAL_MS[interval])
+        rows = self.prior_klines.get((symbol, interval), []) + klines_from_history(published, INTERVAL_MS[interval])
+        tamper = self.kline_tamper.get((symbol, interval))
+        if tamper is not None:
+            rows = [tamper(list(row)) for row in rows]
         if start is not None:
             rows = [r for r in rows if r[0] >= start]
         if end is not None:
