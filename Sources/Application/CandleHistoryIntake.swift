@@ -55,7 +55,7 @@ final class CandleHistoryIntake: KlineHistorySink {
         case .refused(let reason):
             logger.warning("kline history refused: it does not agree with the candles built from trades", metadata: [
                 "symbol": "\(symbol)", "interval": "\(interval)", "fetched": "\(klines.count)",
-                "reason": Self.describe(reason),
+                "reason": "\(Self.describe(reason))",
             ])
         }
     }
