@@ -49,7 +49,7 @@ def _grpc_message(result: h2_client.H2Result) -> str:
 
 def test_connections_that_read_none_of_their_output_are_closed_past_the_budget(start_server):
     # 12 connections x 8 streams whose queues conflate at 64 KiB: 6 MiB
-    # queued, under the 7 MiB budget. One read then lets each connection
+    # queued, under the 7 MiB budget. A moment of reading then lets each connection
     # frame 256 KiB of its queue into its output buffer (512 KiB allocated),
     # which the client never reads: only counting that output spends the
     # budget. The small SO_SNDBUF keeps the kernel from absorbing it first.
@@ -65,12 +65,18 @@ def test_connections_that_read_none_of_their_output_are_closed_past_the_budget(s
                 connection.open_stream(headers, end_stream=False)
             readers.append(connection)
         time.sleep(3.0)  # the queues fill and conflate
-        for connection in readers:  # one read each, then never again
-            connection.sock.settimeout(1.0)
-            try:
-                connection.sock.recv(65_536)
-            except (TimeoutError, socket.timeout):
-                pass
+        # A short spell of reading, then never again: each socket drains far
+        # enough to wake the server's writer, which frames up to 256 KiB of
+        # the queues into the connection's output, and then stops for good.
+        for connection in readers:
+            connection.sock.settimeout(0.05)
+            spell_ends = time.monotonic() + 0.3
+            while time.monotonic() < spell_ends:  # bounded by the spell
+                try:
+                    if not connection.sock.recv(65_536):
+                        break
+                except (TimeoutError, socket.timeout):
+                    continue
         closed = 0
         deadline = time.monotonic() + 15.0
         since = 0
