@@ -19,11 +19,27 @@ public final class CandleService {
     public private(set) var batchesSent = 0
     public private(set) var historiesJoined = 0
     public private(set) var historiesRefused = 0
+    /// Distinct batches encoded; `batchesSent` minus this is what sharing saved.
+    public var batchesEncoded: Int { candleEncoder.encodes + indicatorEncoder.encodes }
     /// Series (symbol, interval) subscribed for the first time since the
     /// last `takeFirstSubscribed()`: the application asks Binance for their
     /// history (issue 18: "when a (symbol, interval) is first asked for").
     private var firstSubscribed: [(symbol: Int, interval: CandleInterval)] = []
     private var everSubscribed: Set<Int> = []
+    /// Each stream's batches are built here, then shared with the streams
+    /// after it that would get the same bytes (see `SharedBatchEncoder`).
+    private var candleScratch = Tickwire_V1_CandleBatch()
+    private var indicatorScratch = Tickwire_V1_IndicatorBatch()
+    private var candleEncoder = SharedBatchEncoder(empty: Tickwire_V1_CandleBatch()) { batch in
+        var response = Tickwire_V1_StreamResponse()
+        response.candles = batch
+        return response
+    }
+    private var indicatorEncoder = SharedBatchEncoder(empty: Tickwire_V1_IndicatorBatch()) { batch in
+        var response = Tickwire_V1_StreamResponse()
+        response.indicators = batch
+        return response
+    }
 
     public init(symbols: SymbolTable, settings: CandleSettings, indicatorSettings: IndicatorSettings) {
         self.symbols = symbols
@@ -159,30 +175,35 @@ public final class CandleService {
             guard entry.stream.isOpen, entry.stream.backlogBytes <= softLimitBytes else { return }
             emit(to: &entry)
         }
+        candleEncoder.endRound()
+        indicatorEncoder.endRound()
+    }
+
+    /// A late joiner's first batch, sent on its own at once.
+    func emitAlone<Stream>(to entry: inout PriceStreamEntry<Stream>) {
+        emit(to: &entry)
+        candleEncoder.endRound()
+        indicatorEncoder.endRound()
     }
 
     /// Queues on one stream its new closed candles, its changed forming
-    /// candles, and its changed indicator values: a CandleBatch, then an IndicatorBatch.
-    func emit<Stream>(to entry: inout PriceStreamEntry<Stream>) {
-        var candles = Tickwire_V1_CandleBatch()
-        var indicators = Tickwire_V1_IndicatorBatch()
+    /// candles, and its changed indicator values: a CandleBatch, then an
+    /// IndicatorBatch, each shared with the previous stream when equal.
+    private func emit<Stream>(to entry: inout PriceStreamEntry<Stream>) {
+        candleScratch.candles.removeAll(keepingCapacity: true)
+        indicatorScratch.updates.removeAll(keepingCapacity: true)
         for index in entry.candleSubscriptions.indices {
             switch entry.candleSubscriptions[index].key.subject {
-            case .candles: collectCandles(&entry.candleSubscriptions[index], into: &candles)
-            case .indicator: collectValues(&entry.candleSubscriptions[index], into: &indicators)
+            case .candles: collectCandles(&entry.candleSubscriptions[index], into: &candleScratch)
+            case .indicator: collectValues(&entry.candleSubscriptions[index], into: &indicatorScratch)
             }
         }
-        if !candles.candles.isEmpty {
-            var response = Tickwire_V1_StreamResponse()
-            response.candles = candles
-            // Safe to force: encoding a message we just built cannot fail.
-            entry.stream.send(WireMessage(payload: try! response.serializedBytes()))
+        if !candleScratch.candles.isEmpty {
+            entry.stream.send(candleEncoder.message(for: &candleScratch))
             batchesSent += 1
         }
-        if !indicators.updates.isEmpty {
-            var response = Tickwire_V1_StreamResponse()
-            response.indicators = indicators
-            entry.stream.send(WireMessage(payload: try! response.serializedBytes()))
+        if !indicatorScratch.updates.isEmpty {
+            entry.stream.send(indicatorEncoder.message(for: &indicatorScratch))
             batchesSent += 1
         }
     }

@@ -33,7 +33,7 @@ extension PriceDistributor {
             // the current values at once, not at the next close or batch.
             if status.code == .ok, case .subscribe = candleRequest {
                 let candles = self.candles
-                registry.withEntry(of: stream) { candles.emit(to: &$0) }
+                registry.withEntry(of: stream) { candles.emitAlone(to: &$0) }
             }
             return .answered(status)
         }

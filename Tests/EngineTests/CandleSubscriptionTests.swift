@@ -66,6 +66,35 @@ import Candles
         #expect(candles(late.read()).isEmpty, "nothing changed: nothing resent")
     }
 
+    /// Streams with the same subscriptions get one encoded message per
+    /// close, queued on each (issue 18: a close must not cost an encode per
+    /// stream); a stream that subscribes to something else gets its own.
+    @Test func streamsAlikeShareOneEncodedBatchPerClose() {
+        let harness = EngineHarness()
+        let engine = harness.engine
+        let alike = [harness.open(), harness.open(), harness.open()]
+        let different = harness.open()
+        for stream in alike {
+            _ = candleRequest(.candleInterval1M, engine: engine, on: stream)
+            _ = candleRequest(.candleInterval1M, candles: false, type: .rsi, period: 2, engine: engine, on: stream)
+        }
+        _ = candleRequest(.candleInterval1M, forming: true, engine: engine, on: different)
+        for minute in 0..<4 { engine.publish(trade(Int64(minute + 1), minute: Int64(minute), price: 100 + Double(minute))) }
+        for stream in alike + [different] { _ = stream.read() }
+        let encodedBefore = engine.candles.batchesEncoded
+        engine.publish(trade(9, minute: 4, price: 110))  // closes minute 3
+        // After the trade's own price message (shared already): the close.
+        let messages = alike.map { Array($0.queued.dropFirst()) }
+        #expect(messages.allSatisfy { $0.count == 2 }, "a CandleBatch and an IndicatorBatch each")
+        #expect(messages.allSatisfy { $0[0] === messages[0][0] && $0[1] === messages[0][1] })
+        let own = Array(different.queued.dropFirst())
+        #expect(!own.isEmpty && own.allSatisfy { $0 !== messages[0][0] })
+        #expect(engine.candles.batchesEncoded - encodedBefore == 2 + own.count, "two for the alike, the other's own")
+        let sent = alike.map { candles($0.read()) }
+        #expect(sent.allSatisfy { $0.map(\.close) == [103] })
+        #expect(candles(different.read()).filter(\.closed).map(\.close) == [103])
+    }
+
     @Test func aTradePastTheEndSendsTheClosedCandleAtOnce() {
         let harness = EngineHarness()
         let engine = harness.engine
