@@ -8,44 +8,53 @@ import TickwireProto
 /// message is), makes a round cost allocations per distinct batch rather than
 /// per stream: with 100 streams alike, one encode instead of 100.
 ///
-/// Only consecutive streams are compared, which is enough: streams with the
-/// same subscriptions are in the same state once they have been served once,
-/// and a registry round visits them in a stable order. A miss costs one
-/// equality check on top of the encode it would have done anyway.
+/// A round remembers its last `slotCount` distinct batches, so streams with a
+/// few different subscription sets, interleaved in the registry, still share.
+/// A miss costs up to `slotCount` equality checks on top of the encode it
+/// would have done anyway; equal batches serialize to equal bytes, so a hit
+/// is always the right message.
 ///
 /// The caller builds each stream's batch into one reused `scratch` value; on a
-/// miss the encoder swaps it with the batch it remembers, so in steady state
-/// neither array is reallocated.
+/// miss the encoder swaps it with the slot it replaces, so in steady state no
+/// batch array is reallocated.
 struct SharedBatchEncoder<Batch: Equatable> {
-    private var remembered: Batch
-    private var rememberedMessage: WireMessage?
+    static var slotCount: Int { 8 }
+
+    private var batches: [Batch]
+    private var messages: [WireMessage?]
+    private var nextSlot = 0
     private let wrap: (Batch) -> Tickwire_V1_StreamResponse
     /// Encodes done; with `messagesServed`, shows how much sharing saved.
     private(set) var encodes = 0
     private(set) var messagesServed = 0
 
     init(empty: Batch, wrap: @escaping (Batch) -> Tickwire_V1_StreamResponse) {
-        remembered = empty
+        batches = Array(repeating: empty, count: Self.slotCount)
+        messages = Array(repeating: nil, count: Self.slotCount)
         self.wrap = wrap
     }
 
-    /// The message carrying `scratch`: the previous stream's if equal,
+    /// The message carrying `scratch`: one already encoded this round if equal,
     /// otherwise a new encode. `scratch` may come back holding an older
     /// batch's contents; the caller clears it before building the next.
     mutating func message(for scratch: inout Batch) -> WireMessage {
         messagesServed += 1
-        if let rememberedMessage, scratch == remembered { return rememberedMessage }
+        for slot in 0..<Self.slotCount {
+            if let message = messages[slot], batches[slot] == scratch { return message }
+        }
         // Safe to force: encoding a message we just built cannot fail.
         let message = WireMessage(payload: try! wrap(scratch).serializedBytes())
-        swap(&remembered, &scratch)
-        rememberedMessage = message
+        swap(&batches[nextSlot], &scratch)
+        messages[nextSlot] = message
+        nextSlot = (nextSlot + 1) % Self.slotCount
         encodes += 1
         return message
     }
 
-    /// Ends a round: the next batch is encoded afresh, and the last message's
-    /// buffer is freed once the streams have written it.
+    /// Ends a round: later batches are encoded afresh, and this round's
+    /// buffers are freed once the streams have written them.
     mutating func endRound() {
-        rememberedMessage = nil
+        for slot in 0..<Self.slotCount { messages[slot] = nil }
+        nextSlot = 0
     }
 }

@@ -72,8 +72,10 @@ import Candles
     @Test func streamsAlikeShareOneEncodedBatchPerClose() {
         let harness = EngineHarness()
         let engine = harness.engine
-        let alike = [harness.open(), harness.open(), harness.open()]
+        // Registered alike, different, alike, alike: sharing spans the one between.
+        let first = harness.open()
         let different = harness.open()
+        let alike = [first, harness.open(), harness.open()]
         for stream in alike {
             _ = candleRequest(.candleInterval1M, engine: engine, on: stream)
             _ = candleRequest(.candleInterval1M, candles: false, type: .rsi, period: 2, engine: engine, on: stream)
