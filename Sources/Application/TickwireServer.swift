@@ -181,6 +181,10 @@ public final class TickwireServer: ReactorHandler {
             "conflated_trades": "\(distributor.conflatedTrades)",
             "indicator_batches_deferred": "\(distributor.indicators.batchesDeferred)",
             "indicator_batches_sent": "\(distributor.indicators.batchesSent)",
+            // Sent minus encoded: the encodes saved by sharing equal batches.
+            "indicator_batches_encoded": "\(distributor.indicators.batchesEncoded)",
+            "candle_batches_sent": "\(distributor.candles.batchesSent)",
+            "candle_batches_encoded": "\(distributor.candles.batchesEncoded)",
             "batch_rounds": "\(batchCadence.rounds)",
         ]
         if let stats = liveFeed?.statistics {

@@ -20,6 +20,16 @@ public final class IndicatorService {
     /// batch it gets carries the latest value of everything that changed
     /// meanwhile.
     public private(set) var batchesDeferred = 0
+    /// Each stream's batch is built here, then shared with the other streams
+    /// of the round that would get the same bytes (see `SharedBatchEncoder`).
+    private var scratch = Tickwire_V1_IndicatorBatch()
+    private var encoder = SharedBatchEncoder(empty: Tickwire_V1_IndicatorBatch()) { batch in
+        var response = Tickwire_V1_StreamResponse()
+        response.indicators = batch
+        return response
+    }
+    /// Distinct batches encoded; `batchesSent` minus this is what sharing saved.
+    public var batchesEncoded: Int { encoder.encodes }
 
     public init(symbols: SymbolTable, settings: IndicatorSettings) {
         self.symbols = symbols
@@ -102,7 +112,7 @@ public final class IndicatorService {
                 if hasNewValues(entry.subscriptions) { batchesDeferred += 1 }
                 return
             }
-            var batch = Tickwire_V1_IndicatorBatch()
+            scratch.updates.removeAll(keepingCapacity: true)
             for index in entry.subscriptions.indices {
                 let subscription = entry.subscriptions[index]
                 guard let value = engine.value(of: subscription.handle),
@@ -115,15 +125,13 @@ public final class IndicatorService {
                 update.value = value.value
                 update.tradeID = value.tradeId
                 update.tradeTimeMs = value.tradeTimeMs
-                batch.updates.append(update)
+                scratch.updates.append(update)
             }
-            guard !batch.updates.isEmpty else { return }
-            var response = Tickwire_V1_StreamResponse()
-            response.indicators = batch
-            // Safe to force: encoding a message we just built cannot fail.
-            entry.stream.send(WireMessage(payload: try! response.serializedBytes()))
+            guard !scratch.updates.isEmpty else { return }
+            entry.stream.send(encoder.message(for: &scratch))
             batchesSent += 1
         }
+        encoder.endRound()
     }
 
     /// A batch would carry something: a value newer than the one last sent.

@@ -55,6 +55,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", type=Path, default=REPO_ROOT / ".build" / "release" / "tickwire")
     parser.add_argument("--streams", type=int, default=100)
+    parser.add_argument("--connections", type=int, default=10, help="the streams are spread over these")
     parser.add_argument("--rate", type=int, default=2000, help="trades/s (--replay-rate)")
     parser.add_argument("--candle-interval", type=int, default=2,
                         help="tw-load's --candle-interval (2: 1m); 0 measures per-trade indicators instead")
@@ -77,7 +78,7 @@ def main() -> int:
     try:
         server.wait_listening(timeout_s=20)
         metrics_port = server.wait_metrics_listening(timeout_s=20)
-        client = tw_load.spawn(LOAD_CLIENT, server.target, connections=args.streams, streams=1, indicators=10,
+        client = tw_load.spawn(LOAD_CLIENT, server.target, connections=args.connections, streams=args.streams, indicators=10,
                                duration_s=args.warmup_s + args.hold_s + 30, json_path=work / "load.json",
                                candle_interval=args.candle_interval)
         time.sleep(args.warmup_s)
