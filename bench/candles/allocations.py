@@ -59,6 +59,8 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=2000, help="trades/s (--replay-rate)")
     parser.add_argument("--candle-interval", type=int, default=2,
                         help="tw-load's --candle-interval (2: 1m); 0 measures per-trade indicators instead")
+    parser.add_argument("--indicators", type=int, default=10,
+                        help="subscriptions per stream (0: prices only, the background to compare with)")
     parser.add_argument("--warmup-s", type=float, default=5)
     parser.add_argument("--hold-s", type=float, default=20)
     args = parser.parse_args()
@@ -78,7 +80,7 @@ def main() -> int:
     try:
         server.wait_listening(timeout_s=20)
         metrics_port = server.wait_metrics_listening(timeout_s=20)
-        client = tw_load.spawn(LOAD_CLIENT, server.target, connections=args.connections, streams=args.streams, indicators=10,
+        client = tw_load.spawn(LOAD_CLIENT, server.target, connections=args.connections, streams=args.streams, indicators=args.indicators,
                                duration_s=args.warmup_s + args.hold_s + 30, json_path=work / "load.json",
                                candle_interval=args.candle_interval)
         time.sleep(args.warmup_s)
@@ -88,7 +90,7 @@ def main() -> int:
         trades = trades_after - trades_before
         allocations = allocations_after - allocations_before
         what = "candle-based" if args.candle_interval else "per-trade"
-        print(f"{args.streams} streams x 10 {what} subscriptions at --replay-rate {args.rate}, {args.hold_s:g} s: "
+        print(f"{args.streams} streams x {args.indicators} {what} subscriptions at --replay-rate {args.rate}, {args.hold_s:g} s: "
               f"{trades} trades, {allocations} allocation calls, {allocations / max(1, trades):.4f} per trade")
         assert trades > 0, "no trades published in the window"
     finally:
