@@ -35,14 +35,14 @@ import pytest
 import harness
 
 SUPERVISOR_LISTENING_RE = re.compile(
-    r"\baddress=(?P<host>\[?[0-9a-fA-F.:]+?\]?):(?P<port>\d+)\b.*\bworkers=(?P<workers>\d+)\b.*\[Supervisor\] listening\s*$")
-ACCEPTED_RE = re.compile(r"\bworker=\d+\b.*\bconnection accepted\s*$")
-WORKER_STARTED_RE = re.compile(r"\[Supervisor\] worker started\s*$")
-WORKER_LISTENING_RE = re.compile(r"\[Supervisor\] worker listening\s*$")
-WORKER_EXITED_RE = re.compile(r"\[Supervisor\] worker exited\s*$")
-WORKER_DIED_RE = re.compile(r"\[Supervisor\] worker exited unexpectedly\s*$")
-WORKER_RESTARTING_RE = re.compile(r"\[Supervisor\] worker restarting\s*$")
-SUPERVISOR_STOPPED_RE = re.compile(r"\[Supervisor\] supervisor stopped\s*$")
+    r"\baddress=(?P<host>\[?[0-9a-fA-F.:]+?\]?):(?P<port>\d+)\b.*\bworkers=(?P<workers>\d+)\b.*\bmodule=Supervisor\b.*\bmsg=\"?listening\"?\s*$")
+ACCEPTED_RE = re.compile(r"\bworker=\d+\b.*\bconnection accepted\"?\s*$")
+WORKER_STARTED_RE = re.compile(r"\bmodule=Supervisor\b.*\bmsg=\"?worker started\"?\s*$")
+WORKER_LISTENING_RE = re.compile(r"\bmodule=Supervisor\b.*\bmsg=\"?worker listening\"?\s*$")
+WORKER_EXITED_RE = re.compile(r"\bmodule=Supervisor\b.*\bmsg=\"?worker exited\"?\s*$")
+WORKER_DIED_RE = re.compile(r"\bmodule=Supervisor\b.*\bmsg=\"?worker exited unexpectedly\"?\s*$")
+WORKER_RESTARTING_RE = re.compile(r"\bmodule=Supervisor\b.*\bmsg=\"?worker restarting\"?\s*$")
+SUPERVISOR_STOPPED_RE = re.compile(r"\bmodule=Supervisor\b.*\bmsg=\"?supervisor stopped\"?\s*$")
 
 WORKERS = 2
 STREAMS_PER_WORKER = 10
@@ -180,7 +180,7 @@ def test_sigterm_drains_every_worker_and_the_group_exits_zero(start_server, grpc
     exits = server.log.matching(WORKER_EXITED_RE)
     assert sorted(harness.metadata_int(l, "index") for l in exits) == [0, 1], exits
     assert all(harness.metadata_int(l, "exit_code") == 0 for l in exits), exits
-    drained = server.log.matching(r"\bworker=\d+\b.*\bdraining\s*$")
+    drained = server.log.matching(r"\bworker=\d+\b.*\bdraining\"?\s*$")
     assert sorted(harness.metadata_int(l, "worker") for l in drained) == [0, 1], drained
     _, line = server.log.wait_for(SUPERVISOR_STOPPED_RE, 1.0)
     assert harness.metadata_int(line, "exit_code") == 0, line
