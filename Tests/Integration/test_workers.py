@@ -35,7 +35,7 @@ import pytest
 import harness
 
 SUPERVISOR_LISTENING_RE = re.compile(
-    r"\baddress=(?P<host>\[?[0-9a-fA-F.:]+?\]?):(?P<port>\d+)\b.*\bworkers=(?P<workers>\d+)\b.*\bmodule=Supervisor\b.*\bmsg=\"?listening\"?\s*$")
+    r"\bmodule=Supervisor\b.*\baddress=(?P<host>\[?[0-9a-fA-F.:]+?\]?):(?P<port>\d+)\b.*\bworkers=(?P<workers>\d+)\b.*\bmsg=\"?listening\"?\s*$")
 ACCEPTED_RE = re.compile(r"\bworker=\d+\b.*\bconnection accepted\"?\s*$")
 WORKER_STARTED_RE = re.compile(r"\bmodule=Supervisor\b.*\bmsg=\"?worker started\"?\s*$")
 WORKER_LISTENING_RE = re.compile(r"\bmodule=Supervisor\b.*\bmsg=\"?worker listening\"?\s*$")
@@ -229,15 +229,15 @@ def test_a_killed_worker_is_restarted_and_the_other_workers_streams_go_on(
     assert server.stop(signal.SIGTERM, timeout_s=15.0) == 0, server.log.tail(30)
 
 
-@pytest.mark.parametrize("args,env", [
-    (["--workers", "0"], {}),
-    (["--workers", "abc"], {}),
-    (["--workers=-3"], {}),
-    ([], {"TICKWIRE_WORKERS": "abc"}),
+@pytest.mark.parametrize("args,env,name", [
+    (["--workers", "0"], {}, "--workers"),
+    (["--workers", "abc"], {}, "--workers"),
+    (["--workers=-3"], {}, "--workers"),
+    ([], {"TICKWIRE_WORKERS": "abc"}, "TICKWIRE_WORKERS"),  # the variable, as the operator wrote it
 ])
-def test_bad_worker_counts_are_refused(binary, args, env):
+def test_bad_worker_counts_are_refused(binary, args, env, name):
     out = subprocess.run([str(binary), "--replay", str(harness.TRADES_FIXTURE), "--listen", "127.0.0.1:0",
                           "--metrics-listen", "off", *args],
                          capture_output=True, text=True, timeout=30, env=harness.server_env(env))
     assert out.returncode != 0, out.stderr
-    assert "--workers" in out.stderr and "must be a number from 1 to 256 or 'auto'" in out.stderr, out.stderr
+    assert name in out.stderr and "must be a number from 1 to 256 or 'auto'" in out.stderr, out.stderr
