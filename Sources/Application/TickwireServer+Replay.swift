@@ -38,9 +38,12 @@ extension TickwireServer {
         case .finished:
             replayState = .finished
             let stats = replay.statistics
-            logger.info("replay finished", metadata: [
+            // A warning: from here on clients get no prices while health says SERVING.
+            logger.warning("replay finished", metadata: [
                 "published": "\(stats.published)", "malformed": "\(stats.malformed)",
                 "ignored": "\(stats.ignored)", "unknown_symbol": "\(stats.unknownSymbol)",
+                "file": "\(replay.path)",
+                "next": "no more prices until restarted; --replay-loop plays the recording without end",
             ])
             return false
         }

@@ -25,6 +25,10 @@ public final class TickwireServer: ReactorHandler {
         case finished
     }
 
+    /// True once a replay played to its end (never with --replay-loop, never
+    /// live): clients get no more prices, though health stays SERVING.
+    public var replayFinished: Bool { replayState == .finished }
+
     public let configuration: ServerConfiguration
     public let reactor: Reactor
     let logger: Logger
@@ -63,8 +67,8 @@ public final class TickwireServer: ReactorHandler {
     }
     var drain = DrainLedger()
 
-    /// Throws a SystemError (the replay file, the listener) or a
-    /// TLSClientContext.ConfigurationError (the CA file).
+    /// Throws a SystemError (the replay file, the listener), an
+    /// UnusableRecording, or a TLSClientContext.ConfigurationError (the CA file).
     public init(configuration: ServerConfiguration, reactor: Reactor, logger: Logger) throws {
         self.configuration = configuration
         self.reactor = reactor
@@ -78,8 +82,10 @@ public final class TickwireServer: ReactorHandler {
                                                               settings: configuration.candles,
                                                               indicatorSettings: configuration.indicators))
         if let path = configuration.replayPath {
-            replay = try ReplayFeed(path: path, symbols: configuration.symbols, speed: configuration.replaySpeed,
-                                    loops: configuration.replayLoops)
+            let feed = try ReplayFeed(path: path, symbols: configuration.symbols, speed: configuration.replaySpeed,
+                                      loops: configuration.replayLoops)
+            try feed.requireATrade()
+            replay = feed
         } else {
             replay = nil
         }
@@ -130,9 +136,13 @@ public final class TickwireServer: ReactorHandler {
     /// `whenListening` runs once the `listening` line is logged (a worker
     /// tells its supervisor there).
     public func run(whenListening: () -> Void = {}) throws(SystemError) {
-        try hub.listen(on: configuration.listen, reusePort: configuration.listenReusePort)
-        do {
-            try startMetrics()
+        do throws(SystemError) {
+            try hub.listen(on: configuration.listen, reusePort: configuration.listenReusePort)
+        } catch {
+            throw error.within("gRPC listener (--listen)")
+        }
+        do throws(SystemError) {
+            do throws(SystemError) { try startMetrics() } catch { throw error.within("metrics listener (--metrics-listen)") }
             try reactor.watchSignals()
         } catch {
             metrics?.close()

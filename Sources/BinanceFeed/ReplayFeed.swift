@@ -49,6 +49,27 @@ public final class ReplayFeed {
 
     public var byteCount: Int { file.length }
 
+    /// Reads ahead, without moving the replay, until the first trade for a
+    /// served symbol; throws when there is none, as a replay of nothing would
+    /// look to clients like a market that stopped.
+    public func requireATrade() throws(UnusableRecording) {
+        var scan = UnusableRecording(path: path)
+        var offset = 0
+        while let line = file.line(at: offset) {
+            offset = line.next
+            guard line.length > 0 else { continue }
+            scan.lines += 1
+            switch parser.parse(file.bytes.baseAddress! + line.start, length: line.length,
+                                capacity: file.bytes.count - line.start, ingestUnixNanos: 0) {
+            case .trade: return
+            case .ignored, .serverShutdown: scan.ignored += 1
+            case .unknownSymbol: scan.unknownSymbol += 1
+            case .malformed: scan.malformed += 1
+            }
+        }
+        throw scan
+    }
+
     /// Publishes up to `budget` trades that are due by `nowNanos`.
     public func pump<Sink: TradeSink>(into sink: Sink, budget: Int, clock: any ReactorClock) -> Progress {
         var remaining = budget

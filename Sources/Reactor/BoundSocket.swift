@@ -26,7 +26,11 @@ enum BoundSocket {
             if reusePort {
                 try systemCallOrThrow("setsockopt(SO_REUSEPORT)") { tw_set_int_sockopt(socketFD, SOL_SOCKET, SO_REUSEPORT, 1) }
             }
-            try systemCallOrThrow("bind") { bind(socketFD, first.pointee.ai_addr, first.pointee.ai_addrlen) }
+            do throws(SystemError) {
+                try systemCallOrThrow("bind") { bind(socketFD, first.pointee.ai_addr, first.pointee.ai_addrlen) }
+            } catch {
+                throw SystemError(call: "bind(\(address))", errno: error.errno)  // which address is in use
+            }
             return socketFD
         } catch {
             closeDescriptor(socketFD)

@@ -31,15 +31,21 @@ public struct ResolverError: Error, Equatable, Sendable, CustomStringConvertible
 
     public let host: String
     public let reason: Reason
+    /// The c-ares status behind the reason, when c-ares gave one: its own
+    /// text goes into the message too, so nothing it said is lost in our words.
+    public let aresStatus: Int32?
 
     public init(host: String, reason: Reason) {
         self.host = host
         self.reason = reason
+        self.aresStatus = nil
     }
 
     /// Maps a c-ares status (not ARES_SUCCESS) to its reason.
     public init(host: String, aresStatus status: Int32) {
-        self.init(host: host, reason: Self.reason(forAresStatus: status))
+        self.host = host
+        self.reason = Self.reason(forAresStatus: status)
+        self.aresStatus = status
     }
 
     static func reason(forAresStatus status: Int32) -> Reason {
@@ -68,10 +74,13 @@ public struct ResolverError: Error, Equatable, Sendable, CustomStringConvertible
         case .cancelled: return "lookup cancelled"
         case .busy: return "too many lookups in flight"
         case .setup(let why): return "resolver setup failed: \(why)"
-        case .other(let code): return "resolver error \(code) (\(String(cString: ares_strerror(code))))"
+        case .other(let code): return "resolver error \(code)"
         }
     }
 
     /// Setting the resolver up concerns no host: it reads "DNS resolver: …".
-    public var description: String { host.isEmpty ? "DNS resolver: \(reasonText)" : "cannot resolve \(host): \(reasonText)" }
+    public var description: String {
+        let aresText = aresStatus.map { " (c-ares: \(String(cString: ares_strerror($0))))" } ?? ""
+        return host.isEmpty ? "DNS resolver: \(reasonText)\(aresText)" : "cannot resolve \(host): \(reasonText)\(aresText)"
+    }
 }

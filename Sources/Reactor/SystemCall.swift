@@ -14,6 +14,13 @@ public struct SystemError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         "\(call): \(String(cString: strerror(errno))) (errno \(errno))"
     }
+
+    /// The same errno with what it stopped in front, so that "bind: Address
+    /// already in use" says which of several listeners: "gRPC listener
+    /// (--listen): bind(0.0.0.0:50051): Address already in use".
+    public func within(_ context: String) -> SystemError {
+        SystemError(call: "\(context): \(call)", errno: errno)
+    }
 }
 
 /// What a non-blocking call did: progress, or "come back when ready".

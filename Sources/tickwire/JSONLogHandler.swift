@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 
 /// `--log-format json`: one JSON object per line on stderr, the shape
@@ -22,7 +21,7 @@ struct JSONLogHandler: LogHandler {
     func log(event: LogEvent) {
         var merged = metadata
         if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
-        var out = "{\"timestamp\":\"\(Self.timestamp())\",\"level\":\"\(event.level.rawValue)\",\"message\":"
+        var out = "{\"timestamp\":\"\(LogTimestamp.now())\",\"level\":\"\(event.level.rawValue)\",\"message\":"
         Self.appendString("\(event.message)", to: &out)
         out += ",\"logger\":"
         Self.appendString(label, to: &out)
@@ -39,31 +38,7 @@ struct JSONLogHandler: LogHandler {
             out += "}"
         }
         out += "}\n"
-        var bytes = Array(out.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(STDERR_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 { return }
-                offset += written
-            }
-        }
-    }
-
-    /// RFC 3339 UTC with milliseconds.
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var parts = tm()
-        var seconds = now.tv_sec
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + "\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
+        StandardError.write(out)
     }
 
     /// A JSON string literal: quotes, backslashes and control characters escaped.

@@ -16,8 +16,11 @@ struct TickwireCommand: ParsableCommand {
         discussion: """
             Every option can also be set through the environment as TICKWIRE_<OPTION>, upper case \
             with dashes as underscores (for example TICKWIRE_REPLAY_SPEED=max). A flag on the command \
-            line wins over the environment. Durations are written as in Go and Kubernetes: 100ms, 5s, 23h50m.
-            """
+            line wins over the environment. Durations are written as in Go and Kubernetes: 100ms, 5s, 23h50m. \
+            Every on/off flag has a --no- form that turns it off (for example --no-replay-loop over \
+            TICKWIRE_REPLAY_LOOP=true).
+            """,
+        version: "tickwire \(TickwireVersion.current)"
     )
 
     /// The long options, for EnvironmentDefaults. Keep in step with the @Options below.
@@ -67,7 +70,8 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "n"))
     var replayRate: Double?
 
-    @Flag(help: ArgumentHelp("Start the recording over at its end, without end: each pass shifts trade ids (per symbol, by the number of ids the recording spans) and times (by its duration + 50 ms), so ids keep increasing and pacing continues. [env: TICKWIRE_REPLAY_LOOP=true]"))
+    @Flag(inversion: .prefixedNo,
+          help: ArgumentHelp("Start the recording over at its end, without end: each pass shifts trade ids (per symbol, by the number of ids the recording spans) and times (by its duration + 50 ms), so ids keep increasing and pacing continues. Without it the replay plays once, then clients get no more prices (a warning says so). --no-replay-loop overrides the environment. [env: TICKWIRE_REPLAY_LOOP=true|false]"))
     var replayLoop = false
 
     @Option(help: ArgumentHelp("Hold the replay until this many StreamPrices streams are open (0: start at once). [env: TICKWIRE_REPLAY_WAIT_STREAMS]",
@@ -78,7 +82,7 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "level"))
     var logLevel = "info"
 
-    @Option(help: ArgumentHelp("Log format: text (one human-readable line per event) or json (one JSON object per line: timestamp, level, message, logger, source, metadata; for Kubernetes log collectors). Logs go to stderr. [env: TICKWIRE_LOG_FORMAT]",
+    @Option(help: ArgumentHelp("Log format: text (one logfmt line per event: ts=… level=… logger=… module=… key=value… msg=…, values quoted only when they hold a space, '=' or a quote; millisecond UTC timestamps) or json (one JSON object per line: timestamp, level, message, logger, source, metadata; for Kubernetes log collectors). Logs go to stderr. [env: TICKWIRE_LOG_FORMAT]",
                                valueName: "text|json"))
     var logFormat = "text"
 
@@ -98,19 +102,19 @@ struct TickwireCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Slow consumers: a stream with this many bytes queued ends at once with RESOURCE_EXHAUSTED (client too slow). [env: TICKWIRE_STREAM_HARD_LIMIT]", valueName: "bytes"))
     var streamHardLimit = 4 * 1024 * 1024
 
-    @Option(help: ArgumentHelp("Slow consumers: a stream above --stream-soft-limit for this long ends with RESOURCE_EXHAUSTED (client too slow). [env: TICKWIRE_SLOW_CONSUMER_TIMEOUT]", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Slow consumers: a stream above --stream-soft-limit for this long ends with RESOURCE_EXHAUSTED (client too slow). [env: TICKWIRE_SLOW_CONSUMER_TIMEOUT]", valueName: "duration"))
     var slowConsumerTimeout = "10s"
 
     @Option(help: ArgumentHelp("Slow consumers: bytes queued across all of one connection's streams; past it the streams with the largest backlogs end with RESOURCE_EXHAUSTED (client too slow) until the connection is under it again. At least --stream-soft-limit. Default: 16 MiB or 4 × --stream-hard-limit, whichever is larger. [env: TICKWIRE_CONNECTION_HARD_LIMIT]", valueName: "bytes"))
     var connectionHardLimit: Int?
 
-    @Option(help: ArgumentHelp("Close a connection that has output waiting (a full socket, or HTTP/2 flow-control windows the client never reopens) and sends none of it for this long; 0 turns the check off. [env: TICKWIRE_WRITE_IDLE_TIMEOUT]", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Close a connection that has output waiting (a full socket, or HTTP/2 flow-control windows the client never reopens) and sends none of it for this long; 0 turns the check off. [env: TICKWIRE_WRITE_IDLE_TIMEOUT]", valueName: "duration"))
     var writeIdleTimeout = "30s"
 
-    @Option(help: ArgumentHelp("Time a new connection has, from accept, to finish its TLS handshake (on a TLS listener) and send the HTTP/2 client preface and first SETTINGS; slower is closed. While every --max-connections slot is taken, the oldest connection still in its handshake is closed to admit a new one. At least 100ms. [env: TICKWIRE_HANDSHAKE_TIMEOUT]", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Time a new connection has, from accept, to finish its TLS handshake (on a TLS listener) and send the HTTP/2 client preface and first SETTINGS; slower is closed. While every --max-connections slot is taken, the oldest connection still in its handshake is closed to admit a new one. At least 100ms. [env: TICKWIRE_HANDSHAKE_TIMEOUT]", valueName: "duration"))
     var handshakeTimeout = "10s"
 
-    @Option(help: ArgumentHelp("Let prices and indicator batches wait up to this long so that several leave in one write per connection: less CPU per message (each write costs the kernel's whole TCP path) for up to this much more latency. 0 (the default) writes every loop iteration. At most 100ms. 'auto' lingers 1ms only while the loop is busy (engaged at 50% of the time working, released after a second below 25%), so a quiet server keeps its latency. [env: TICKWIRE_FLUSH_LINGER]", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Let prices and indicator batches wait up to this long so that several leave in one write per connection: less CPU per message (each write costs the kernel's whole TCP path) for up to this much more latency. 0 (the default) writes every loop iteration. At most 100ms. 'auto' lingers 1ms only while the loop is busy (engaged at 50% of the time working, released after a second below 25%), so a quiet server keeps its latency. [env: TICKWIRE_FLUSH_LINGER]", valueName: "duration"))
     var flushLinger = "0"
 
     @Option(help: ArgumentHelp("Largest request header list, counted as in RFC 7541 (name + value + 32 per field); advertised as SETTINGS_MAX_HEADER_LIST_SIZE. A larger one gets RESOURCE_EXHAUSTED on its stream. [env: TICKWIRE_MAX_HEADER_LIST_BYTES]",
@@ -137,15 +141,15 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "per-second"))
     var streamResetRate = 33
 
-    @Option(help: ArgumentHelp("PING a client connection when nothing at all has arrived on it for this long, to find peers that vanished (and keep idle flows alive through NATs and load balancers); 'off' never pings. [env: TICKWIRE_KEEPALIVE_TIME]",
+    @Option(parsing: .unconditional, help: ArgumentHelp("PING a client connection when nothing at all has arrived on it for this long, to find peers that vanished (and keep idle flows alive through NATs and load balancers); 'off' never pings. [env: TICKWIRE_KEEPALIVE_TIME]",
                                valueName: "duration|off"))
     var keepaliveTime = "2m"
 
-    @Option(help: ArgumentHelp("Close the connection when nothing (the PING's ACK or any other frame) comes back within this long of a keepalive PING. [env: TICKWIRE_KEEPALIVE_TIMEOUT]",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Close the connection when nothing (the PING's ACK or any other frame) comes back within this long of a keepalive PING. [env: TICKWIRE_KEEPALIVE_TIMEOUT]",
                                valueName: "duration"))
     var keepaliveTimeout = "20s"
 
-    @Option(help: ArgumentHelp("Client PING policy, as grpc-go's MinTime: a client with calls open may PING at most this often unless we sent it HEADERS or DATA since its last PING; each PING sooner is a strike, and the third gets GOAWAY(ENHANCE_YOUR_CALM, too_many_pings) and the connection is closed. [env: TICKWIRE_KEEPALIVE_MIN_PING_INTERVAL]",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Client PING policy, as grpc-go's MinTime: a client with calls open may PING at most this often unless we sent it HEADERS or DATA since its last PING; each PING sooner is a strike, and the third gets GOAWAY(ENHANCE_YOUR_CALM, too_many_pings) and the connection is closed. [env: TICKWIRE_KEEPALIVE_MIN_PING_INTERVAL]",
                                valueName: "duration"))
     var keepaliveMinPingInterval = "5m"
 
@@ -153,23 +157,23 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "true|false"))
     var keepalivePermitWithoutCalls = false
 
-    @Option(help: ArgumentHelp("Retire a client connection at this age, ±10% jitter: GOAWAY, so the client reconnects (through the load balancer, e.g. a Kubernetes Service, rebalancing long-lived streams) while its open streams go on for --max-connection-age-grace. 'off' never retires. [env: TICKWIRE_MAX_CONNECTION_AGE]",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Retire a client connection at this age, ±10% jitter: GOAWAY, so the client reconnects (through the load balancer, e.g. a Kubernetes Service, rebalancing long-lived streams) while its open streams go on for --max-connection-age-grace. 'off' never retires. [env: TICKWIRE_MAX_CONNECTION_AGE]",
                                valueName: "duration|off"))
     var maxConnectionAge = "off"
 
-    @Option(help: ArgumentHelp("After a connection's max-age GOAWAY, how long its open streams go on before they end with UNAVAILABLE (\"max connection age reached; reconnect\"); 'infinite' lets them run. [env: TICKWIRE_MAX_CONNECTION_AGE_GRACE]",
+    @Option(parsing: .unconditional, help: ArgumentHelp("After a connection's max-age GOAWAY, how long its open streams go on before they end with UNAVAILABLE (\"max connection age reached; reconnect\"); 'infinite' lets them run. [env: TICKWIRE_MAX_CONNECTION_AGE_GRACE]",
                                valueName: "duration|infinite"))
     var maxConnectionAgeGrace = "30s"
 
-    @Option(help: ArgumentHelp("After SIGTERM/SIGINT, how long open streams keep receiving prices (after a ShutdownNotice) before they are ended. Health turns NOT_SERVING at once and new connections are refused. [env: TICKWIRE_DRAIN_TIMEOUT]",
+    @Option(parsing: .unconditional, help: ArgumentHelp("After SIGTERM/SIGINT, how long open streams keep receiving prices (after a ShutdownNotice) before they are ended. Health turns NOT_SERVING at once and new connections are refused. [env: TICKWIRE_DRAIN_TIMEOUT]",
                                valueName: "duration"))
     var drainTimeout = "5s"
 
-    @Option(help: ArgumentHelp("After the drain, how long to spend flushing the final trailers before every socket is closed. [env: TICKWIRE_STOP_FLUSH_TIMEOUT]",
+    @Option(parsing: .unconditional, help: ArgumentHelp("After the drain, how long to spend flushing the final trailers before every socket is closed. [env: TICKWIRE_STOP_FLUSH_TIMEOUT]",
                                valueName: "duration"))
     var stopFlushTimeout = "500ms"
 
-    @Option(help: ArgumentHelp("How often each stream receives its batch of changed indicator values. [env: TICKWIRE_INDICATOR_INTERVAL]",
+    @Option(parsing: .unconditional, help: ArgumentHelp("How often each stream receives its batch of changed indicator values. [env: TICKWIRE_INDICATOR_INTERVAL]",
                                valueName: "duration"))
     var indicatorInterval = "100ms"
 
@@ -189,7 +193,7 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "n"))
     var maxCandleHistory = 1000
 
-    @Option(help: ArgumentHelp("How long after its end the clock closes a candle no later trade has closed, for trades stamped before the boundary that arrive after it (docs/candles.md measures Binance's lateness). [env: TICKWIRE_CANDLE_CLOSE_GRACE]",
+    @Option(parsing: .unconditional, help: ArgumentHelp("How long after its end the clock closes a candle no later trade has closed, for trades stamped before the boundary that arrive after it (docs/candles.md measures Binance's lateness). [env: TICKWIRE_CANDLE_CLOSE_GRACE]",
                                valueName: "duration"))
     var candleCloseGrace = "300ms"
 
@@ -240,19 +244,19 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "trade|aggTrade"))
     var stream = "trade"
 
-    @Option(help: ArgumentHelp("Replace the Binance connection when no frame at all (data, ping or pong) arrived for this long. Tickwire pings every third of it, at most every 5s. [env: TICKWIRE_STALE_TIMEOUT]",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Replace the Binance connection when no frame at all (data, ping or pong) arrived for this long. Tickwire pings every third of it, at most every 5s. [env: TICKWIRE_STALE_TIMEOUT]",
                                valueName: "duration"))
     var staleTimeout = "15s"
 
-    @Option(help: ArgumentHelp("Open a second Binance connection and switch to it (losing and repeating no trade) when the current one gets this old; Binance ends connections at 24h. [env: TICKWIRE_BINANCE_MAX_CONNECTION_AGE]",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Open a second Binance connection and switch to it (losing and repeating no trade) when the current one gets this old; Binance ends connections at 24h. [env: TICKWIRE_BINANCE_MAX_CONNECTION_AGE]",
                                valueName: "duration"))
     var binanceMaxConnectionAge = "23h50m"
 
-    @Option(help: ArgumentHelp("Reconnect backoff: retry n waits a random time between c/2 and c, c = min(cap, base*2^n). Reset after 30s of healthy streaming. [env: TICKWIRE_RECONNECT_BASE]",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Reconnect backoff: retry n waits a random time between c/2 and c, c = min(cap, base*2^n). Reset after 30s of healthy streaming. [env: TICKWIRE_RECONNECT_BASE]",
                                valueName: "duration"))
     var reconnectBase = "1s"
 
-    @Option(help: ArgumentHelp("Longest wait between reconnect attempts. [env: TICKWIRE_RECONNECT_CAP]", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Longest wait between reconnect attempts. [env: TICKWIRE_RECONNECT_CAP]", valueName: "duration"))
     var reconnectCap = "30s"
 
     // Backfill (TickwireCommand+Backfill.swift turns these into BackfillSettings).
@@ -260,7 +264,7 @@ struct TickwireCommand: ParsableCommand {
                                valueName: "url|off"))
     var binanceAPIURL = "wss://ws-api.binance.com:443/ws-api/v3"
 
-    @Option(help: ArgumentHelp("How long a symbol's live trades may wait behind a gap being backfilled; ids not fetched by then are announced to clients as a gap notice and the held trades go out. [env: TICKWIRE_BACKFILL_TIMEOUT]",
+    @Option(parsing: .unconditional, help: ArgumentHelp("How long a symbol's live trades may wait behind a gap being backfilled; ids not fetched by then are announced to clients as a gap notice and the held trades go out. [env: TICKWIRE_BACKFILL_TIMEOUT]",
                                valueName: "duration"))
     var backfillTimeout = "5s"
 
@@ -273,6 +277,7 @@ struct TickwireCommand: ParsableCommand {
     var warmIntervals = ""
 
     func validate() throws {
+        try refuseNegativeDurations()
         _ = try makeConfiguration()
         _ = try warmIntervalList()  // also with --replay, where it is unused
         guard ["text", "json"].contains(logFormat.lowercased()) else {
@@ -298,6 +303,9 @@ struct TickwireCommand: ParsableCommand {
             do { configuration.metricsListen = try ListenAddress(parsing: metricsListen) } catch {
                 throw ValidationError("--metrics-listen: \(error) (or 'off')")
             }
+        }
+        if let replay, access(replay, R_OK) != 0 {
+            throw ValidationError("--replay '\(replay)' cannot be read: \(String(cString: strerror(errno)))")
         }
         configuration.replayPath = replay
         configuration.replaySpeed = try replayPace()
@@ -427,7 +435,7 @@ struct TickwireCommand: ParsableCommand {
                 handler.logLevel = level
                 return handler
             }
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = LogfmtLogHandler(label: label)
             handler.logLevel = level
             return handler
         }

@@ -177,10 +177,10 @@ def first_difference(got: Sequence[Trade], want: Sequence[Trade]) -> str:
 # Server process and its log
 # --------------------------------------------------------------------------
 
-LISTENING_RE = re.compile(r"\baddress=(?P<host>\[?[0-9a-fA-F.:]+?\]?):(?P<port>\d+)\b.*(?<!metrics )\blistening\s*$")
-METRICS_LISTENING_RE = re.compile(r"\baddress=(?P<host>\[?[0-9a-fA-F.:]+?\]?):(?P<port>\d+)\b.*\bmetrics listening\s*$")
-CONNECTION_CLOSED_RE = re.compile(r"\bconnection closed\s*$")
-REPLAY_FINISHED_RE = re.compile(r"\breplay finished\s*$")
+LISTENING_RE = re.compile(r"\baddress=(?P<host>\[?[0-9a-fA-F.:]+?\]?):(?P<port>\d+)\b.*(?<!metrics )\blistening\"?\s*$")
+METRICS_LISTENING_RE = re.compile(r"\baddress=(?P<host>\[?[0-9a-fA-F.:]+?\]?):(?P<port>\d+)\b.*\bmetrics listening\"?\s*$")
+CONNECTION_CLOSED_RE = re.compile(r"\bconnection closed\"?\s*$")
+REPLAY_FINISHED_RE = re.compile(r"\breplay finished\"?\s*$")
 
 
 def metadata_int(line: str, key: str) -> int:
@@ -516,16 +516,16 @@ def wait_until(predicate, timeout_s: float, interval_s: float = 0.05) -> bool:
 # Live feed (no --replay): argv and log lines
 # --------------------------------------------------------------------------
 
-FEED_CONNECTING_RE = re.compile(r"\bfeed connecting\s*$")
-FEED_CONNECTED_RE = re.compile(r"\bfeed connected\s*$")
-FEED_CONNECTION_FAILED_RE = re.compile(r"\bfeed connection failed\s*$")
-FEED_CONNECTION_LOST_RE = re.compile(r"\bfeed connection lost\s*$")
-FEED_STALE_RE = re.compile(r"\bfeed stale\s*$")
-FEED_GAP_RE = re.compile(r"\bfeed gap\s*$")
-FEED_ROTATION_STARTED_RE = re.compile(r"\bfeed rotation started\s*$")
-FEED_ROTATION_COMPLETE_RE = re.compile(r"\bfeed rotation complete\s*$")
-FEED_FRAME_SKIPPED_RE = re.compile(r"\bfeed frame skipped\s*$")
-STOPPED_RE = re.compile(r"\]\s+stopped\s*$")
+FEED_CONNECTING_RE = re.compile(r"\bfeed connecting\"?\s*$")
+FEED_CONNECTED_RE = re.compile(r"\bfeed connected\"?\s*$")
+FEED_CONNECTION_FAILED_RE = re.compile(r"\bfeed connection failed\"?\s*$")
+FEED_CONNECTION_LOST_RE = re.compile(r"\bfeed connection lost\"?\s*$")
+FEED_STALE_RE = re.compile(r"\bfeed stale\"?\s*$")
+FEED_GAP_RE = re.compile(r"\bfeed gap\"?\s*$")
+FEED_ROTATION_STARTED_RE = re.compile(r"\bfeed rotation started\"?\s*$")
+FEED_ROTATION_COMPLETE_RE = re.compile(r"\bfeed rotation complete\"?\s*$")
+FEED_FRAME_SKIPPED_RE = re.compile(r"\bfeed frame skipped\"?\s*$")
+STOPPED_RE = re.compile(r"\bmsg=stopped\"?\s*$")
 
 
 def live_feed_argv(binance_url: str, ca_file: Path | str | None = None,
@@ -553,12 +553,12 @@ def live_feed_argv(binance_url: str, ca_file: Path | str | None = None,
 
 
 def metadata_str(line: str, key: str) -> str:
-    """The value of `key=…` in a log line, up to the next ` other_key=` or the
-    ` [Module]` before the message (values may contain spaces: swift-log's
-    StreamLogHandler does not quote them). AssertionError when absent."""
-    match = re.search(rf"(?:^|\s){re.escape(key)}=(.*?)(?=\s[a-z_][a-z0-9_]*=|\s\[[A-Za-z0-9_]+\]\s)", line)
+    """The value of `key=…` in a logfmt log line, unquoted (a quoted value's
+    escapes are JSON's). AssertionError when absent."""
+    match = re.search(rf'(?:^|\s){re.escape(key)}=("(?:[^"\\]|\\.)*"|\S*)', line)
     assert match, f"log line has no {key}=…: {line!r}"
-    return match.group(1)
+    value = match.group(1)
+    return json.loads(value) if value.startswith('"') else value
 
 
 # A symbol no test serves: an indicator request for it draws NOT_FOUND.

@@ -38,8 +38,8 @@ LOG_TIMEOUT_S = 5.0
 SETTLE_TIMEOUT_S = 15.0
 EXTRA_MESSAGE_GRACE_S = 0.3
 NOT_FOUND = 5
-BACKFILL_COMPLETE_RE = re.compile(r"\bfeed backfill complete\s*$")
-GAP_UNRECOVERABLE_RE = re.compile(r"\bfeed gap unrecoverable\s*$")
+BACKFILL_COMPLETE_RE = re.compile(r"\bfeed backfill complete\"?\s*$")
+GAP_UNRECOVERABLE_RE = re.compile(r"\bfeed gap unrecoverable\"?\s*$")
 FAST_RECONNECT = dict(stale_timeout="2s", reconnect_base="100ms", reconnect_cap="400ms")
 
 

@@ -37,8 +37,8 @@ from test_http2_abuse import RSSSampler, under_attack
 OK, INVALID_ARGUMENT, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNIMPLEMENTED, INTERNAL = "0", "3", "4", "8", "12", "13"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 HEALTH_WATCH = "/grpc.health.v1.Health/Watch"
-SLOW_LOG = r"stream too slow; ending it\s*$"
-WRITE_IDLE_LOG = r"write idle; closing the connection\s*$"
+SLOW_LOG = r"stream too slow; ending it\"?\s*$"
+WRITE_IDLE_LOG = r"write idle; closing the connection\"?\s*$"
 
 
 def grpc_message(payload: bytes, compressed: bool = False) -> bytes:

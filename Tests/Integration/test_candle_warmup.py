@@ -37,8 +37,8 @@ RECORDED_TRADES_PER_S = harness.FIXTURE_TRADE_COUNT / 346.0
 PRIOR_HOURS = 20
 REL_TOL = 1e-9
 WAIT_S = 15.0
-JOINED_RE = re.compile(r"\bkline history joined\s*$")
-REFUSED_RE = re.compile(r"\bkline history refused: it does not agree with the candles built from trades\s*$")
+JOINED_RE = re.compile(r"\bkline history joined\"?\s*$")
+REFUSED_RE = re.compile(r"\bkline history refused: it does not agree with the candles built from trades\"?\s*$")
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +173,7 @@ def test_a_history_that_disagrees_with_the_built_candles_is_refused_logged_and_c
     fake.api.kline_tamper[("BTCUSDT", "1s")] = more_volume
     server = launch()
     server.wait_metrics_listening()
-    server.log.wait_for(r"\bfeed connected\s*$", WAIT_S)
+    server.log.wait_for(r"\bfeed connected\"?\s*$", WAIT_S)
     fake.resume()
     release = threading.Event()
     try:

@@ -105,7 +105,7 @@ def parse_help(text: str) -> Help:
         default = re.search(r"\(default: ([^)]+)\)", joined)
         if default:
             defaults[flag] = default.group(1)
-    return Help(flags=set(blocks) - {"help"}, defaults=defaults)
+    return Help(flags=set(blocks) - {"help", "version"}, defaults=defaults)  # actions, not settings
 
 
 @pytest.fixture(scope="module")

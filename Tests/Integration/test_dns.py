@@ -264,6 +264,7 @@ def test_name_that_does_not_resolve_is_logged_as_such(dns_server, start_server, 
                          reconnect_base="200ms", reconnect_cap="400ms")
     index, reason = failed_reason(server, LOG_TIMEOUT_S)
     assert "does not resolve" in reason and MISSING_NAME in reason, reason
+    assert reason.endswith("(c-ares: Domain name not found)"), reason  # c-ares' own words, too
     assert "No route to host" not in reason, reason
     assert_grpc_keeps_serving(server, grpc_channels, collectors)
     # It keeps trying, and each try asks the DNS server again.

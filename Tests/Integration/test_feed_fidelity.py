@@ -29,10 +29,10 @@ from test_binance_feed import (CONNECT_TIMEOUT_S, DELIVERY_TIMEOUT_S, LOG_TIMEOU
                                wait_prices)
 from test_metrics import scrape
 
-FEED_SUSPECT_RE = re.compile(r"\bfeed suspect trade id\s*$")
-FEED_OUTLIER_RE = re.compile(r"\bfeed outlier dropped\s*$")
-FEED_RESET_RE = re.compile(r"\bfeed sequence reset\s*$")
-FEED_CUT_OFF_RE = re.compile(r"\bfeed symbol cut off\s*$")
+FEED_SUSPECT_RE = re.compile(r"\bfeed suspect trade id\"?\s*$")
+FEED_OUTLIER_RE = re.compile(r"\bfeed outlier dropped\"?\s*$")
+FEED_RESET_RE = re.compile(r"\bfeed sequence reset\"?\s*$")
+FEED_CUT_OFF_RE = re.compile(r"\bfeed symbol cut off\"?\s*$")
 POISON = 10 ** 12
 # The reconnect contract (issue 17, item 5).
 AFTER_ENDING_BOUND_S = 1.0

@@ -32,8 +32,8 @@ sys.path.insert(0, str(harness.REPO_ROOT / "bench" / "load"))
 import tw_load  # noqa: E402
 
 WITHOUT_IO_URING = harness.INTEGRATION_DIR / "without_io_uring.py"
-FALLBACK_RE = re.compile(r"\bwarning\b.*\breason=io_uring_setup: (?P<why>.*?) \(errno \d+\).*"
-                         r"io_uring unavailable; falling back to epoll\s*$")
+FALLBACK_RE = re.compile(r"\bwarning\b.*\breason=\"?io_uring_setup: (?P<why>.*?) \(errno \d+\).*"
+                         r"io_uring unavailable; falling back to epoll\"?\s*$")
 
 
 def backend_of(server: harness.TickwireServer) -> str:

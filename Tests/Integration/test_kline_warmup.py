@@ -31,9 +31,9 @@ from fake_binance import Frame
 
 LOG_TIMEOUT_S = 10.0
 HISTORY_TRADES = 2000        # about 50 s of the recording: dozens of 1s klines, two 1m klines
-FETCH_COMPLETE_RE = re.compile(r"\bkline fetch complete\s*$")
-FETCH_FAILED_RE = re.compile(r"\bkline fetch failed\s*$")
-FETCH_RETRYING_RE = re.compile(r"\bkline fetch retrying\s*$")
+FETCH_COMPLETE_RE = re.compile(r"\bkline fetch complete\"?\s*$")
+FETCH_FAILED_RE = re.compile(r"\bkline fetch failed\"?\s*$")
+FETCH_RETRYING_RE = re.compile(r"\bkline fetch retrying\"?\s*$")
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 
 

@@ -513,7 +513,7 @@ class Outcome:
         return None if self.exit_at is None else self.exit_at.mono - self.signal_at.mono
 
     def log_line(self, message: str) -> str:
-        lines = self.server.log.matching(rf"\b{message}\s*$")
+        lines = self.server.log.matching(rf"\b{message}\"?\s*$")
         assert lines, f"no `{message}` log line; log tail:\n{self.server.log.tail(30)}"
         return lines[0]
 
@@ -976,7 +976,7 @@ def test_second_signal_skips_the_rest_of_the_drain(start_server, grpc_channels, 
         return (notice_problems(report, outcome, int(DEFAULT_DRAIN_S * 1000))
                 + end_and_trade_problems(report, published))
     assert_no_problems({r.name: problems(r) for r in outcome.readers}, outcome)
-    signals = outcome.server.log.matching(r"\bsignal received\s*$")
+    signals = outcome.server.log.matching(r"\bsignal received\"?\s*$")
     assert len(signals) == 2, signals
     stopping = outcome.log_line("stopping")
     assert harness.metadata_int(stopping, "streams_force_closed") == READERS, stopping

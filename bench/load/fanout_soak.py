@@ -296,7 +296,7 @@ def soak(args) -> int:
                     print(f"server stop: {error}", file=sys.stderr)
             server.kill()
         finished = server.log.matching(harness.REPLAY_FINISHED_RE)
-        notable = server.log.matching(r"replay starting|stopped\s*$|too slow|error|warning")
+        notable = server.log.matching(r"replay starting|stopped\"?\s*$|too slow|error|warning")
 
     counts = [c for r in results for c in r["counts"]]
     open_at_end = sum(r["open_at_end"] for r in results)

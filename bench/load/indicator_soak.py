@@ -334,7 +334,7 @@ class Reference:
 # Parent: server, clients, hold, report
 # --------------------------------------------------------------------------
 
-STOPPED_RE = re.compile(r"\bstopped\s*$")
+STOPPED_RE = re.compile(r"\bstopped\"?\s*$")
 
 
 def schedstat_s(pid: int) -> tuple[float, float]:

@@ -56,7 +56,7 @@ def run_one(args, binary: Path, load_client: Path, workers: int, tmp: Path) -> d
     server = harness.TickwireServer(argv, harness.server_env(), tmp / f"server-{workers}.log")
     proc = None
     try:
-        _, line = server.log.wait_for(r"\bworkers=\d+\b.*\blistening\s*$" if workers > 1 else harness.LISTENING_RE,
+        _, line = server.log.wait_for(r"\bworkers=\d+\b.*\blistening\"?\s*$" if workers > 1 else harness.LISTENING_RE,
                                       harness.STARTUP_TIMEOUT_S)
         server.port = int(harness.LISTENING_RE.search(line).group("port")) if workers == 1 else \
             int(harness.metadata_str(line, "address").rsplit(":", 1)[1])
