@@ -10,7 +10,7 @@ import MarketData
 
     func render(_ collector: MetricsCollector) -> String {
         var bytes = [UInt8]()
-        collector.render(into: &bytes)
+        collector.render(MetricsSnapshot(), into: &bytes)
         return String(decoding: bytes, as: UTF8.self)
     }
 

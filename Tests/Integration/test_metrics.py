@@ -52,7 +52,7 @@ FAMILIES = {
     "tickwire_indicator_subscriptions": "gauge",
     "tickwire_indicator_batches_sent_total": "counter",
     "tickwire_price_messages_fanned_out_total": "counter",
-    "tickwire_price_bytes_fanned_out_total": "counter",
+    "tickwire_price_fanned_out_bytes_total": "counter",
     "tickwire_conflated_trades_total": "counter",
     "tickwire_indicator_batches_deferred_total": "counter",
     "tickwire_slow_consumer_disconnects_total": "counter",
@@ -63,6 +63,23 @@ FAMILIES = {
     "tickwire_reactor_loop_iterations_total": "counter",
     "tickwire_reactor_busy_seconds_total": "counter",
     "tickwire_flush_linger_engaged": "gauge",
+    "tickwire_build_info": "gauge",
+    "process_cpu_seconds_total": "counter",
+    "process_resident_memory_bytes": "gauge",
+    "process_virtual_memory_bytes": "gauge",
+    "process_open_fds": "gauge",
+    "process_max_fds": "gauge",
+    "process_start_time_seconds": "gauge",
+    "tickwire_grpc_connections_accepted_total": "counter",
+    "tickwire_grpc_connections_refused_total": "counter",
+    "tickwire_max_connections": "gauge",
+    "grpc_server_started_total": "counter",
+    "grpc_server_handled_total": "counter",
+    "tickwire_feed_lag_seconds": "histogram",
+    "tickwire_feed_last_trade_time_seconds": "gauge",
+    "tickwire_replay_progress_ratio": "gauge",
+    "tickwire_replay_passes_completed_total": "counter",
+    "tickwire_replay_finished": "gauge",
 }
 # Series that exist from the first scrape, whatever happened.
 LABELLED = {
@@ -78,6 +95,15 @@ LABELLED = {
     "tickwire_indicator_subscriptions": ("type", {"sma", "ema", "rsi"}),
     "tickwire_shutdown_phase": ("phase", {"running", "draining", "stopping", "stopped"}),
     "tickwire_grpc_keepalive_events_total": ("event", {"keepalive_timeout", "too_many_pings", "max_connection_age"}),
+    "tickwire_grpc_connections_refused_total": ("reason", {"max_connections", "setup_failed"}),
+    "tickwire_feed_last_trade_time_seconds": ("symbol", {"btcusdt", "ethusdt"}),
+    "tickwire_feed_lag_seconds_count": ("time", {"event", "trade"}),
+    "grpc_server_started_total": ("grpc_method", {"StreamPrices", "Check", "Watch", "ServerReflectionInfo"}),
+    # go-grpc-prometheus' codes, every one from the first scrape.
+    "grpc_server_handled_total": ("grpc_code", {
+        "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",
+        "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented",
+        "Internal", "Unavailable", "DataLoss", "Unauthenticated"}),
 }
 EXPOSITION_TYPE = "text/plain; version=0.0.4"
 SCRAPE_TIMEOUT_S = 5.0
@@ -248,7 +274,7 @@ def test_values_follow_a_streaming_client(start_server, grpc_channels, collector
     assert during.value("tickwire_indicator_subscriptions", type="ema") == 0
     fanned = during.value("tickwire_price_messages_fanned_out_total")
     assert fanned >= received > 0
-    assert during.value("tickwire_price_bytes_fanned_out_total") > fanned * 20  # every message is tens of bytes
+    assert during.value("tickwire_price_fanned_out_bytes_total") > fanned * 20  # every message is tens of bytes
     observed = during.value("tickwire_ingest_to_flush_latency_seconds_count")
     # One stream: one observation per trade queued, each flushed before this scrape.
     assert 0 < observed <= during.value("tickwire_trades_published_total")
@@ -328,11 +354,11 @@ def test_off_disables_the_endpoint(start_server):
     assert listening_ports(server.proc.pid) == {server.port}
 
 
-def test_default_is_0_0_0_0_9090_in_help(binary):
+def test_default_is_0_0_0_0_20051_in_help(binary):
     out = harness.subprocess.run([str(binary), "--help"], capture_output=True, text=True, timeout=30)
     section = out.stdout[out.stdout.index("--metrics-listen"):]
     assert "TICKWIRE_METRICS_LISTEN" in section.split("--", 2)[1]
-    assert "0.0.0.0:9090" in section.split("--", 2)[1]
+    assert "0.0.0.0:20051" in section.split("--", 2)[1]
 
 
 # --------------------------------------------------------------------------
