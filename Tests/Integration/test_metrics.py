@@ -296,6 +296,78 @@ def test_values_follow_a_streaming_client(start_server, grpc_channels, collector
     assert after.value("tickwire_slow_consumer_disconnects_total") == 0
 
 
+def test_operator_metrics_follow_the_server(start_server, grpc_channels, collectors):
+    """Build, process, connections, RPCs by code, feed lag and last trade times (issue 21)."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    pb, _ = harness.stubs()
+    server = start_with_metrics(start_server, replay=harness.TRADES_FIXTURE, speed="20", wait_streams=1,
+                                extra=["--max-connections", "1"])
+    first = scrape(server)
+    version = re.search(r'tickwireVersion = "([^"]+)"',
+                        (harness.REPO_ROOT / "Sources/Application/Version.swift").read_text()).group(1)
+    assert first.value("tickwire_build_info", version=version) == 1
+    assert abs(first.value("process_start_time_seconds") - time.time()) < 120
+    assert first.value("process_resident_memory_bytes") > 4 << 20
+    assert first.value("process_virtual_memory_bytes") > first.value("process_resident_memory_bytes")
+    # stdio, epoll, listeners, signalfd, timers, the scrape itself…
+    assert 5 <= first.value("process_open_fds") <= first.value("process_max_fds")
+    assert first.value("process_cpu_seconds_total") > 0
+    assert first.value("tickwire_max_connections") == 1
+    assert first.value("tickwire_replay_progress_ratio") == 0  # held for a stream
+    assert first.value("tickwire_feed_lag_seconds_count", time="event") == 0
+    assert first.value("tickwire_feed_last_trade_time_seconds", symbol="btcusdt") == 0
+
+    chan = grpc_channels(server.target)
+    release = harness.threading.Event()
+    client = collectors(chan, name="client", requests=harness.held_open_requests(release, 60), deadline_s=60).start()
+    assert client.wait_count(100, 20.0), client.describe_end()
+    health = health_pb2_grpc.HealthStub(chan).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    assert health.status == health_pb2.HealthCheckResponse.SERVING
+    during = scrape(server)
+    assert during.value("tickwire_grpc_connections_accepted_total") == 1
+    stream_prices = {"grpc_type": "bidi_stream", "grpc_service": "tickwire.v1.PriceStream", "grpc_method": "StreamPrices"}
+    check = {"grpc_type": "unary", "grpc_service": "grpc.health.v1.Health", "grpc_method": "Check"}
+    assert during.value("grpc_server_started_total", **stream_prices) == 1
+    assert during.value("grpc_server_started_total", **check) == 1
+    assert during.value("grpc_server_handled_total", grpc_code="OK", **check) == 1
+    assert during.value("grpc_server_handled_total", grpc_code="Canceled", **stream_prices) == 0
+    published = during.value("tickwire_trades_published_total")
+    for kind in ("event", "trade"):
+        # Every trade published before the scrape, and the recording is from
+        # 2024-08-08: years late, so all of them past the last bucket.
+        assert during.value("tickwire_feed_lag_seconds_count", time=kind) == published > 0
+        assert during.value("tickwire_feed_lag_seconds_bucket", time=kind, le="300.0") == 0
+        assert during.value("tickwire_feed_lag_seconds_bucket", time=kind, le="+Inf") == published
+        assert during.value("tickwire_feed_lag_seconds_sum", time=kind) > published * 3600 * 24 * 365
+    for symbol in ("btcusdt", "ethusdt"):
+        assert 1723075200 <= during.value("tickwire_feed_last_trade_time_seconds", symbol=symbol) < 1723248000
+    assert 0 < during.value("tickwire_replay_progress_ratio") < 1
+    assert during.value("tickwire_replay_finished") == 0
+
+    # The one slot is taken by a connection past its handshake: a second is refused on accept.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as extra:
+        extra.settimeout(5)
+        assert extra.recv(1) == b""
+    wait_scrape(server, lambda s: s.value("tickwire_grpc_connections_refused_total", reason="max_connections") == 1,
+                5.0, "the refused connection was not counted")
+
+    client.cancel()
+    after = wait_scrape(server, lambda s: s.value("grpc_server_handled_total", grpc_code="Canceled", **stream_prices) == 1,
+                        5.0, "a cancelled StreamPrices was not counted as Canceled")
+    assert after.value("grpc_server_handled_total", grpc_code="OK", **stream_prices) == 0
+
+
+def test_replay_end_and_passes(start_server):
+    once = start_with_metrics(start_server, replay=harness.TRADES_FIXTURE, speed="max")
+    ended = wait_scrape(once, lambda s: s.value("tickwire_replay_finished") == 1, 20.0, "the replay never finished")
+    assert ended.value("tickwire_replay_progress_ratio") == 1
+    assert ended.value("tickwire_replay_passes_completed_total") == 0
+    looped = start_with_metrics(start_server, replay=harness.TRADES_FIXTURE, speed="max", extra=["--replay-loop"])
+    passes = wait_scrape(looped, lambda s: s.value("tickwire_replay_passes_completed_total") >= 2, 30.0,
+                         "the looped replay completed no two passes")
+    assert passes.value("tickwire_replay_finished") == 0
+
+
 def test_other_paths_are_404(start_server):
     server = start_with_metrics(start_server, replay=harness.TRADES_FIXTURE, speed="max", wait_streams=1)
     for path in ("/", "/metric", "/metrics/x", "/healthz"):
