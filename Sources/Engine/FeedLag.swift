@@ -56,7 +56,7 @@ public struct FeedLag {
     }
 
     @inline(__always)
-    mutating func observe(_ trade: Trade) {
+    public mutating func observe(_ trade: Trade) {
         if trade.tradeTimeMs > lastTradeTimeMs[trade.symbolIndex] {
             lastTradeTimeMs[trade.symbolIndex] = trade.tradeTimeMs
         }
