@@ -136,9 +136,10 @@ def test_without_comparison_finds_the_top_level_threshold():
         without_comparison("a > b")  # not a number
 
 
-def dashboard_queries(interval_s: float) -> list[tuple[str, str]]:
-    """(where, PromQL) for every panel target and template variable, with
-    Grafana's variables filled in."""
+def dashboard_queries(interval_s: float) -> list[tuple[str, str, str | None]]:
+    """(where, PromQL, label) for every panel target and template variable
+    (label: the one a `label_values` variable lists), with Grafana's
+    variables filled in."""
     dashboard = json.loads(DASHBOARD.read_text())
     rate_interval = f"{int(4 * interval_s)}s"  # Grafana: max(4 × scrape interval, step + scrape interval)
     values = {"$__rate_interval": rate_interval, "$__interval": f"{int(interval_s)}s",
@@ -155,13 +156,13 @@ def dashboard_queries(interval_s: float) -> list[tuple[str, str]]:
         if variable["type"] == "query":
             match = LABEL_VALUES_RE.match(variable["query"]["query"])
             assert match, f"variable {variable['name']}: not label_values(query, label)"
-            queries.append((f"variable {variable['name']}", fill(match.group("query"))))
+            queries.append((f"variable {variable['name']}", fill(match.group("query")), match.group("label")))
     panels = [p for p in dashboard["panels"] if p["type"] != "row"]
     assert panels, "the dashboard has no panels"
     for panel in panels:
         assert panel["targets"], f"panel {panel['title']!r} has no query"
         for target in panel["targets"]:
-            queries.append((f"panel {panel['title']!r} {target['refId']}", fill(target["expr"])))
+            queries.append((f"panel {panel['title']!r} {target['refId']}", fill(target["expr"]), None))
     return queries
 
 
@@ -327,12 +328,14 @@ def test_prometheus_runs_every_dashboard_and_alert_expression(start_server, grpc
     assert target["scrapeUrl"] == scrape_url and target["scrapeInterval"] == endpoint["interval"], target
 
     failures = []
-    queries = dashboard_queries(interval_s) + [(f"alert {r['alert']} without its threshold", without_comparison(r["expr"]))
+    queries = dashboard_queries(interval_s) + [(f"alert {r['alert']} without its threshold", without_comparison(r["expr"]), None)
                                                for r in alerts()]
-    for where, expr in queries:
+    for where, expr, label in queries:
         answer = prometheus.query(expr)
         if not has_data(answer):
             failures.append(f"{where}: {expr}\n    -> {answer}")
+        elif label and not any(label in sample["metric"] for sample in answer["data"]["result"]):
+            failures.append(f"{where}: no series has the label {label!r}: {answer}")
     print(f"{len(queries)} queries ({len(alerts())} alerts) against {prometheus.url}, {len(failures)} without data")
     for rule in alerts():
         whole = prometheus.query(rule["expr"])
