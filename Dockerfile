@@ -42,7 +42,7 @@ COPY --from=build /out/tickwire /usr/local/bin/tickwire
 # Numeric, so that Kubernetes' runAsNonRoot can verify it without /etc/passwd.
 USER 10001:10001
 # gRPC (h2c) and grpc.health.v1; Prometheus metrics (the --metrics-listen default).
-EXPOSE 50051 9090
+EXPOSE 50051 20051
 # SIGTERM starts the graceful drain (docs/operations.md); a second one skips
 # the rest of it.
 STOPSIGNAL SIGTERM

@@ -7,7 +7,10 @@ packages=(pkg-config libnghttp2-dev libssl-dev libwslay-dev libsimdjson-dev libu
           protobuf-compiler openssl strace)
 if [ "${1:-}" = "--test" ]; then
     # make and gcc build tw-load (bench/loadclient), which the slow-consumer test drives.
-    packages+=(python3 python3-venv python3-pip make gcc)
+    # prometheus (and its promtool) runs the dashboard's and the alerts'
+    # queries in test_prometheus.py, which starts its own instance on a free
+    # loopback port; the package's own service is stopped below.
+    packages+=(python3 python3-venv python3-pip make gcc prometheus)
 fi
 
 missing=()
@@ -29,6 +32,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -q
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+    # On a machine run by systemd the package enables and starts Prometheus
+    # (and its recommended node exporter) as system services; the tests
+    # need only the binaries.
+    if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+        $sudo systemctl disable --now prometheus.service prometheus-node-exporter.service 2>/dev/null || true
+    fi
 fi
 
 if ! command -v swift >/dev/null; then

@@ -1,4 +1,5 @@
 import BinanceFeed
+import Engine
 import GRPCServer
 import Indicators
 import Prometheus
@@ -24,6 +25,8 @@ final class MetricsCollector {
     private var klineFetch: KlineFetchMetrics
     private var feedSequencing: FeedSequencingMetrics
     private var protection: ProtectionMetrics
+    private var operatorMetrics: OperatorMetrics
+    private var rpcs: RPCMetrics
 
     private var tradesPublished: CounterMirror
     private let grpcConnections: Gauge
@@ -87,6 +90,8 @@ final class MetricsCollector {
         feedDuplicates = counter("feed_duplicates_dropped", "total", "Trades dropped because their id was already delivered (rotation overlap)")
         feedSequencing = FeedSequencingMetrics(registry: r, symbols: symbols)
         protection = ProtectionMetrics(registry: r)
+        operatorMetrics = OperatorMetrics(registry: r, symbols: symbols)
+        rpcs = RPCMetrics(registry: r)
 
         tradesPublished = counter("trades_published", "total", "Trades handed to the fan-out")
         grpcConnections = gauge("grpc_connections_open", "", "Open HTTP/2 connections")
@@ -102,7 +107,7 @@ final class MetricsCollector {
         candleLateTrades = counter("candle_late_trades", "total", "Trades left out of a candle that had already closed (stamped before its end, arrived after the grace)")
         candleHistoriesRefused = counter("candle_histories_refused", "total", "Fetched kline histories refused because they disagreed with the candles built from trades")
         priceMessages = counter("price_messages_fanned_out", "total", "Price messages queued to streams (one per trade per stream)")
-        priceBytes = counter("price_bytes_fanned_out", "total", "Bytes of those price messages, gRPC framing included")
+        priceBytes = counter("price_fanned_out", "bytes_total", "Bytes of those price messages, gRPC framing included")
         conflated = counter("conflated_trades", "total", "Trades a slow stream never received because a newer trade of the same symbol replaced them (--stream-soft-limit)")
         deferredBatches = counter("indicator_batches_deferred", "total", "IndicatorBatch messages (with new values) not sent because the stream was over --stream-soft-limit; its next batch carries the latest values")
         slowConsumers = counter("slow_consumer_disconnects", "total", "Streams ended with RESOURCE_EXHAUSTED because they, or their connection, fell too far behind")
@@ -158,6 +163,8 @@ final class MetricsCollector {
         for index in keepaliveEvents.indices { keepaliveEvents[index].1.follow(s.keepaliveEvents[keepaliveEvents[index].0] ?? 0) }
         writeIdle.follow(s.writeIdleDisconnects)
         protection.update(s)
+        operatorMetrics.update(s)
+        rpcs.update(s.rpcs)
 
         for (label, gauge) in phase { gauge.set(Int64(s.phase.metricLabel == label ? 1 : 0)) }
         loopIterations.follow(s.loop.iterations)
@@ -165,7 +172,11 @@ final class MetricsCollector {
         flushLingerEngaged.set(Int64(s.flushLingerEngaged ? 1 : 0))
     }
 
-    func render(into buffer: inout [UInt8]) {
+    /// The registry, then the feed lag histograms from the snapshot, which is
+    /// not kept: holding FeedLag's arrays past the scrape would make the
+    /// trade path's next write to them copy (allocate) them.
+    func render(_ s: MetricsSnapshot, into buffer: inout [UInt8]) {
         registry.emit(into: &buffer)
+        FeedLagExposition.render(s.feedLag, into: &buffer)
     }
 }

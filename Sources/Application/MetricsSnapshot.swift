@@ -1,4 +1,5 @@
 import BinanceFeed
+import Engine
 import GRPCServer
 import Indicators
 import Reactor
@@ -56,6 +57,19 @@ struct MetricsSnapshot {
     var scrapeConnectionsReclaimed = 0
     var maxStreams = 0
     var streamsRefused = 0
+
+    var connectionsAccepted = 0
+    var connectionsRefusedAtLimit = 0
+    var connectionsRefusedSetupFailed = 0
+    var maxConnections = 0
+    var rpcs = RPCCounts()
+    /// Lag histograms and each symbol's newest trade time.
+    var feedLag = FeedLag(symbolCount: 0)
+    /// 0 without --replay.
+    var replayProgress = 0.0
+    var replayPassesCompleted = 0
+    var replayFinished = false
+    var process = ProcessStatistics()
 
     var phase = ShutdownPhase.running
     var loop = LoopStatistics()

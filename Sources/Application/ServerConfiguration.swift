@@ -11,7 +11,7 @@ public struct ServerConfiguration: Sendable {
     /// siblings listen on the same address.
     public var listenReusePort = false
     /// Where Prometheus scrapes `/metrics` (--metrics-listen); nil turns the endpoint off.
-    public var metricsListen: ListenAddress? = ListenAddress(host: "0.0.0.0", port: 9090)
+    public var metricsListen: ListenAddress? = ListenAddress(host: "0.0.0.0", port: 20051)
     public var symbols: SymbolTable
     /// A recording to play instead of the live feed.
     public var replayPath: String?

@@ -25,8 +25,9 @@ extension TickwireServer: MetricsExposition {
 
     public func renderMetrics(into buffer: inout [UInt8]) {
         guard let collector else { return }
-        collector.update(metricsSnapshot())
-        collector.render(into: &buffer)
+        let snapshot = metricsSnapshot()
+        collector.update(snapshot)
+        collector.render(snapshot, into: &buffer)
     }
 
     func metricsSnapshot() -> MetricsSnapshot {
@@ -84,6 +85,19 @@ extension TickwireServer: MetricsExposition {
         s.scrapeConnectionsReclaimed = metrics?.connectionsReclaimed ?? 0
         s.maxStreams = hub.limits.maxStreams
         s.streamsRefused = hub.streamsRefused
+
+        s.connectionsAccepted = hub.connectionsAccepted
+        s.connectionsRefusedAtLimit = hub.connectionsRefusedAtLimit
+        s.connectionsRefusedSetupFailed = hub.connectionsRefusedSetupFailed
+        s.maxConnections = hub.limits.maxConnections
+        s.rpcs = rpcCounts
+        s.feedLag = distributor.feedLag
+        if let replay {
+            s.replayProgress = replay.passProgress
+            s.replayPassesCompleted = replay.completedPasses
+            s.replayFinished = replayState == .finished
+        }
+        s.process = ProcessStatistics.current()
 
         s.phase = reactor.phase
         s.loop = reactor.loopStatistics

@@ -15,7 +15,7 @@ extension TickwireServer: GRPCServerDelegate {
         }
         // Health answers through the drain (NOT_SERVING); new price streams go elsewhere.
         guard reactor.phase.acceptsNewWork || method != .streamPrices else {
-            return .reject(ShutdownNotices.unavailable)
+            return reject(method, ShutdownNotices.unavailable)
         }
         stream.handlerTag = method.rawValue
         if method == .streamPrices {
@@ -24,7 +24,7 @@ extension TickwireServer: GRPCServerDelegate {
             case .success(let parsed): bound = parsed
             case .failure(let invalid):
                 stream.handlerTag = 0  // rejected: no handler, and not counted as open
-                return .reject(GRPCStatus(.invalidArgument, invalid.message))
+                return reject(method, GRPCStatus(.invalidArgument, invalid.message))
             }
             apply(distributor.open(stream, bound: bound, callTimeoutNanos: stream.requestedTimeoutNanos,
                                    nowNanos: reactor.clock.monotonicNanos()))
@@ -37,7 +37,16 @@ extension TickwireServer: GRPCServerDelegate {
             apply(distributor.trackDeadline(of: stream, callTimeoutNanos: timeout, nowNanos: reactor.clock.monotonicNanos()))
         }
         openCalls += 1
+        rpcCounts.started(method)
         return .accept
+    }
+
+    /// A call to a method this server has, refused before it starts: it
+    /// counts as started and handled, as grpc-go's interceptors count it.
+    private func reject(_ method: RPCMethod, _ status: GRPCStatus) -> RPCAdmission {
+        rpcCounts.started(method)
+        rpcCounts.handled(method, status.code)
+        return .reject(status)
     }
 
     public func rpcMessage(_ stream: GRPCStream, _ message: UnsafeRawBufferPointer) {
@@ -64,6 +73,7 @@ extension TickwireServer: GRPCServerDelegate {
 
     public func rpcClosed(_ stream: GRPCStream) {
         if stream.handlerTag != 0 { openCalls -= 1 }
+        if let method = RPCMethod(rawValue: stream.handlerTag) { rpcCounts.handled(method, stream.statusSent) }
         distributor.closed(stream)  // any method may have had a grpc-timeout
         switch RPCMethod(rawValue: stream.handlerTag) {
         case .streamPrices:

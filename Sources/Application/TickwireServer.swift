@@ -49,6 +49,8 @@ public final class TickwireServer: ReactorHandler {
     var feedCounts: FeedEventCounts
     /// Accepted gRPC calls not yet closed, every method.
     var openCalls = 0
+    /// Calls started and finished, by method and status, for the metrics.
+    var rpcCounts = RPCCounts()
     /// When the next indicator batch is due; advanced by whole intervals so
     /// the cadence does not drift with the loop's own latency.
     var nextBatchNanos: Int64 = 0

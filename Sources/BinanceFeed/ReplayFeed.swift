@@ -70,6 +70,12 @@ public final class ReplayFeed {
         throw scan
     }
 
+    /// How far the current pass has read: the file's bytes up to the next
+    /// line to parse, as a share of the whole (1 once a single pass is over).
+    public var passProgress: Double {
+        file.length > 0 ? min(1, Double(cursor) / Double(file.length)) : 1
+    }
+
     /// Publishes up to `budget` trades that are due by `nowNanos`.
     public func pump<Sink: TradeSink>(into sink: Sink, budget: Int, clock: any ReactorClock) -> Progress {
         var remaining = budget

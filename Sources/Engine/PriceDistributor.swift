@@ -23,6 +23,9 @@ public final class PriceDistributor<Stream: ClientStream>: TradeSink {
     public private(set) var bytesQueued = 0
     /// Trades not yet flushed, by ingest time, for the latency histogram.
     public var ingestTimes = IngestTimeLog(capacity: 0)
+    /// How late trades arrive (Binance's times against ingest), and each
+    /// symbol's newest trade time.
+    public private(set) var feedLag: FeedLag
     /// Streams that overflowed during the current walk, removed after it.
     private var overflowed: [Stream] = []
     /// Trades a slow stream never received because a newer one of the same
@@ -52,6 +55,7 @@ public final class PriceDistributor<Stream: ClientStream>: TradeSink {
                                                 indicatorSettings: indicators.settings)
         encoder = PriceUpdateEncoder(symbols: symbols)
         symbolCount = symbols.count
+        feedLag = FeedLag(symbolCount: symbols.count)
         self.slowConsumers = slowConsumers
         untakenLimit = slowConsumers.conflationLimit(windowNeverOpened: true)
         registry = StreamRegistry(capacity: streamCapacity)
@@ -116,6 +120,7 @@ public final class PriceDistributor<Stream: ClientStream>: TradeSink {
     /// candles. A candle the trade closed goes out at once, not at the next batch.
     @inline(__always)
     private func ingest(_ trade: Trade) {
+        feedLag.observe(trade)
         indicators.ingest(trade)
         candles.ingest(trade, &registry, softLimitBytes: slowConsumers.softLimitBytes)
     }

@@ -71,6 +71,12 @@ public final class ConnectionHub {
     var acceptBatchStartNanos = Int64.max
     /// Connections closed for a handshake too slow or to free their slot.
     public internal(set) var handshakeClosed = 0
+    /// Connections accepted and given a slot.
+    public private(set) var connectionsAccepted = 0
+    /// Connections closed on accept: every slot taken (--max-connections), none could give way.
+    public private(set) var connectionsRefusedAtLimit = 0
+    /// Connections closed on accept because their setup failed (a TLS session, registration).
+    public private(set) var connectionsRefusedSetupFailed = 0
     /// Draws each connection's --max-connection-age jitter.
     private var jitterSource = SystemRandomNumberGenerator()
     /// What keepalive did to connections, for the metrics.
@@ -256,6 +262,7 @@ public final class ConnectionHub {
         guard let token = slots.reserve() ?? (reclaimUnfinishedSlot() ? slots.reserve() : nil) else {
             log(.warning, "connection limit reached; closing new connection",
                 ["max_connections": "\(limits.maxConnections)", "peer": peer])
+            connectionsRefusedAtLimit += 1
             closeDescriptor(fd)
             return
         }
@@ -266,9 +273,11 @@ public final class ConnectionHub {
             scheduleFlush(connection)  // our SETTINGS go out first
             armSweep()
             armHandshakeSweep()
+            connectionsAccepted += 1
             log(.debug, "connection accepted", ["slot": "\(token.slot)", "peer": peer, "connections": "\(connectionCount)"])
         } catch {
             log(.error, "could not set up connection", ["error": "\(error)", "peer": peer])
+            connectionsRefusedSetupFailed += 1
             slots.cancel(token)
             closeDescriptor(fd)
         }

@@ -39,6 +39,10 @@ public final class GRPCStream {
     public internal(set) var requestMessageCount = 0
     /// The client sent END_STREAM.
     public internal(set) var inboundClosed = false
+    /// The grpc-status this call's trailers carried; nil while none were
+    /// submitted (a call the client cancelled, or whose connection died, ends
+    /// without), which the metrics count as CANCELLED.
+    public internal(set) var statusSent: GRPCStatusCode?
 
     var phase: Phase = .receivingHeaders {
         // Rare (a few times per call), so the connection's count of streams

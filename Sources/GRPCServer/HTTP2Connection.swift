@@ -225,6 +225,7 @@ public final class HTTP2Connection {
 
     func submitTrailers(_ stream: GRPCStream, status: GRPCStatus) {
         guard let session else { return }
+        stream.statusSent = status.code
         _ = HeaderBlock.with(HeaderBlock.trailers(status)) { nva, count in
             nghttp2_submit_trailer(session, stream.id, nva, count)
         }
@@ -234,6 +235,7 @@ public final class HTTP2Connection {
     /// carries both the response headers and grpc-status.
     func submitTrailersOnly(_ stream: GRPCStream, status: GRPCStatus, httpStatus: String) {
         guard let session else { return }
+        stream.statusSent = status.code
         let fields = [(":status", httpStatus), ("content-type", "application/grpc"), HeaderBlock.acceptEncoding]
             + HeaderBlock.trailers(status)
         _ = HeaderBlock.with(fields) { nva, count in

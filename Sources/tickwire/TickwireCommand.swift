@@ -49,7 +49,7 @@ struct TickwireCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Prometheus /metrics address, HOST:PORT, served on the same loop; 'off' disables it. Port 0 picks a free port (the log says which). [env: TICKWIRE_METRICS_LISTEN]",
                                valueName: "host:port|off"))
-    var metricsListen = "0.0.0.0:9090"
+    var metricsListen = "0.0.0.0:20051"
 
     @Option(help: ArgumentHelp("Worker processes: N (1 to 256) or 'auto' (one per CPU this process may run on). With more than 1, tickwire becomes a small supervisor that starts N copies of the server, each with its own loop and feed, sharing the --listen port through SO_REUSEPORT; worker i serves /metrics on the --metrics-listen port + i. [env: TICKWIRE_WORKERS]",
                                valueName: "n|auto"))

@@ -1,4 +1,5 @@
 import BinanceFeed
+import Engine
 import Testing
 @testable import Application
 import MarketData
@@ -10,7 +11,7 @@ import MarketData
 
     func render(_ collector: MetricsCollector) -> String {
         var bytes = [UInt8]()
-        collector.render(into: &bytes)
+        collector.render(MetricsSnapshot(), into: &bytes)
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -67,5 +68,43 @@ import MarketData
         #expect(text.contains(#"tickwire_feed_missing_trades_total{symbol="ethusdt"} 0"#))
         #expect(text.contains(#"tickwire_feed_reconnects_total{reason="stale"} 0"#))
         #expect(text.contains("# TYPE tickwire_ingest_to_flush_latency_seconds histogram"))
+    }
+
+    @Test func rpcsAreCountedByGoGRPCPrometheusNamesAndCodes() {
+        let collector = MetricsCollector(symbols: symbols)
+        var snapshot = MetricsSnapshot()
+        snapshot.rpcs.started(.streamPrices)
+        snapshot.rpcs.handled(.streamPrices, nil)  // no trailers: cancelled
+        snapshot.rpcs.started(.healthCheck)
+        snapshot.rpcs.handled(.healthCheck, .ok)
+        collector.update(snapshot)
+        let text = render(collector)
+        #expect(text.contains(#"grpc_server_started_total{grpc_type="bidi_stream",grpc_service="tickwire.v1.PriceStream",grpc_method="StreamPrices"} 1"#))
+        #expect(text.contains(#"grpc_server_handled_total{grpc_type="bidi_stream",grpc_service="tickwire.v1.PriceStream",grpc_method="StreamPrices",grpc_code="Canceled"} 1"#))
+        #expect(text.contains(#"grpc_server_handled_total{grpc_type="unary",grpc_service="grpc.health.v1.Health",grpc_method="Check",grpc_code="OK"} 1"#))
+        #expect(text.contains(#"grpc_code="Unauthenticated"} 0"#))
+    }
+
+    @Test func feedLagRendersAsACumulativeHistogram() {
+        let collector = MetricsCollector(symbols: symbols)
+        var snapshot = MetricsSnapshot()
+        snapshot.feedLag = FeedLag(symbolCount: 2)
+        for ingestMs: Int64 in [1_000, 1_003, 1_500, 900_000] {
+            snapshot.feedLag.observe(Trade(symbolIndex: 1, tradeID: 1, price: 1, quantity: 1, tradeTimeMs: 1_000,
+                                           eventTimeMs: 1_000, ingestUnixNanos: ingestMs * 1_000_000))
+        }
+        collector.update(snapshot)
+        var bytes = [UInt8]()
+        collector.render(snapshot, into: &bytes)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.contains("# TYPE tickwire_feed_lag_seconds histogram\n"))
+        #expect(text.contains(#"tickwire_feed_lag_seconds_bucket{time="event",le="0.001"} 1"#))
+        #expect(text.contains(#"tickwire_feed_lag_seconds_bucket{time="event",le="0.005"} 2"#))
+        #expect(text.contains(#"tickwire_feed_lag_seconds_bucket{time="event",le="0.5"} 3"#))
+        #expect(text.contains(#"tickwire_feed_lag_seconds_bucket{time="trade",le="300.0"} 3"#))
+        #expect(text.contains(#"tickwire_feed_lag_seconds_bucket{time="trade",le="+Inf"} 4"#))
+        #expect(text.contains(#"tickwire_feed_lag_seconds_count{time="event"} 4"#))
+        #expect(text.contains(#"tickwire_feed_last_trade_time_seconds{symbol="ethusdt"} 1.0"#))
+        #expect(text.contains(#"tickwire_feed_last_trade_time_seconds{symbol="btcusdt"} 0.0"#))
     }
 }

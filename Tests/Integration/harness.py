@@ -360,7 +360,7 @@ def read_status_kib(pid: int, field: str) -> int | None:
 
 
 # Every test server's /metrics goes on a free loopback port: the default
-# 0.0.0.0:9090 would collide between servers running at once.
+# 0.0.0.0:20051 would collide between servers running at once.
 DEFAULT_METRICS_LISTEN = "127.0.0.1:0"
 
 

@@ -54,7 +54,7 @@ TEST_ONLY_PACKAGES = {"protobuf-compiler", "openssl", "strace"}
 # Time the pod needs beyond preStop + drain + stop flush: the final exit, the
 # feed's close handshake, and slack for a loaded node.
 SHUTDOWN_MARGIN_S = 5.0
-METRICS_PORT = 9090
+METRICS_PORT = 20051
 DEFAULT_LIVE_SYMBOLS = "btcusdt,ethusdt"
 
 
@@ -640,7 +640,7 @@ def serve_and_stop(start_server, binary, args: list[str], env: dict[str, str], h
     values = flag_values(args, help_)
     values["listen"] = "127.0.0.1:0"
     if "metrics-listen" in help_.flags:
-        values["metrics-listen"] = harness.DEFAULT_METRICS_LISTEN  # 9090 would collide between test servers
+        values["metrics-listen"] = harness.DEFAULT_METRICS_LISTEN  # 20051 would collide between test servers
     values["binance-url"] = "wss://127.0.0.1:9/stream"  # refused: the feed retries, gRPC serves
     grace = duration_s(values.get("drain-timeout", help_.defaults["drain-timeout"])) + \
         duration_s(values.get("stop-flush-timeout", help_.defaults["stop-flush-timeout"])) + SHUTDOWN_MARGIN_S

@@ -52,7 +52,7 @@ FAMILIES = {
     "tickwire_indicator_subscriptions": "gauge",
     "tickwire_indicator_batches_sent_total": "counter",
     "tickwire_price_messages_fanned_out_total": "counter",
-    "tickwire_price_bytes_fanned_out_total": "counter",
+    "tickwire_price_fanned_out_bytes_total": "counter",
     "tickwire_conflated_trades_total": "counter",
     "tickwire_indicator_batches_deferred_total": "counter",
     "tickwire_slow_consumer_disconnects_total": "counter",
@@ -63,6 +63,23 @@ FAMILIES = {
     "tickwire_reactor_loop_iterations_total": "counter",
     "tickwire_reactor_busy_seconds_total": "counter",
     "tickwire_flush_linger_engaged": "gauge",
+    "tickwire_build_info": "gauge",
+    "process_cpu_seconds_total": "counter",
+    "process_resident_memory_bytes": "gauge",
+    "process_virtual_memory_bytes": "gauge",
+    "process_open_fds": "gauge",
+    "process_max_fds": "gauge",
+    "process_start_time_seconds": "gauge",
+    "tickwire_grpc_connections_accepted_total": "counter",
+    "tickwire_grpc_connections_refused_total": "counter",
+    "tickwire_max_connections": "gauge",
+    "grpc_server_started_total": "counter",
+    "grpc_server_handled_total": "counter",
+    "tickwire_feed_lag_seconds": "histogram",
+    "tickwire_feed_last_trade_time_seconds": "gauge",
+    "tickwire_replay_progress_ratio": "gauge",
+    "tickwire_replay_passes_completed_total": "counter",
+    "tickwire_replay_finished": "gauge",
 }
 # Series that exist from the first scrape, whatever happened.
 LABELLED = {
@@ -78,6 +95,15 @@ LABELLED = {
     "tickwire_indicator_subscriptions": ("type", {"sma", "ema", "rsi"}),
     "tickwire_shutdown_phase": ("phase", {"running", "draining", "stopping", "stopped"}),
     "tickwire_grpc_keepalive_events_total": ("event", {"keepalive_timeout", "too_many_pings", "max_connection_age"}),
+    "tickwire_grpc_connections_refused_total": ("reason", {"max_connections", "setup_failed"}),
+    "tickwire_feed_last_trade_time_seconds": ("symbol", {"btcusdt", "ethusdt"}),
+    "tickwire_feed_lag_seconds_count": ("time", {"event", "trade"}),
+    "grpc_server_started_total": ("grpc_method", {"StreamPrices", "Check", "Watch", "ServerReflectionInfo"}),
+    # go-grpc-prometheus' codes, every one from the first scrape.
+    "grpc_server_handled_total": ("grpc_code", {
+        "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",
+        "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented",
+        "Internal", "Unavailable", "DataLoss", "Unauthenticated"}),
 }
 EXPOSITION_TYPE = "text/plain; version=0.0.4"
 SCRAPE_TIMEOUT_S = 5.0
@@ -248,7 +274,7 @@ def test_values_follow_a_streaming_client(start_server, grpc_channels, collector
     assert during.value("tickwire_indicator_subscriptions", type="ema") == 0
     fanned = during.value("tickwire_price_messages_fanned_out_total")
     assert fanned >= received > 0
-    assert during.value("tickwire_price_bytes_fanned_out_total") > fanned * 20  # every message is tens of bytes
+    assert during.value("tickwire_price_fanned_out_bytes_total") > fanned * 20  # every message is tens of bytes
     observed = during.value("tickwire_ingest_to_flush_latency_seconds_count")
     # One stream: one observation per trade queued, each flushed before this scrape.
     assert 0 < observed <= during.value("tickwire_trades_published_total")
@@ -268,6 +294,78 @@ def test_values_follow_a_streaming_client(start_server, grpc_channels, collector
     assert after.value("tickwire_price_streams_open") == 0
     assert after.value("tickwire_indicator_subscriptions", type="rsi") == 0
     assert after.value("tickwire_slow_consumer_disconnects_total") == 0
+
+
+def test_operator_metrics_follow_the_server(start_server, grpc_channels, collectors):
+    """Build, process, connections, RPCs by code, feed lag and last trade times (issue 21)."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    pb, _ = harness.stubs()
+    server = start_with_metrics(start_server, replay=harness.TRADES_FIXTURE, speed="20", wait_streams=1,
+                                extra=["--max-connections", "1"])
+    first = scrape(server)
+    version = re.search(r'static let current = "([^"]+)"',
+                        (harness.REPO_ROOT / "Sources/Application/TickwireVersion.swift").read_text()).group(1)
+    assert first.value("tickwire_build_info", version=version) == 1
+    assert abs(first.value("process_start_time_seconds") - time.time()) < 120
+    assert first.value("process_resident_memory_bytes") > 4 << 20
+    assert first.value("process_virtual_memory_bytes") > first.value("process_resident_memory_bytes")
+    # stdio, epoll, listeners, signalfd, timers, the scrape itself…
+    assert 5 <= first.value("process_open_fds") <= first.value("process_max_fds")
+    assert first.value("process_cpu_seconds_total") > 0
+    assert first.value("tickwire_max_connections") == 1
+    assert first.value("tickwire_replay_progress_ratio") == 0  # held for a stream
+    assert first.value("tickwire_feed_lag_seconds_count", time="event") == 0
+    assert first.value("tickwire_feed_last_trade_time_seconds", symbol="btcusdt") == 0
+
+    chan = grpc_channels(server.target)
+    release = harness.threading.Event()
+    client = collectors(chan, name="client", requests=harness.held_open_requests(release, 60), deadline_s=60).start()
+    assert client.wait_count(100, 20.0), client.describe_end()
+    health = health_pb2_grpc.HealthStub(chan).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    assert health.status == health_pb2.HealthCheckResponse.SERVING
+    during = scrape(server)
+    assert during.value("tickwire_grpc_connections_accepted_total") == 1
+    stream_prices = {"grpc_type": "bidi_stream", "grpc_service": "tickwire.v1.PriceStream", "grpc_method": "StreamPrices"}
+    check = {"grpc_type": "unary", "grpc_service": "grpc.health.v1.Health", "grpc_method": "Check"}
+    assert during.value("grpc_server_started_total", **stream_prices) == 1
+    assert during.value("grpc_server_started_total", **check) == 1
+    assert during.value("grpc_server_handled_total", grpc_code="OK", **check) == 1
+    assert during.value("grpc_server_handled_total", grpc_code="Canceled", **stream_prices) == 0
+    published = during.value("tickwire_trades_published_total")
+    for kind in ("event", "trade"):
+        # Every trade published before the scrape, and the recording is from
+        # 2024-08-08: years late, so all of them past the last bucket.
+        assert during.value("tickwire_feed_lag_seconds_count", time=kind) == published > 0
+        assert during.value("tickwire_feed_lag_seconds_bucket", time=kind, le="300.0") == 0
+        assert during.value("tickwire_feed_lag_seconds_bucket", time=kind, le="+Inf") == published
+        assert during.value("tickwire_feed_lag_seconds_sum", time=kind) > published * 3600 * 24 * 365
+    for symbol in ("btcusdt", "ethusdt"):
+        assert 1723075200 <= during.value("tickwire_feed_last_trade_time_seconds", symbol=symbol) < 1723248000
+    assert 0 < during.value("tickwire_replay_progress_ratio") < 1
+    assert during.value("tickwire_replay_finished") == 0
+
+    # The one slot is taken by a connection past its handshake: a second is refused on accept.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as extra:
+        extra.settimeout(5)
+        assert extra.recv(1) == b""
+    wait_scrape(server, lambda s: s.value("tickwire_grpc_connections_refused_total", reason="max_connections") == 1,
+                5.0, "the refused connection was not counted")
+
+    client.cancel()
+    after = wait_scrape(server, lambda s: s.value("grpc_server_handled_total", grpc_code="Canceled", **stream_prices) == 1,
+                        5.0, "a cancelled StreamPrices was not counted as Canceled")
+    assert after.value("grpc_server_handled_total", grpc_code="OK", **stream_prices) == 0
+
+
+def test_replay_end_and_passes(start_server):
+    once = start_with_metrics(start_server, replay=harness.TRADES_FIXTURE, speed="max")
+    ended = wait_scrape(once, lambda s: s.value("tickwire_replay_finished") == 1, 20.0, "the replay never finished")
+    assert ended.value("tickwire_replay_progress_ratio") == 1
+    assert ended.value("tickwire_replay_passes_completed_total") == 0
+    looped = start_with_metrics(start_server, replay=harness.TRADES_FIXTURE, speed="max", extra=["--replay-loop"])
+    passes = wait_scrape(looped, lambda s: s.value("tickwire_replay_passes_completed_total") >= 2, 30.0,
+                         "the looped replay completed no two passes")
+    assert passes.value("tickwire_replay_finished") == 0
 
 
 def test_other_paths_are_404(start_server):
@@ -328,11 +426,11 @@ def test_off_disables_the_endpoint(start_server):
     assert listening_ports(server.proc.pid) == {server.port}
 
 
-def test_default_is_0_0_0_0_9090_in_help(binary):
+def test_default_is_0_0_0_0_20051_in_help(binary):
     out = harness.subprocess.run([str(binary), "--help"], capture_output=True, text=True, timeout=30)
     section = out.stdout[out.stdout.index("--metrics-listen"):]
     assert "TICKWIRE_METRICS_LISTEN" in section.split("--", 2)[1]
-    assert "0.0.0.0:9090" in section.split("--", 2)[1]
+    assert "0.0.0.0:20051" in section.split("--", 2)[1]
 
 
 # --------------------------------------------------------------------------
