@@ -30,16 +30,8 @@ public final class CandleService {
     /// after it that would get the same bytes (see `SharedBatchEncoder`).
     private var candleScratch = Tickwire_V1_CandleBatch()
     private var indicatorScratch = Tickwire_V1_IndicatorBatch()
-    private var candleEncoder = SharedBatchEncoder(empty: Tickwire_V1_CandleBatch()) { batch in
-        var response = Tickwire_V1_StreamResponse()
-        response.candles = batch
-        return response
-    }
-    private var indicatorEncoder = SharedBatchEncoder(empty: Tickwire_V1_IndicatorBatch()) { batch in
-        var response = Tickwire_V1_StreamResponse()
-        response.indicators = batch
-        return response
-    }
+    private var candleEncoder = SharedBatchEncoder(empty: Tickwire_V1_CandleBatch())
+    private var indicatorEncoder = SharedBatchEncoder(empty: Tickwire_V1_IndicatorBatch())
 
     public init(symbols: SymbolTable, settings: CandleSettings, indicatorSettings: IndicatorSettings) {
         self.symbols = symbols

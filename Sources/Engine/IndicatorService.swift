@@ -23,11 +23,7 @@ public final class IndicatorService {
     /// Each stream's batch is built here, then shared with the other streams
     /// of the round that would get the same bytes (see `SharedBatchEncoder`).
     private var scratch = Tickwire_V1_IndicatorBatch()
-    private var encoder = SharedBatchEncoder(empty: Tickwire_V1_IndicatorBatch()) { batch in
-        var response = Tickwire_V1_StreamResponse()
-        response.indicators = batch
-        return response
-    }
+    private var encoder = SharedBatchEncoder(empty: Tickwire_V1_IndicatorBatch())
     /// Distinct batches encoded; `batchesSent` minus this is what sharing saved.
     public var batchesEncoded: Int { encoder.encodes }
 

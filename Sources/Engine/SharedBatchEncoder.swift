@@ -16,23 +16,28 @@ import TickwireProto
 ///
 /// The caller builds each stream's batch into one reused `scratch` value; on a
 /// miss the encoder swaps it with the slot it replaces, so in steady state no
-/// batch array is reallocated.
-struct SharedBatchEncoder<Batch: Equatable> {
+/// batch array is reallocated, and writes it by hand (`HandEncodedBatch`)
+/// into a recycled message: a round allocates nothing once warm.
+struct SharedBatchEncoder<Batch: HandEncodedBatch> {
     static var slotCount: Int { 8 }
 
     private var batches: [Batch]
     private var messages: [WireMessage?]
     private var nextSlot = 0
-    private let wrap: (Batch) -> Tickwire_V1_StreamResponse
+    /// Batches are a few hundred bytes to a few KiB; a slot still queued on
+    /// a slow stream is skipped, not overwritten (see WireMessageRecycler).
+    private var recycler = WireMessageRecycler(slots: 32, minimumPayloadCapacity: 1024)
     /// Encodes done; with `messagesServed`, shows how much sharing saved.
     private(set) var encodes = 0
     private(set) var messagesServed = 0
 
-    init(empty: Batch, wrap: @escaping (Batch) -> Tickwire_V1_StreamResponse) {
+    init(empty: Batch) {
         batches = Array(repeating: empty, count: Self.slotCount)
         messages = Array(repeating: nil, count: Self.slotCount)
-        self.wrap = wrap
     }
+
+    /// Messages the recycler had to allocate (a slot still in use, or too small).
+    var allocations: Int { recycler.allocations }
 
     /// The message carrying `scratch`: one already encoded this round if equal,
     /// otherwise a new encode. `scratch` may come back holding an older
@@ -42,8 +47,14 @@ struct SharedBatchEncoder<Batch: Equatable> {
         for slot in 0..<Self.slotCount {
             if let message = messages[slot], batches[slot] == scratch { return message }
         }
-        // Safe to force: encoding a message we just built cannot fail.
-        let message = WireMessage(payload: try! wrap(scratch).serializedBytes())
+        let size = scratch.responseSize
+        let message = recycler.message(payloadCount: size) { buffer in
+            var writer = ProtobufWriter(buffer)
+            scratch.writeResponse(to: &writer)
+            precondition(writer.offset == size, "batch size mismatch")
+        }
+        assert(message.payload == (try! scratch.reference.serializedBytes() as [UInt8]),
+               "the hand-written batch differs from swift-protobuf's encoding of it")
         swap(&batches[nextSlot], &scratch)
         messages[nextSlot] = message
         nextSlot = (nextSlot + 1) % Self.slotCount

@@ -1,5 +1,6 @@
-/// Just enough of the protobuf wire format to encode a PriceUpdate straight
-/// into its WireMessage with no intermediate buffers. Field order and the
+/// Just enough of the protobuf wire format to encode a PriceUpdate, and the
+/// indicator and candle batches, straight into their WireMessage with no
+/// intermediate buffers. Field order and the
 /// omission of zero values match SwiftProtobuf, so the bytes are identical
 /// (a unit test holds us to that). Inlinable: the engine encodes every trade
 /// with it from another module, and a call per varint costs more than the
@@ -37,6 +38,24 @@ public struct ProtobufWriter {
         value.bitPattern == 0 ? 0 : varintSize(UInt64(fieldNumber << 3 | 1)) + 8
     }
 
+    /// uint32, enum and bool fields: a varint, omitted when zero.
+    @inlinable
+    public static func varintFieldSize(fieldNumber: Int, _ value: UInt64) -> Int {
+        value == 0 ? 0 : varintSize(UInt64(fieldNumber << 3)) + varintSize(value)
+    }
+
+    @inlinable
+    public static func stringFieldSize(fieldNumber: Int, _ value: String) -> Int {
+        let count = value.utf8.count
+        return count == 0 ? 0 : delimitedSize(fieldNumber: fieldNumber, payload: count)
+    }
+
+    /// An enum's wire value: negative ones take ten bytes, as int32 does.
+    @inlinable
+    public static func enumWireValue(_ rawValue: Int) -> UInt64 {
+        UInt64(bitPattern: Int64(rawValue))
+    }
+
     @inlinable
     public mutating func writeVarint(_ value: UInt64) {
         var remaining = value
@@ -68,6 +87,20 @@ public struct ProtobufWriter {
         guard value != 0 else { return }
         writeVarint(UInt64(fieldNumber << 3))
         writeVarint(UInt64(bitPattern: value))
+    }
+
+    @inlinable
+    public mutating func writeVarintField(fieldNumber: Int, _ value: UInt64) {
+        guard value != 0 else { return }
+        writeVarint(UInt64(fieldNumber << 3))
+        writeVarint(value)
+    }
+
+    @inlinable
+    public mutating func writeString(fieldNumber: Int, _ value: String) {
+        var utf8 = value
+        // Native and small strings hand out their UTF-8 in place, without copying.
+        utf8.withUTF8 { writeBytes(fieldNumber: fieldNumber, UnsafeRawBufferPointer($0)) }
     }
 
     /// Proto3 omits a double only when it is +0.0; -0.0 is written.
