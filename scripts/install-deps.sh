@@ -8,6 +8,11 @@ packages=(pkg-config libnghttp2-dev libssl-dev libwslay-dev libsimdjson-dev libu
 if [ "${1:-}" = "--test" ]; then
     # make and gcc build tw-load (bench/loadclient), which the slow-consumer test drives.
     packages+=(python3 python3-venv python3-pip make gcc)
+    # The example clients of docs/examples/, built and run by test_examples.py:
+    # Go in GOPATH mode on Debian's grpc-go (protoc-gen-go, not golang-goprotobuf-dev,
+    # which conflicts with it), and C++ on Debian's gRPC C++.
+    packages+=(golang-go golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev
+               protoc-gen-go protoc-gen-go-grpc g++ libgrpc++-dev protobuf-compiler-grpc)
 fi
 
 missing=()
