@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -158,26 +159,26 @@ def test_example_prints_prices_and_rsi_then_exits_at_count(server, clients, lang
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_example_exits_cleanly_on_ctrl_c(server, clients, language, tmp_path):
     argv = _command(clients, language) + ["--target", server.target]
+    lines: list[str] = []
+    indicator_seen = threading.Event()
+
+    def pump(stdout) -> None:
+        for line in stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("indicator "):
+                indicator_seen.set()
+
     with (tmp_path / "stderr").open("w+") as stderr:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=stderr, text=True, start_new_session=True)
-        lines: list[str] = []
+        reader = threading.Thread(target=pump, args=(proc.stdout,), daemon=True)
+        reader.start()
         try:
-            deadline = time.monotonic() + RUN_TIMEOUT_S
-            # readline blocks, but the stream prints ~200 lines/s, so it returns often.
-            while time.monotonic() < deadline:
-                line = proc.stdout.readline()
-                if not line:
-                    break
-                lines.append(line.rstrip("\n"))
-                if line.startswith("indicator "):
-                    break
-            assert any(line.startswith("indicator ") for line in lines), \
-                f"{language}: no indicator line before Ctrl-C:\n" + "\n".join(lines[-20:])
+            assert indicator_seen.wait(RUN_TIMEOUT_S), \
+                f"{language}: no indicator line in {RUN_TIMEOUT_S:.0f}s:\n" + "\n".join(lines[-20:])
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=10)
-            # Read through the same buffered file as readline: communicate() would skip its buffer.
-            lines += proc.stdout.read().splitlines()
+            reader.join(5)
         finally:
             if proc.poll() is None:
                 proc.kill()
