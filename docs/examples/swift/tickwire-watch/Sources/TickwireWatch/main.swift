@@ -49,6 +49,12 @@ func parseOptions(_ arguments: [String]) -> Options {
     return options
 }
 
+/// Prints one line with its own write, so a pipe gets each line as it comes
+/// (print would buffer it; stdout's buffering cannot be set from Swift 6 code).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("\(message)\n\(usage)\n".utf8))
     exit(2)
@@ -66,6 +72,14 @@ func typeName(_ type: Tickwire_V1_IndicatorType) -> String {
     case .ema: "EMA"
     case .rsi: "RSI"
     default: "type \(type.rawValue)"
+    }
+}
+
+/// A status code as the other examples print it: resourceExhausted -> RESOURCE_EXHAUSTED.
+func codeName(_ code: RPCError.Code) -> String {
+    String(describing: code).reduce(into: "") { name, character in
+        if character.isUppercase { name += "_" }
+        name += character.uppercased()
     }
 }
 
@@ -102,52 +116,44 @@ func watch(_ options: Options) async throws {
 func printResponses(_ response: StreamingClientResponse<Tickwire_V1_StreamResponse>, count: Int) async throws {
     var prices = 0
     var batches = 0
-    defer { print("done: \(prices) prices, \(batches) indicator batches") }
+    defer { say("done: \(prices) prices, \(batches) indicator batches") }
     do {
         for try await message in response.messages {
             switch message.payload {
             case .price(let p)?:
                 prices += 1
-                print("price \(p.symbol) #\(p.tradeID) \(p.price) x \(p.quantity)")
+                say("price \(p.symbol) #\(p.tradeID) \(p.price) x \(p.quantity)")
             case .indicators(let batch)?:
                 batches += 1
                 for u in batch.updates {
-                    print("indicator \(u.symbol) \(typeName(u.type))(\(u.period)) = \(String(format: "%.4f", u.value))"
+                    say("indicator \(u.symbol) \(typeName(u.type))(\(u.period)) = \(String(format: "%.4f", u.value))"
                           + " as of trade #\(u.tradeID)")
                 }
             case .status(let s)?:
-                print("subscription \(s.requestID): code \(s.code) \(s.message)")
+                say("subscription \(s.requestID): code \(s.code) \(s.message)")
             case .shutdown(let notice)?:
-                print("server stops at \(notice.deadlineUnixMs) ms: \(notice.reason)")
+                say("server stops at \(notice.deadlineUnixMs) ms: \(notice.reason)")
             default:
                 break  // gaps and candles: not subscribed to here
             }
             if count > 0 && prices + batches >= count {
-                print("stream ended: --count \(count) reached")
+                say("stream ended: --count \(count) reached")
                 return  // returning cancels the call
             }
         }
-        print("stream ended: OK")
+        say("stream ended: OK")
     } catch let error as RPCError {
-        print("stream ended: \(error.code) \(error.message)")  // UNAVAILABLE after a server drain
+        say("stream ended: \(codeName(error.code)) \(error.message)")  // UNAVAILABLE after a server drain
     } catch is CancellationError {
-        print("stream ended: cancelled")
+        say("stream ended: cancelled")
     }
 }
 
-setvbuf(stdout, nil, _IOLBF, 0)  // one line at a time, also into a pipe
 let options = parseOptions(Array(CommandLine.arguments.dropFirst()))
 let watching = Task { try await watch(options) }
 
-// Ctrl-C (and SIGTERM) cancel the call; the handler runs on a Dispatch queue.
-let signalQueue = DispatchQueue(label: "signals")
-let signalSources = [SIGINT, SIGTERM].map { number in
-    signal(number, SIG_IGN)  // delivered through the source instead
-    let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
-    source.setEventHandler { watching.cancel() }
-    source.resume()
-    return source
-}
+// Ctrl-C (and SIGTERM) cancel the call.
+let signalSources = onTerminationSignals { watching.cancel() }
 
 do {
     try await watching.value
