@@ -2,7 +2,7 @@
 // The SHA-256 of each .proto the generated code was made from.
 public enum ProtoDigests {
     public static let sha256: [String: String] = [
-        "tickwire/v1/price_stream.proto": "b6ebe8f089dde1cfa6078351e02767ad04e5d51b8f8184f0cf92c99e3af55165",
+        "tickwire/v1/price_stream.proto": "67657309851755e1449b42f2242c57dd48b284ac83f5c6d7e5c8df2dcf5db8c4",
         "grpc/health/v1/health.proto": "796387e9e71043b2f8019a72a8fd6640615bee314a387385eb754598b886417e",
     ]
 }

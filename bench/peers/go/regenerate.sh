@@ -1,8 +1,8 @@
 #!/bin/sh
 # Regenerates tickwirev1/ (committed) from Protos/tickwire/v1/price_stream.proto
 # with Debian's protoc, protoc-gen-go (1.28, APIv2) and protoc-gen-go-grpc
-# (grpc 1.33). The .proto sets no go_package, so the M option gives the
-# import path the GOPATH build (build.sh) links the peer under.
+# (grpc 1.33). The M option overrides the .proto's go_package (tickwire/v1)
+# with the import path the GOPATH build (build.sh) links the peer under.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)

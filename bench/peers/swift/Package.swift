@@ -12,6 +12,9 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        // The Swift example client, which build.sh builds with the peer so
+        // that both share one compile of gRPC and NIO.
+        .package(path: "../../../docs/examples/swift/tickwire-watch"),
     ],
     targets: [
         .executableTarget(

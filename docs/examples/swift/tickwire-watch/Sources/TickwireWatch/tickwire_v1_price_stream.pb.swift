@@ -1,0 +1,1 @@
+../../../../../../Sources/TickwireProto/tickwire_v1_price_stream.pb.swift
