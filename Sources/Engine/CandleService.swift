@@ -121,15 +121,18 @@ public final class CandleService {
                                   "this stream already holds \(limit) subscriptions (the server's --max-subscriptions-per-stream); unsubscribe one first")
             }
             var handle: IndicatorHandle?
-            if case .indicator(let kind, let period) = key.subject {
-                switch book.subscribe(symbol: key.symbol, interval: key.interval, kind: kind, period: period) {
+            if case .indicator(let kind, let period, let parameters) = key.subject {
+                switch book.subscribe(symbol: key.symbol, interval: key.interval, kind: kind, period: period,
+                                      parameters: parameters) {
                 case .success(let subscribed): handle = subscribed
                 case .failure(.poolExhausted):
                     return GRPCStatus(.resourceExhausted,
                                       "the server computes its maximum of \(settings.maxIndicators) distinct indicators on candles; try one that others already use, or later")
                 case .failure(.invalidPeriod):
+                    let problem = IndicatorParameters.problem(kind: kind, period: period, parameters: parameters,
+                                                              maxPeriod: book.maxPeriod) ?? "a period is out of range"
                     return GRPCStatus(.invalidArgument,
-                                      "period \(period) is out of range on candles: use 2 to \(book.maxPeriod) (the server keeps --max-candle-history \(settings.historyCapacity) candles)")
+                                      "on candles, \(problem): the longest is \(book.maxPeriod) (the server keeps --max-candle-history \(settings.historyCapacity) candles)")
                 }
             }
             if everSubscribed.insert(key.symbol * CandleInterval.allCases.count + key.interval.ordinal).inserted {
@@ -210,7 +213,7 @@ public final class CandleService {
         guard let handle = subscription.handle else { return }
         if let value = book.value(of: handle), value.version > subscription.sentVersion {
             subscription.sentVersion = value.version
-            batch.updates.append(update(subscription.key, value.value, tradeID: value.tradeId,
+            batch.updates.append(update(subscription.key, value.outputs, tradeID: value.tradeId,
                                         timeMs: value.tradeTimeMs, forming: false))
         }
         let key = subscription.key
@@ -242,14 +245,14 @@ public final class CandleService {
         return message
     }
 
-    private func update(_ key: CandleKey, _ value: Double, tradeID: Int64, timeMs: Int64,
+    private func update(_ key: CandleKey, _ outputs: IndicatorOutputs, tradeID: Int64, timeMs: Int64,
                         forming: Bool) -> Tickwire_V1_IndicatorUpdate {
-        guard case .indicator(let kind, let period) = key.subject else { preconditionFailure("not an indicator") }
+        guard case .indicator(let kind, let period, let parameters) = key.subject else {
+            preconditionFailure("not an indicator")
+        }
         var update = Tickwire_V1_IndicatorUpdate()
         update.symbol = symbols.upperCased[key.symbol]
-        update.type = kind.wireType
-        update.period = UInt32(period)
-        update.value = value
+        update.describe(IndicatorKey(symbol: key.symbol, kind: kind, period: period, parameters: parameters), outputs)
         update.tradeID = tradeID
         update.tradeTimeMs = timeMs
         update.interval = key.interval.wireInterval

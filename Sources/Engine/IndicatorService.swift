@@ -37,7 +37,9 @@ public final class IndicatorService {
     /// The per-trade path: O(indicators of that symbol), no allocation.
     @inline(__always)
     func ingest(_ trade: Trade) {
-        engine.ingest(symbol: trade.symbolIndex, price: trade.price, tradeId: trade.tradeID, tradeTimeMs: trade.tradeTimeMs)
+        engine.ingest(symbol: trade.symbolIndex,
+                      bar: .trade(price: trade.price, quantity: trade.quantity, timeMs: trade.tradeTimeMs),
+                      tradeId: trade.tradeID, tradeTimeMs: trade.tradeTimeMs)
     }
 
     /// Applies one request to a stream's subscriptions and returns the status
@@ -65,7 +67,7 @@ public final class IndicatorService {
                 return GRPCStatus(.resourceExhausted,
                                   "this connection's streams already hold \(shares.limit) distinct indicators (the server's --max-indicators-per-connection); unsubscribe one first")
             }
-            switch engine.subscribe(symbol: key.symbol, kind: key.kind, period: key.period) {
+            switch engine.subscribe(symbol: key.symbol, kind: key.kind, period: key.period, parameters: key.parameters) {
             case .success(let handle):
                 shares.add(key, for: entry.connectionKey)
                 if entry.subscriptions.isEmpty { entry.subscriptions.reserveCapacity(4) }
@@ -110,9 +112,7 @@ public final class IndicatorService {
                 entry.subscriptions[index].lastSentVersion = value.version
                 var update = Tickwire_V1_IndicatorUpdate()
                 update.symbol = symbols.upperCased[subscription.key.symbol]
-                update.type = subscription.key.kind.wireType
-                update.period = UInt32(subscription.key.period)
-                update.value = value.value
+                update.describe(subscription.key, value.outputs)
                 update.tradeID = value.tradeId
                 update.tradeTimeMs = value.tradeTimeMs
                 batch.updates.append(update)
@@ -146,6 +146,13 @@ public final class IndicatorService {
         response.status.interval = request.interval
         response.status.forming = request.forming
         response.status.candles = request.candles
+        // An accepted request is echoed with its defaults filled in.
+        if status.code == .ok, !request.candles,
+           case .resolved(let resolved) = IndicatorRequestParameters.resolve(
+               request, onCandles: request.interval != .unspecified, maxPeriod: settings.maxPeriod) {
+            response.status.period = UInt32(resolved.period)
+            if let wire = resolved.parameters.wire { response.status.parameters = wire }
+        }
         return WireMessage(payload: try! response.serializedBytes())
     }
 }

@@ -2,7 +2,7 @@
 // The SHA-256 of each .proto the generated code was made from.
 public enum ProtoDigests {
     public static let sha256: [String: String] = [
-        "tickwire/v1/price_stream.proto": "b6ebe8f089dde1cfa6078351e02767ad04e5d51b8f8184f0cf92c99e3af55165",
+        "tickwire/v1/price_stream.proto": "e2c44c8cd319767247bc5a137758cdcf51a8da9308f017207a53266a93664873",
         "grpc/health/v1/health.proto": "796387e9e71043b2f8019a72a8fd6640615bee314a387385eb754598b886417e",
     ]
 }

@@ -1,0 +1,53 @@
+/// The exact sum and sum of squares of a sliding window of prices, in
+/// fixed point: each price as an integer count of 10⁻⁸ (Binance quotes every
+/// price with 8 decimals, so the conversion is exact for every price it sends),
+/// summed in 128 bits.
+///
+/// Integer sums never round, so adding the newest price and subtracting the
+/// leaving one leaves no residue however many trades pass: after ten million
+/// updates the sums are those of the window, bit for bit. A `Double` sum of
+/// squares near 60,000² would instead random-walk by ~10⁻⁶ per update, and the
+/// variance is the small difference of two such large numbers.
+///
+/// Bounds: a price below 10⁷ is below 10¹⁵ units, its square below 10³⁰; with
+/// a window of at most 10⁴ prices every product below stays under 10³⁸ < 2¹²⁷.
+struct FixedPointWindow {
+    /// Units per price unit: Binance's 8 decimals.
+    static let unitsPerPrice = 100_000_000.0
+    static let maxPrice = 10_000_000.0
+
+    private(set) var sum: Int128 = 0
+    private(set) var sumOfSquares: Int128 = 0
+
+    /// The price in units of 10⁻⁸, rounded to the nearest (exact for Binance's prices).
+    static func units(of price: Double) -> Int128 {
+        precondition(price >= 0 && price < maxPrice, "fixed-point prices are in [0, 10^7)")
+        return Int128(Int64((price * unitsPerPrice).rounded()))
+    }
+
+    mutating func add(_ price: Double) {
+        let units = Self.units(of: price)
+        sum += units
+        sumOfSquares += units * units
+    }
+
+    mutating func remove(_ price: Double) {
+        let units = Self.units(of: price)
+        sum -= units
+        sumOfSquares -= units * units
+    }
+
+    /// The mean of `count` prices, rounded once from the exact sum.
+    func mean(count: Int) -> Double {
+        Double(sum) / Double(count) / Self.unitsPerPrice
+    }
+
+    /// The population variance of `count` prices: (nΣx² − (Σx)²) / n², whose
+    /// numerator is computed exactly and is never negative.
+    func variance(count: Int) -> Double {
+        let n = Int128(count)
+        let numerator = n * sumOfSquares - sum * sum
+        assert(numerator >= 0, "an exact variance is never negative")
+        return Double(numerator) / (Double(count) * Double(count)) / (Self.unitsPerPrice * Self.unitsPerPrice)
+    }
+}
