@@ -6,7 +6,9 @@
 /// fast one on the SMA of prices slow−fast+1...slow, not of the first `fast`
 /// prices as a standalone EMA would. So the fast EMA here skips the first
 /// slow − fast prices. TA-Lib outputs nothing until the signal EMA is seeded,
-/// slow + signal − 1 prices in, and neither does this.
+/// slow + signal − 1 prices in, and neither does this. Each EMA step is one
+/// fused multiply-add, as in TA-Lib 0.8.1's build, so the outputs match it
+/// bit for bit even where the MACD is near zero.
 struct MovingAverageConvergenceDivergence {
     /// Prices the fast EMA skips so that both EMAs seed at the same bar.
     private let fastLeadIn: Int
@@ -19,9 +21,10 @@ struct MovingAverageConvergenceDivergence {
     init(fast: Int, slow: Int, signal: Int) {
         precondition(fast >= 2 && slow > fast && signal >= 1, "MACD needs 2 ≤ fast < slow and signal ≥ 1")
         fastLeadIn = slow - fast
-        self.fast = ExponentialMovingAverage(period: fast)
-        self.slow = ExponentialMovingAverage(period: slow)
-        self.signal = ExponentialMovingAverage(period: signal)
+        // Fused steps: TA-Lib's, to the last bit (see `ExponentialMovingAverage.init`).
+        self.fast = ExponentialMovingAverage(period: fast, fused: true)
+        self.slow = ExponentialMovingAverage(period: slow, fused: true)
+        self.signal = ExponentialMovingAverage(period: signal, fused: true)
     }
 
     /// Feeds the next price; returns (macd, signal, histogram) once the signal is seeded.

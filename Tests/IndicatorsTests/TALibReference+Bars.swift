@@ -14,16 +14,30 @@ extension TALibReference {
     static func macd(_ prices: [Double], fast: Int, slow: Int, signal: Int) -> [IndicatorOutputs?] {
         var output = [IndicatorOutputs?](repeating: nil, count: prices.count)
         guard prices.count >= slow else { return output }
-        let slowLine = ema(prices, period: slow)
-        let fastLine = ema(Array(prices[(slow - fast)...]), period: fast)
+        let slowLine = fusedEMA(prices, period: slow)
+        let fastLine = fusedEMA(Array(prices[(slow - fast)...]), period: fast)
         var line: [Double] = []
         for index in (slow - 1)..<prices.count {
             line.append(fastLine[index - (slow - fast)]! - slowLine[index]!)
         }
-        let signalLine = ema(line, period: signal)
+        let signalLine = fusedEMA(line, period: signal)
         for (offset, signalValue) in signalLine.enumerated() {
             guard let signalValue else { continue }
             output[slow - 1 + offset] = IndicatorOutputs(line[offset], signalValue, line[offset] - signalValue)
+        }
+        return output
+    }
+
+    /// TA-Lib 0.8.1's EMA as its build computes it: each step one fused multiply-add.
+    static func fusedEMA(_ values: [Double], period: Int) -> [Double?] {
+        var output = [Double?](repeating: nil, count: values.count)
+        guard values.count >= period else { return output }
+        let k = 2.0 / Double(period + 1)
+        var ema = values[0..<period].reduce(0, +) / Double(period)
+        output[period - 1] = ema
+        for position in period..<values.count {
+            ema = ema.addingProduct(values[position] - ema, k)
+            output[position] = ema
         }
         return output
     }
