@@ -215,7 +215,9 @@ ON_CANDLES = [
 
 def real_day() -> pd.DataFrame:
     day = pd.read_csv(DAY_CSV)
-    day["open_time_ms"] = pd.to_datetime(day["open_time"], utc=True).astype("int64") // 1_000_000
+    # Unit-proof (pandas 3 picks a datetime resolution from the data).
+    opened = pd.to_datetime(day["open_time"], utc=True)
+    day["open_time_ms"] = (opened - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
     return day
 
 
