@@ -9,14 +9,15 @@ enum IndicatorCalculator {
     case ema(ExponentialMovingAverage)
     /// A relative strength index.
     case rsi(RelativeStrengthIndex)
-    /// MACD's three EMAs.
-    case macd(MovingAverageConvergenceDivergence)
-    /// Bollinger Bands, which read their leaving price from the history like the SMA.
-    case bollinger(BollingerBands)
+    /// MACD's three EMAs (out of line: see `OutOfLineState`).
+    case macd(OutOfLineState<MovingAverageConvergenceDivergence>)
+    /// Bollinger Bands, which read their leaving price from the history like
+    /// the SMA (out of line: 128-bit sums would double the enum's size).
+    case bollinger(OutOfLineState<BollingerBands>)
     /// Wilder's average true range.
     case atr(AverageTrueRange)
-    /// The slow stochastic, with its rings.
-    case stochastic(StochasticOscillator)
+    /// The slow stochastic, with its rings (out of line: see `OutOfLineState`).
+    case stochastic(OutOfLineState<StochasticOscillator>)
     /// VWAP, whose day sums live in the history.
     case vwap(VolumeWeightedAveragePrice)
 
@@ -28,11 +29,11 @@ enum IndicatorCalculator {
         case (.rsi, _): self = .rsi(RelativeStrengthIndex(period: key.period))
         case (.atr, _): self = .atr(AverageTrueRange(period: key.period))
         case (.macd, .macd(let fast, let slow, let signal)):
-            self = .macd(MovingAverageConvergenceDivergence(fast: fast, slow: slow, signal: signal))
+            self = .macd(OutOfLineState(MovingAverageConvergenceDivergence(fast: fast, slow: slow, signal: signal)))
         case (.bollinger, .bollinger(let up, let down)):
-            self = .bollinger(BollingerBands(period: key.period, deviationsUp: up, deviationsDown: down))
+            self = .bollinger(OutOfLineState(BollingerBands(period: key.period, deviationsUp: up, deviationsDown: down)))
         case (.stochastic, .stochastic(let fastK, let slowK, let slowD)):
-            self = .stochastic(StochasticOscillator(fastK: fastK, slowK: slowK, slowD: slowD))
+            self = .stochastic(OutOfLineState(StochasticOscillator(fastK: fastK, slowK: slowK, slowD: slowD)))
         case (.vwap, .vwap(let anchor)): self = .vwap(VolumeWeightedAveragePrice(anchor: anchor))
         case (.macd, _), (.bollinger, _), (.stochastic, _), (.vwap, _):
             preconditionFailure("\(key.kind) with parameters \(key.parameters)")
@@ -60,23 +61,17 @@ enum IndicatorCalculator {
             let value = index.update(price: bar.close)
             self = .rsi(index)
             return value.map(IndicatorOutputs.init)
-        case .macd(var macd):
-            let outputs = macd.update(price: bar.close)
-            self = .macd(macd)
-            return outputs
-        case .bollinger(var bands):
-            let outputs = bands.update(price: bar.close,
-                                       leavingPrice: Self.leavingPrice(bands.period, history, symbol))
-            self = .bollinger(bands)
-            return outputs
+        case .macd(let macd):
+            return macd.mutate { $0.update(price: bar.close) }
+        case .bollinger(let bands):
+            let leavingPrice = Self.leavingPrice(bands.value.period, history, symbol)
+            return bands.mutate { $0.update(price: bar.close, leavingPrice: leavingPrice) }
         case .atr(var range):
             let value = range.update(bar: bar)
             self = .atr(range)
             return value.map(IndicatorOutputs.init)
-        case .stochastic(var oscillator):
-            let outputs = oscillator.update(bar: bar)
-            self = .stochastic(oscillator)
-            return outputs
+        case .stochastic(let oscillator):
+            return oscillator.mutate { $0.update(bar: bar) }
         case .vwap(let vwap):
             return vwap.value(after: bar, day: history.day(of: symbol)).map(IndicatorOutputs.init)
         case .vacant:
@@ -84,16 +79,38 @@ enum IndicatorCalculator {
         }
     }
 
-    /// The outputs `update` would return for `bar`, committing nothing:
-    /// TA-Lib's streaming Peek. Every calculator but the Stochastic is a plain
-    /// value, so updating a copy is the whole trick; the Stochastic's rings are
-    /// shared by copies, so it peeks without mutating.
-    func peek(bar: Bar, history: borrowing PriceHistory, symbol: Int) -> IndicatorOutputs? {
-        if case .stochastic(let oscillator) = self {
-            return oscillator.peek(bar: bar)
+    /// Frees what the state allocated when it was created (the Stochastic's
+    /// rings); call once, when the state leaves its slot.
+    func deallocate() {
+        switch self {
+        case .macd(let macd): macd.deallocate()
+        case .bollinger(let bands): bands.deallocate()
+        case .stochastic(let oscillator):
+            oscillator.value.deallocate()
+            oscillator.deallocate()
+        default: break
         }
-        var copy = self
-        return copy.update(bar: bar, history: history, symbol: symbol)
+    }
+
+    /// The outputs `update` would return for `bar`, committing nothing:
+    /// TA-Lib's streaming Peek. Inline calculators are plain values, so
+    /// updating a copy is the whole trick; MACD's and the bands' out-of-line
+    /// states are copied out and updated; the Stochastic's rings are shared by every copy, so it
+    /// peeks without mutating.
+    func peek(bar: Bar, history: borrowing PriceHistory, symbol: Int) -> IndicatorOutputs? {
+        switch self {
+        case .stochastic(let oscillator):
+            return oscillator.value.peek(bar: bar)
+        case .macd(let macd):
+            var copy = macd.value
+            return copy.update(price: bar.close)
+        case .bollinger(let bands):
+            var copy = bands.value
+            return copy.update(price: bar.close, leavingPrice: Self.leavingPrice(copy.period, history, symbol))
+        default:
+            var copy = self
+            return copy.update(bar: bar, history: history, symbol: symbol)
+        }
     }
 
     /// Brings a fresh calculator up to date with everything `history` holds, so a
@@ -115,12 +132,12 @@ enum IndicatorCalculator {
                     .map(IndicatorOutputs.init)
             }
             self = .sma(average)
-        case .bollinger(var bands):
-            assert(bands.pricesInWindow == 0, "warm only a fresh calculator")
-            for index in max(0, held - bands.period)..<held {
-                outputs = bands.update(price: history.price(of: symbol, fromOldest: index), leavingPrice: nil)
+        case .bollinger(let bands):
+            assert(bands.value.pricesInWindow == 0, "warm only a fresh calculator")
+            for index in max(0, held - bands.value.period)..<held {
+                let price = history.price(of: symbol, fromOldest: index)
+                outputs = bands.mutate { $0.update(price: price, leavingPrice: nil) }
             }
-            self = .bollinger(bands)
         case .vwap(let vwap):
             if held > 0 {
                 outputs = history.day(of: symbol).weightedPrice.map(IndicatorOutputs.init)

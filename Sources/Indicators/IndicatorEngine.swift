@@ -77,6 +77,7 @@ public struct IndicatorEngine: ~Copyable {
     public mutating func unsubscribe(_ handle: IndicatorHandle) {
         let slot = liveSlot(of: handle)
         if pool.removeSubscriber(from: slot) == .returnedToPool {
+            states[slot].calculator.deallocate()
             states[slot] = .vacant
         }
     }
@@ -129,7 +130,17 @@ public struct IndicatorEngine: ~Copyable {
 
     // MARK: Private
 
+    /// Frees what live states allocated at creation (the Stochastic's rings).
+    deinit {
+        for slot in 0..<states.count {
+            states[slot].calculator.deallocate()
+        }
+    }
+
+    /// (Re)starts the state in `slot`: a fresh slot, or a live one whose
+    /// history was replaced (its old calculator is freed first).
     mutating func startState(in slot: Int, for key: IndicatorKey) {
+        states[slot].calculator.deallocate()
         var calculator = IndicatorCalculator(key: key)
         var latest: IndicatorValue? = nil
         if let outputs = calculator.warm(from: history, symbol: key.symbol) {

@@ -5,6 +5,6 @@ struct IndicatorState {
     var latest: IndicatorValue?
 
     /// The contents of a slot on the free list.
-    /// Computed: the Stochastic's shared rings make the state non-Sendable, so no static stored value.
+    /// Computed: the Stochastic's raw ring pointers make the state non-Sendable, so no static stored value.
     static var vacant: IndicatorState { IndicatorState(calculator: .vacant, latest: nil) }
 }

@@ -7,10 +7,16 @@
 /// long the window; a rescan on every departure of the extreme (TA-Lib's own
 /// loop) would be O(window) against a steadily falling price.
 ///
+/// A plain value over raw buffers (no class, so no reference counting on the
+/// update path); its owner frees the buffers with `deallocate()` (the engine
+/// does, when the state leaves its slot).
+///
 /// Safe because: both buffers are allocated with `capacity` elements in `init`
-/// and freed only in `deinit`; the type is non-copyable; every index is
-/// reduced modulo `capacity`, and `count ≤ capacity` is a precondition of `push`.
-struct MonotonicDeque: ~Copyable {
+/// and freed only by `deallocate()`, which the engine calls exactly once, when
+/// the state leaves its slot; copies share the buffers, so only the state in
+/// the slot mutates them (`peek` reads only); every index is reduced modulo
+/// `capacity`, and `count ≤ capacity` is a precondition of `push`.
+struct MonotonicDeque {
     /// Which extreme the front holds.
     enum Extreme {
         /// The window's highest value (a later equal or higher value evicts earlier ones).
@@ -38,7 +44,8 @@ struct MonotonicDeque: ~Copyable {
         values.initialize(repeating: 0)
     }
 
-    deinit {
+    /// Frees the buffers; the deque must not be used again.
+    func deallocate() {
         sequences.deallocate()
         values.deallocate()
     }

@@ -9,34 +9,34 @@
 ///
 /// The window's extremes come from two monotonic deques (O(1) amortized).
 /// Their rings and the two means' rings are sized by the parameters and
-/// allocated once, when the state is created; updates never allocate. They
-/// live in a class because `IndicatorCalculator` is a copyable enum: copies
-/// share the rings, so the forming-candle `peek` here never mutates.
+/// allocated once, when the state is created; updates never allocate, and
+/// the engine frees them (`deallocate()`) when the state leaves its slot.
+/// Copies of the state share the rings, so the forming-candle `peek` here
+/// never mutates.
 struct StochasticOscillator {
-    /// The rings, shared by copies of the state (see above).
-    private final class Rings {
-        var highest: MonotonicDeque
-        var lowest: MonotonicDeque
-        var slowK: TrailingMean
-        var slowD: TrailingMean
-
-        init(fastK: Int, slowK: Int, slowD: Int) {
-            highest = MonotonicDeque(.highest, capacity: fastK)
-            lowest = MonotonicDeque(.lowest, capacity: fastK)
-            self.slowK = TrailingMean(period: slowK)
-            self.slowD = TrailingMean(period: slowD)
-        }
-    }
-
     let fastKPeriod: Int
-    private let rings: Rings
+    private var highest: MonotonicDeque
+    private var lowest: MonotonicDeque
+    private var slowK: TrailingMean
+    private var slowD: TrailingMean
     /// Bars seen; the sequence number of the next bar.
     private var barsSeen = 0
 
     init(fastK: Int, slowK: Int, slowD: Int) {
         precondition(fastK >= 1 && slowK >= 1 && slowD >= 1, "every Stochastic period is at least 1")
         fastKPeriod = fastK
-        rings = Rings(fastK: fastK, slowK: slowK, slowD: slowD)
+        highest = MonotonicDeque(.highest, capacity: fastK)
+        lowest = MonotonicDeque(.lowest, capacity: fastK)
+        self.slowK = TrailingMean(period: slowK)
+        self.slowD = TrailingMean(period: slowD)
+    }
+
+    /// Frees the rings; the state must not be used again.
+    func deallocate() {
+        highest.deallocate()
+        lowest.deallocate()
+        slowK.deallocate()
+        slowD.deallocate()
     }
 
     /// Feeds the next bar; returns (slow %K, slow %D) once both exist.
@@ -44,11 +44,11 @@ struct StochasticOscillator {
         let sequence = barsSeen
         barsSeen += 1
         let windowStart = sequence - fastKPeriod + 1
-        rings.highest.push(bar.high, sequence: sequence, windowStart: windowStart)
-        rings.lowest.push(bar.low, sequence: sequence, windowStart: windowStart)
+        highest.push(bar.high, sequence: sequence, windowStart: windowStart)
+        lowest.push(bar.low, sequence: sequence, windowStart: windowStart)
         guard windowStart >= 0 else { return nil }
-        let fastK = Self.fastK(close: bar.close, highest: rings.highest.front, lowest: rings.lowest.front)
-        guard let slowK = rings.slowK.update(fastK), let slowD = rings.slowD.update(slowK) else { return nil }
+        let fastK = Self.fastK(close: bar.close, highest: highest.front, lowest: lowest.front)
+        guard let slowK = slowK.update(fastK), let slowD = slowD.update(slowK) else { return nil }
         return IndicatorOutputs(slowK, slowD)
     }
 
@@ -56,10 +56,10 @@ struct StochasticOscillator {
     func peek(bar: Bar) -> IndicatorOutputs? {
         let windowStart = barsSeen - fastKPeriod + 1
         guard windowStart >= 0 else { return nil }
-        let highest = rings.highest.peek(including: bar.high, windowStart: windowStart)
-        let lowest = rings.lowest.peek(including: bar.low, windowStart: windowStart)
+        let highest = highest.peek(including: bar.high, windowStart: windowStart)
+        let lowest = lowest.peek(including: bar.low, windowStart: windowStart)
         let fastK = Self.fastK(close: bar.close, highest: highest, lowest: lowest)
-        guard let slowK = rings.slowK.peek(fastK), let slowD = rings.slowD.peek(slowK) else { return nil }
+        guard let slowK = slowK.peek(fastK), let slowD = slowD.peek(slowK) else { return nil }
         return IndicatorOutputs(slowK, slowD)
     }
 

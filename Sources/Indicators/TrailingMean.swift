@@ -6,10 +6,13 @@
 /// The window's values live on a ring allocated once in `init` (the Stochastic
 /// smooths values that are in no history, so it keeps its own).
 ///
+/// Trivially copyable, like `MonotonicDeque` and for the same reason.
+///
 /// Safe because: the ring is allocated with `period` elements in `init`,
-/// initialized, freed only in `deinit`; the type is non-copyable; `next` stays
-/// in `0..<period`.
-struct TrailingMean: ~Copyable {
+/// initialized, and freed only by `deallocate()`, which the engine calls once,
+/// when the state leaves its slot; only the state in the slot mutates it;
+/// `next` stays in `0..<period`.
+struct TrailingMean {
     let period: Int
     private let periodAsDouble: Double
     private let ring: UnsafeMutableBufferPointer<Double>
@@ -27,7 +30,8 @@ struct TrailingMean: ~Copyable {
         ring.initialize(repeating: 0)
     }
 
-    deinit {
+    /// Frees the ring; the mean must not be used again.
+    func deallocate() {
         ring.deallocate()
     }
 
