@@ -3,23 +3,36 @@
 /// middle, lower; Stochastic slowk, slowd; the rest one value.
 ///
 /// Three inline doubles rather than an array, so producing one never allocates.
+/// The count is a three-case enum rather than an `Int`, so that an optional
+/// `IndicatorOutputs` is three doubles and a byte (its spare bits hold the
+/// optional's tag) and comes back from an update in registers; with an `Int`
+/// count it was returned through memory, measurably on every update.
 public struct IndicatorOutputs: Equatable, Sendable {
-    /// How many of `first`, `second`, `third` are meaningful: 1...3.
-    public let count: Int
+    /// How many outputs are meaningful.
+    private enum Arity: UInt8 {
+        case one = 1
+        case two = 2
+        case three = 3
+    }
+
     public let first: Double
     public let second: Double
     public let third: Double
+    private let arity: Arity
+
+    /// How many of `first`, `second`, `third` are meaningful: 1...3.
+    public var count: Int { Int(arity.rawValue) }
 
     public init(_ first: Double) {
-        (count, self.first, second, third) = (1, first, 0, 0)
+        (arity, self.first, second, third) = (.one, first, 0, 0)
     }
 
     public init(_ first: Double, _ second: Double) {
-        (count, self.first, self.second, third) = (2, first, second, 0)
+        (arity, self.first, self.second, third) = (.two, first, second, 0)
     }
 
     public init(_ first: Double, _ second: Double, _ third: Double) {
-        (count, self.first, self.second, self.third) = (3, first, second, third)
+        (arity, self.first, self.second, self.third) = (.three, first, second, third)
     }
 
     public subscript(index: Int) -> Double {
