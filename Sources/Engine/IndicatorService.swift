@@ -146,12 +146,13 @@ public final class IndicatorService {
         response.status.interval = request.interval
         response.status.forming = request.forming
         response.status.candles = request.candles
-        // An accepted request is echoed with its defaults filled in.
+        // An accepted request's parameters are echoed with the defaults filled
+        // in; `period` stays the request's, as for every status.
         if status.code == .ok, !request.candles,
            case .resolved(let resolved) = IndicatorRequestParameters.resolve(
-               request, onCandles: request.interval != .unspecified, maxPeriod: settings.maxPeriod) {
-            response.status.period = UInt32(resolved.period)
-            if let wire = resolved.parameters.wire { response.status.parameters = wire }
+               request, onCandles: request.interval != .unspecified, maxPeriod: settings.maxPeriod),
+           let wire = resolved.parameters.wire {
+            response.status.parameters = wire
         }
         return WireMessage(payload: try! response.serializedBytes())
     }

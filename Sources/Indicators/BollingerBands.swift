@@ -30,7 +30,8 @@ struct BollingerBands {
         } else {
             pricesInWindow += 1
         }
-        guard pricesInWindow == period else { return nil }
+        // No value while a price beyond the exact sums' range is in the window.
+        guard pricesInWindow == period, window.isExact else { return nil }
         let middle = window.mean(count: period)
         let deviation = window.variance(count: period).squareRoot()
         return IndicatorOutputs(middle + deviation * deviationsUp, middle, middle - deviation * deviationsDown)

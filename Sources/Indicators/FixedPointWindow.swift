@@ -11,6 +11,9 @@
 ///
 /// Bounds: a price below 10⁷ is below 10¹⁵ units, its square below 10³⁰; with
 /// a window of at most 10⁴ prices every product below stays under 10³⁸ < 2¹²⁷.
+/// A price outside [0, 10⁷) (a few fiat pairs quote BTC above it) is not
+/// summed but counted: while the window holds one, it has no exact moments
+/// (`isExact` false) and the bands give no value, rather than trap or round.
 struct FixedPointWindow {
     /// Units per price unit: Binance's 8 decimals.
     static let unitsPerPrice = 100_000_000.0
@@ -18,21 +21,33 @@ struct FixedPointWindow {
 
     private(set) var sum: Int128 = 0
     private(set) var sumOfSquares: Int128 = 0
+    /// Prices in the window outside [0, 10⁷), left out of the sums.
+    private(set) var pricesOutOfRange = 0
 
-    /// The price in units of 10⁻⁸, rounded to the nearest (exact for Binance's prices).
-    static func units(of price: Double) -> Int128 {
-        precondition(price >= 0 && price < maxPrice, "fixed-point prices are in [0, 10^7)")
+    /// The sums are those of every price in the window.
+    var isExact: Bool { pricesOutOfRange == 0 }
+
+    /// The price in units of 10⁻⁸, rounded to the nearest (exact for Binance's
+    /// prices); nil outside [0, 10⁷).
+    static func units(of price: Double) -> Int128? {
+        guard price >= 0 && price < maxPrice else { return nil }
         return Int128(Int64((price * unitsPerPrice).rounded()))
     }
 
     mutating func add(_ price: Double) {
-        let units = Self.units(of: price)
+        guard let units = Self.units(of: price) else {
+            pricesOutOfRange += 1
+            return
+        }
         sum += units
         sumOfSquares += units * units
     }
 
     mutating func remove(_ price: Double) {
-        let units = Self.units(of: price)
+        guard let units = Self.units(of: price) else {
+            pricesOutOfRange -= 1
+            return
+        }
         sum -= units
         sumOfSquares -= units * units
     }

@@ -42,6 +42,21 @@ struct NewIndicatorTests {
         }
     }
 
+    @Test("Bollinger Bands give no value while a price beyond 10,000,000 is in the window, then resume")
+    func bollingerOutOfRange() throws {
+        var prices = Array(realBTCUSDTPrices.prefix(60))
+        prices[30] = 25_000_000  // BTC in a fiat currency with a large unit
+        let actual = try engineOutputs(.bollinger, period: 5, parameters: .bollingerDefault, bars: tradeBars(prices))
+        let expected = TALibReference.bollinger(prices, period: 5, up: 2, down: 2)
+        for index in 4..<60 {
+            if (30...34).contains(index) {
+                #expect(actual[index] == actual[29], "index \(index): the last value stands, no new one")
+            } else {
+                expectOutputs([actual[index]], match: [expected[index]], "index \(index)")
+            }
+        }
+    }
+
     @Test("ATR on bars", arguments: [2, 14, 100])
     func atr(period: Int) throws {
         let actual = try engineOutputs(.atr, period: period, bars: Self.bars).map { $0?.first }

@@ -165,7 +165,7 @@ def test_per_trade_values_equal_talib_and_pandas(start_server, collectors, grpc_
     assert all(s.code == OK for s in got_statuses), [(s.request_id, s.code, s.message) for s in got_statuses]
     echoed = {s.request_id: s for s in got_statuses}
     assert echoed["BTCUSDT-MACD-0"].parameters.macd.slow_period == 26
-    assert echoed["BTCUSDT-BBANDS-2"].period == 20 and echoed["BTCUSDT-BBANDS-2"].parameters.bollinger.deviations_up == 2
+    assert echoed["BTCUSDT-BBANDS-2"].period == 0 and echoed["BTCUSDT-BBANDS-2"].parameters.bollinger.deviations_up == 2
     assert echoed["BTCUSDT-VWAP-4"].parameters.vwap.anchor == pb().VWAP_ANCHOR_UTC_DAY
     bystander = collectors(grpc_channels(server.target), name="bystander", deadline_s=WAIT_S).start()
     assert bystander.wait_count(harness.FIXTURE_TRADE_COUNT, 60), bystander.describe_end()
