@@ -98,6 +98,11 @@ extension IndicatorKind {
         case .sma: return "sma"
         case .ema: return "ema"
         case .rsi: return "rsi"
+        case .macd: return "macd"
+        case .bollinger: return "bbands"
+        case .atr: return "atr"
+        case .stochastic: return "stoch"
+        case .vwap: return "vwap"
         }
     }
 }

@@ -1,3 +1,5 @@
+import Indicators
+
 /// One kline, with Binance's fields and meanings.
 ///
 /// An interval without trades is what Binance's own klines show: open, high,
@@ -88,5 +90,13 @@ extension Candle {
         Candle(openTimeMs: openTimeMs, closeTimeMs: openTimeMs + interval.durationMs - 1, open: open, high: high,
                low: low, close: close, volume: volume, quoteVolume: quoteVolume, tradeCount: tradeCount,
                takerBuyVolume: takerBuyVolume, takerBuyQuoteVolume: takerBuyQuoteVolume, isClosed: true)
+    }
+}
+
+extension Candle {
+    /// The candle as an indicator's input: its prices, volumes and open time
+    /// (the UTC day a day-anchored VWAP files it under).
+    public var bar: Bar {
+        Bar(high: high, low: low, close: close, volume: volume, quoteVolume: quoteVolume, timeMs: openTimeMs)
     }
 }

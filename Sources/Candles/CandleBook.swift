@@ -53,7 +53,7 @@ public struct CandleBook: ~Copyable {
 
     /// Bytes held for candles and their closes, allocated at startup (for /metrics).
     public var memoryBytes: Int {
-        let perSeries = historyCapacity * (MemoryLayout<Candle>.stride + MemoryLayout<Double>.stride)
+        let perSeries = historyCapacity * (MemoryLayout<Candle>.stride + MemoryLayout<Bar>.stride)
             + MemoryLayout<CandleSeries>.stride
         return series.count * perSeries
     }
@@ -96,7 +96,7 @@ public struct CandleBook: ~Copyable {
         guard let index = earliest?.index, let candle = series[index].closeForming(ifEndedBy: timeMs) else {
             return false
         }
-        indicators.ingest(symbol: index, price: candle.close, tradeId: candle.lastTradeId,
+        indicators.ingest(symbol: index, bar: candle.bar, tradeId: candle.lastTradeId,
                           tradeTimeMs: candle.closeTimeMs)
         return true
     }
@@ -197,7 +197,7 @@ public struct CandleBook: ~Copyable {
         if case .joined = outcome {
             let candles = series[index].closedCandles
             let newest = candles.last
-            indicators.replaceHistory(of: index, with: candles.map(\.close),
+            indicators.replaceHistory(of: index, with: candles.map(\.bar),
                                       newestTradeId: newest?.lastTradeId ?? -1,
                                       newestTradeTimeMs: newest?.closeTimeMs ?? 0)
         }
@@ -206,10 +206,12 @@ public struct CandleBook: ~Copyable {
 
     // MARK: Indicators on closes
 
-    public mutating func subscribe(symbol: Int, interval: CandleInterval, kind: IndicatorKind, period: Int)
+    public mutating func subscribe(symbol: Int, interval: CandleInterval, kind: IndicatorKind, period: Int,
+                                   parameters: IndicatorParameters = .none)
         -> Result<IndicatorHandle, SubscribeError>
     {
-        indicators.subscribe(symbol: seriesIndex(symbol: symbol, interval: interval), kind: kind, period: period)
+        indicators.subscribe(symbol: seriesIndex(symbol: symbol, interval: interval), kind: kind, period: period,
+                             parameters: parameters)
     }
 
     public mutating func unsubscribe(_ handle: IndicatorHandle) {
@@ -222,13 +224,14 @@ public struct CandleBook: ~Copyable {
         indicators.value(of: handle)
     }
 
-    /// The provisional value: the closed candles plus the forming one's
-    /// current close, committing nothing (TA-Lib's streaming Peek). Nil while
-    /// warming, or before the series' first trade.
-    public func peek(_ handle: IndicatorHandle) -> Double? {
+    /// The provisional outputs: the closed candles plus the forming one as it
+    /// stands (its close, high, low and volumes so far), committing nothing
+    /// (TA-Lib's streaming Peek). Nil while warming, or before the series'
+    /// first trade.
+    public func peek(_ handle: IndicatorHandle) -> IndicatorOutputs? {
         let index = indicators.key(of: handle).symbol
         guard let forming = series[index].forming else { return nil }
-        return indicators.peek(handle, price: forming.close)
+        return indicators.peek(handle, bar: forming.bar)
     }
 
     /// Bumped whenever any candle-indicator value changes (see `IndicatorEngine.version`).

@@ -29,9 +29,9 @@ public final class CandleService {
     /// Each stream's batches are built here, then shared with the streams
     /// after it that would get the same bytes (see `SharedBatchEncoder`).
     private var candleScratch = Tickwire_V1_CandleBatch()
-    private var indicatorScratch = Tickwire_V1_IndicatorBatch()
+    private var indicatorScratch = IndicatorBatchDraft()
     private var candleEncoder = SharedBatchEncoder(empty: Tickwire_V1_CandleBatch())
-    private var indicatorEncoder = SharedBatchEncoder(empty: Tickwire_V1_IndicatorBatch())
+    private var indicatorEncoder = SharedBatchEncoder(empty: IndicatorBatchDraft())
 
     public init(symbols: SymbolTable, settings: CandleSettings, indicatorSettings: IndicatorSettings) {
         self.symbols = symbols
@@ -129,15 +129,18 @@ public final class CandleService {
                                   "this stream already holds \(limit) subscriptions (the server's --max-subscriptions-per-stream); unsubscribe one first")
             }
             var handle: IndicatorHandle?
-            if case .indicator(let kind, let period) = key.subject {
-                switch book.subscribe(symbol: key.symbol, interval: key.interval, kind: kind, period: period) {
+            if case .indicator(let kind, let period, let parameters) = key.subject {
+                switch book.subscribe(symbol: key.symbol, interval: key.interval, kind: kind, period: period,
+                                      parameters: parameters) {
                 case .success(let subscribed): handle = subscribed
                 case .failure(.poolExhausted):
                     return GRPCStatus(.resourceExhausted,
                                       "the server computes its maximum of \(settings.maxIndicators) distinct indicators on candles; try one that others already use, or later")
                 case .failure(.invalidPeriod):
+                    let problem = IndicatorParameters.problem(kind: kind, period: period, parameters: parameters,
+                                                              maxPeriod: book.maxPeriod) ?? "a period is out of range"
                     return GRPCStatus(.invalidArgument,
-                                      "period \(period) is out of range on candles: use 2 to \(book.maxPeriod) (the server keeps --max-candle-history \(settings.historyCapacity) candles)")
+                                      "on candles, \(problem): the longest is \(book.maxPeriod) (the server keeps --max-candle-history \(settings.historyCapacity) candles)")
                 }
             }
             if everSubscribed.insert(key.symbol * CandleInterval.allCases.count + key.interval.ordinal).inserted {
@@ -219,11 +222,11 @@ public final class CandleService {
         batch.candles.append(wire(forming, key))
     }
 
-    private func collectValues(_ subscription: inout CandleStreamSubscription, into batch: inout Tickwire_V1_IndicatorBatch) {
+    private func collectValues(_ subscription: inout CandleStreamSubscription, into batch: inout IndicatorBatchDraft) {
         guard let handle = subscription.handle else { return }
         if let value = book.value(of: handle), value.version > subscription.sentVersion {
             subscription.sentVersion = value.version
-            batch.updates.append(update(subscription.key, value.value, tradeID: value.tradeId,
+            batch.updates.append(update(subscription.key, value.outputs, tradeID: value.tradeId,
                                         timeMs: value.tradeTimeMs, forming: false))
         }
         let key = subscription.key
@@ -255,19 +258,16 @@ public final class CandleService {
         return message
     }
 
-    private func update(_ key: CandleKey, _ value: Double, tradeID: Int64, timeMs: Int64,
-                        forming: Bool) -> Tickwire_V1_IndicatorUpdate {
-        guard case .indicator(let kind, let period) = key.subject else { preconditionFailure("not an indicator") }
-        var update = Tickwire_V1_IndicatorUpdate()
-        update.symbol = symbols.upperCased[key.symbol]
-        update.type = kind.wireType
-        update.period = UInt32(period)
-        update.value = value
-        update.tradeID = tradeID
-        update.tradeTimeMs = timeMs
-        update.interval = key.interval.wireInterval
-        update.forming = forming
-        return update
+    private func update(_ key: CandleKey, _ outputs: IndicatorOutputs, tradeID: Int64, timeMs: Int64,
+                        forming: Bool) -> IndicatorUpdateDraft {
+        guard case .indicator(let kind, let period, let parameters) = key.subject else {
+            preconditionFailure("not an indicator")
+        }
+        return IndicatorUpdateDraft(
+            symbol: symbols.upperCased[key.symbol],
+            key: IndicatorKey(symbol: key.symbol, kind: kind, period: period, parameters: parameters),
+            outputs: outputs, tradeID: tradeID, tradeTimeMs: timeMs, interval: key.interval.wireInterval,
+            forming: forming)
     }
 }
 

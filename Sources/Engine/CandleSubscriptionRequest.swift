@@ -8,8 +8,8 @@ import TickwireProto
 public enum CandleSubject: Hashable, Sendable {
     /// The candles themselves, each as it closes.
     case candles
-    /// An indicator on the closes.
-    case indicator(IndicatorKind, period: Int)
+    /// An indicator on the candles (its closes, or its whole bars for ATR, Stochastic and VWAP).
+    case indicator(IndicatorKind, period: Int, parameters: IndicatorParameters)
 }
 
 /// One candle subscription's identity: a stream holds each at most once.
@@ -57,12 +57,12 @@ public enum CandleSubscriptionRequest {
             symbol = index
         } else {
             // The type, period, symbol and action checks are the per-trade ones.
-            switch SubscriptionRequest(request, symbols: symbols, settings: settings) {
+            switch SubscriptionRequest(request, symbols: symbols, settings: settings, onCandles: true) {
             case .rejected(let code, let message):
                 self = .rejected(code, message)
                 return
             case .subscribe(let key), .unsubscribe(let key):
-                subject = .indicator(key.kind, period: key.period)
+                subject = .indicator(key.kind, period: key.period, parameters: key.parameters)
                 symbol = key.symbol
             }
         }
@@ -87,6 +87,6 @@ public struct CandleStreamSubscription {
     var sentVersion: UInt64 = 0
     /// The forming candle last sent, so an unchanged one is not sent again.
     var sentForming: Candle?
-    /// The provisional value last sent.
-    var sentPeek: Double?
+    /// The provisional outputs last sent.
+    var sentPeek: IndicatorOutputs?
 }

@@ -2,7 +2,10 @@ import GRPCWire
 import SwiftProtobuf
 import TickwireProto
 
-/// A batch message that writes its own `StreamResponse` bytes.
+/// A batch that writes its own `StreamResponse` bytes: the CandleBatch
+/// message itself, and `IndicatorBatchDraft`, which holds indicator updates
+/// as plain values (a `Tickwire_V1_IndicatorUpdate` carries its outputs in an
+/// array, one allocation per update built).
 ///
 /// swift-protobuf's size pass walks a repeated field through generic code
 /// that allocates a coroutine frame per element (heaptrack: about 18
@@ -33,29 +36,6 @@ extension HandEncodedBatch {
     }
 }
 
-extension Tickwire_V1_IndicatorBatch: HandEncodedBatch {
-    static var responseFieldNumber: Int { 2 }
-
-    var encodedSize: Int {
-        var size = 0
-        for update in updates { size += ProtobufWriter.delimitedSize(fieldNumber: 1, payload: update.encodedSize) }
-        return size
-    }
-
-    func write(to writer: inout ProtobufWriter) {
-        for update in updates {
-            writer.writeDelimitedHeader(fieldNumber: 1, length: update.encodedSize)
-            update.write(to: &writer)
-        }
-    }
-
-    var reference: Tickwire_V1_StreamResponse {
-        var response = Tickwire_V1_StreamResponse()
-        response.indicators = self
-        return response
-    }
-}
-
 extension Tickwire_V1_CandleBatch: HandEncodedBatch {
     static var responseFieldNumber: Int { 6 }
 
@@ -79,28 +59,65 @@ extension Tickwire_V1_CandleBatch: HandEncodedBatch {
     }
 }
 
-extension Tickwire_V1_IndicatorUpdate {
+/// A set oneof member is written even when empty (its presence is the choice);
+/// inside, proto3 defaults are left out, and an `optional` double is written
+/// whenever it is set, zero included.
+extension Tickwire_V1_IndicatorParameters {
     var encodedSize: Int {
         typealias W = ProtobufWriter
-        return W.stringFieldSize(fieldNumber: 1, symbol)
-            + W.varintFieldSize(fieldNumber: 2, W.enumWireValue(type.rawValue))
-            + W.varintFieldSize(fieldNumber: 3, UInt64(period))
-            + W.doubleFieldSize(fieldNumber: 4, value)
-            + W.int64FieldSize(fieldNumber: 5, tradeID)
-            + W.int64FieldSize(fieldNumber: 6, tradeTimeMs)
-            + W.varintFieldSize(fieldNumber: 7, W.enumWireValue(interval.rawValue))
-            + W.varintFieldSize(fieldNumber: 8, forming ? 1 : 0)
+        switch kind {
+        case .macd(let macd)?:
+            return W.delimitedSize(fieldNumber: 1, payload: W.varintFieldSize(fieldNumber: 1, UInt64(macd.fastPeriod))
+                + W.varintFieldSize(fieldNumber: 2, UInt64(macd.slowPeriod))
+                + W.varintFieldSize(fieldNumber: 3, UInt64(macd.signalPeriod)))
+        case .bollinger(let bollinger)?:
+            return W.delimitedSize(fieldNumber: 2, payload: (bollinger.hasDeviationsUp ? 9 : 0)
+                + (bollinger.hasDeviationsDown ? 9 : 0))
+        case .stochastic(let stochastic)?:
+            return W.delimitedSize(fieldNumber: 3, payload: W.varintFieldSize(fieldNumber: 1, UInt64(stochastic.fastkPeriod))
+                + W.varintFieldSize(fieldNumber: 2, UInt64(stochastic.slowkPeriod))
+                + W.varintFieldSize(fieldNumber: 3, UInt64(stochastic.slowdPeriod)))
+        case .vwap(let vwap)?:
+            return W.delimitedSize(fieldNumber: 4, payload: W.varintFieldSize(fieldNumber: 1, W.enumWireValue(vwap.anchor.rawValue)))
+        case nil:
+            return 0
+        }
     }
 
     func write(to writer: inout ProtobufWriter) {
-        writer.writeString(fieldNumber: 1, symbol)
-        writer.writeVarintField(fieldNumber: 2, ProtobufWriter.enumWireValue(type.rawValue))
-        writer.writeVarintField(fieldNumber: 3, UInt64(period))
-        writer.writeDouble(fieldNumber: 4, value)
-        writer.writeInt64(fieldNumber: 5, tradeID)
-        writer.writeInt64(fieldNumber: 6, tradeTimeMs)
-        writer.writeVarintField(fieldNumber: 7, ProtobufWriter.enumWireValue(interval.rawValue))
-        writer.writeVarintField(fieldNumber: 8, forming ? 1 : 0)
+        typealias W = ProtobufWriter
+        switch kind {
+        case .macd(let macd)?:
+            writer.writeDelimitedHeader(fieldNumber: 1, length: W.varintFieldSize(fieldNumber: 1, UInt64(macd.fastPeriod))
+                + W.varintFieldSize(fieldNumber: 2, UInt64(macd.slowPeriod))
+                + W.varintFieldSize(fieldNumber: 3, UInt64(macd.signalPeriod)))
+            writer.writeVarintField(fieldNumber: 1, UInt64(macd.fastPeriod))
+            writer.writeVarintField(fieldNumber: 2, UInt64(macd.slowPeriod))
+            writer.writeVarintField(fieldNumber: 3, UInt64(macd.signalPeriod))
+        case .bollinger(let bollinger)?:
+            writer.writeDelimitedHeader(fieldNumber: 2, length: (bollinger.hasDeviationsUp ? 9 : 0)
+                + (bollinger.hasDeviationsDown ? 9 : 0))
+            if bollinger.hasDeviationsUp {
+                writer.writeVarint(UInt64(1 << 3 | 1))
+                writer.writeRawDouble(bollinger.deviationsUp)
+            }
+            if bollinger.hasDeviationsDown {
+                writer.writeVarint(UInt64(2 << 3 | 1))
+                writer.writeRawDouble(bollinger.deviationsDown)
+            }
+        case .stochastic(let stochastic)?:
+            writer.writeDelimitedHeader(fieldNumber: 3, length: W.varintFieldSize(fieldNumber: 1, UInt64(stochastic.fastkPeriod))
+                + W.varintFieldSize(fieldNumber: 2, UInt64(stochastic.slowkPeriod))
+                + W.varintFieldSize(fieldNumber: 3, UInt64(stochastic.slowdPeriod)))
+            writer.writeVarintField(fieldNumber: 1, UInt64(stochastic.fastkPeriod))
+            writer.writeVarintField(fieldNumber: 2, UInt64(stochastic.slowkPeriod))
+            writer.writeVarintField(fieldNumber: 3, UInt64(stochastic.slowdPeriod))
+        case .vwap(let vwap)?:
+            writer.writeDelimitedHeader(fieldNumber: 4, length: W.varintFieldSize(fieldNumber: 1, W.enumWireValue(vwap.anchor.rawValue)))
+            writer.writeVarintField(fieldNumber: 1, W.enumWireValue(vwap.anchor.rawValue))
+        case nil:
+            return
+        }
     }
 }
 

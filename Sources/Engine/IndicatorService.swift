@@ -22,8 +22,8 @@ public final class IndicatorService {
     public private(set) var batchesDeferred = 0
     /// Each stream's batch is built here, then shared with the other streams
     /// of the round that would get the same bytes (see `SharedBatchEncoder`).
-    private var scratch = Tickwire_V1_IndicatorBatch()
-    private var encoder = SharedBatchEncoder(empty: Tickwire_V1_IndicatorBatch())
+    private var scratch = IndicatorBatchDraft()
+    private var encoder = SharedBatchEncoder(empty: IndicatorBatchDraft())
     /// Distinct batches encoded; `batchesSent` minus this is what sharing saved.
     public var batchesEncoded: Int { encoder.encodes }
 
@@ -43,7 +43,9 @@ public final class IndicatorService {
     /// The per-trade path: O(indicators of that symbol), no allocation.
     @inline(__always)
     func ingest(_ trade: Trade) {
-        engine.ingest(symbol: trade.symbolIndex, price: trade.price, tradeId: trade.tradeID, tradeTimeMs: trade.tradeTimeMs)
+        engine.ingest(symbol: trade.symbolIndex,
+                      bar: .trade(price: trade.price, quantity: trade.quantity, timeMs: trade.tradeTimeMs),
+                      tradeId: trade.tradeID, tradeTimeMs: trade.tradeTimeMs)
     }
 
     /// Applies one request to a stream's subscriptions and returns the status
@@ -71,7 +73,7 @@ public final class IndicatorService {
                 return GRPCStatus(.resourceExhausted,
                                   "this connection's streams already hold \(shares.limit) distinct indicators (the server's --max-indicators-per-connection); unsubscribe one first")
             }
-            switch engine.subscribe(symbol: key.symbol, kind: key.kind, period: key.period) {
+            switch engine.subscribe(symbol: key.symbol, kind: key.kind, period: key.period, parameters: key.parameters) {
             case .success(let handle):
                 shares.add(key, for: entry.connectionKey)
                 if entry.subscriptions.isEmpty { entry.subscriptions.reserveCapacity(4) }
@@ -114,14 +116,9 @@ public final class IndicatorService {
                 guard let value = engine.value(of: subscription.handle),
                       value.version > subscription.lastSentVersion else { continue }
                 entry.subscriptions[index].lastSentVersion = value.version
-                var update = Tickwire_V1_IndicatorUpdate()
-                update.symbol = symbols.upperCased[subscription.key.symbol]
-                update.type = subscription.key.kind.wireType
-                update.period = UInt32(subscription.key.period)
-                update.value = value.value
-                update.tradeID = value.tradeId
-                update.tradeTimeMs = value.tradeTimeMs
-                scratch.updates.append(update)
+                scratch.updates.append(IndicatorUpdateDraft(
+                    symbol: symbols.upperCased[subscription.key.symbol], key: subscription.key,
+                    outputs: value.outputs, tradeID: value.tradeId, tradeTimeMs: value.tradeTimeMs))
             }
             guard !scratch.updates.isEmpty else { return }
             entry.stream.send(encoder.message(for: &scratch))
@@ -150,6 +147,14 @@ public final class IndicatorService {
         response.status.interval = request.interval
         response.status.forming = request.forming
         response.status.candles = request.candles
+        // An accepted request's parameters are echoed with the defaults filled
+        // in; `period` stays the request's, as for every status.
+        if status.code == .ok, !request.candles,
+           case .resolved(let resolved) = IndicatorRequestParameters.resolve(
+               request, onCandles: request.interval != .unspecified, maxPeriod: settings.maxPeriod),
+           let wire = resolved.parameters.wire {
+            response.status.parameters = wire
+        }
         return WireMessage(payload: try! response.serializedBytes())
     }
 }

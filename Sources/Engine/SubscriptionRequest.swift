@@ -13,26 +13,27 @@ public enum SubscriptionRequest {
     /// Longer request ids are refused: each is echoed in a status and logged.
     public static let maxRequestIDBytes = 256
 
-    public init(_ request: Tickwire_V1_IndicatorRequest, symbols: SymbolTable, settings: IndicatorSettings) {
+    /// - Parameter onCandles: the request names an interval (`CandleSubscriptionRequest`
+    ///   judges the rest of it); some kinds and anchors need one.
+    public init(_ request: Tickwire_V1_IndicatorRequest, symbols: SymbolTable, settings: IndicatorSettings,
+                onCandles: Bool = false) {
         if let (code, message) = Self.boundsRefusal(request) {
             self = .rejected(code, message)
             return
         }
-        guard let kind = IndicatorKind(wireType: request.type) else {
-            self = .rejected(.invalidArgument,
-                             "type must be INDICATOR_TYPE_SMA, INDICATOR_TYPE_EMA or INDICATOR_TYPE_RSI, not \(request.type)")
-            return
-        }
-        guard request.period >= 2 && Int(request.period) <= settings.maxPeriod else {
-            self = .rejected(.invalidArgument,
-                             "period \(request.period) is out of range: use 2 to \(settings.maxPeriod) (the server's --max-period)")
+        let resolved: IndicatorRequestParameters.Resolved
+        switch IndicatorRequestParameters.resolve(request, onCandles: onCandles, maxPeriod: settings.maxPeriod) {
+        case .resolved(let value): resolved = value
+        case .rejected(let status):
+            self = .rejected(status.code, status.message)
             return
         }
         guard let symbol = symbols.index(of: request.symbol) else {
             self = .rejected(.notFound, Self.notServed(request.symbol, symbols))
             return
         }
-        let key = IndicatorKey(symbol: symbol, kind: kind, period: Int(request.period))
+        let key = IndicatorKey(symbol: symbol, kind: resolved.kind, period: resolved.period,
+                               parameters: resolved.parameters)
         switch request.action {
         case .subscribe: self = .subscribe(key)
         case .unsubscribe: self = .unsubscribe(key)
@@ -65,6 +66,11 @@ extension IndicatorKind {
         case .sma: self = .sma
         case .ema: self = .ema
         case .rsi: self = .rsi
+        case .macd: self = .macd
+        case .bbands: self = .bollinger
+        case .atr: self = .atr
+        case .stoch: self = .stochastic
+        case .vwap: self = .vwap
         case .unspecified, .UNRECOGNIZED: return nil
         }
     }
@@ -74,6 +80,11 @@ extension IndicatorKind {
         case .sma: return .sma
         case .ema: return .ema
         case .rsi: return .rsi
+        case .macd: return .macd
+        case .bollinger: return .bbands
+        case .atr: return .atr
+        case .stochastic: return .stoch
+        case .vwap: return .vwap
         }
     }
 }

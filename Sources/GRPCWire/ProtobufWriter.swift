@@ -103,6 +103,14 @@ public struct ProtobufWriter {
         utf8.withUTF8 { writeBytes(fieldNumber: fieldNumber, UnsafeRawBufferPointer($0)) }
     }
 
+    /// A double's 8 little-endian bytes with no key: packed repeated
+    /// elements, and `optional` fields, which are written even when zero.
+    @inlinable
+    public mutating func writeRawDouble(_ value: Double) {
+        base.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: offset, as: UInt64.self)
+        offset += 8
+    }
+
     /// Proto3 omits a double only when it is +0.0; -0.0 is written.
     @inlinable
     public mutating func writeDouble(fieldNumber: Int, _ value: Double) {

@@ -18,9 +18,18 @@ struct ExponentialMovingAverage {
     /// TA-Lib's smoothing factor, 2/(n+1), computed the way TA-Lib computes it.
     private let k: Double
     private var phase = Phase.seeding(priceSum: 0, pricesSeen: 0)
+    /// Round `(price - ema) * k + ema` once, as a fused multiply-add.
+    private let fused: Bool
 
-    init(period: Int) {
+    /// - Parameter fused: step as the TA-Lib 0.8.1 wheel (the integration
+    ///   tests' reference) does, whose C compiler contracts the step into one
+    ///   fused multiply-add: the two differ by an ulp now and then (EMA(35) of
+    ///   the fixture's BTCUSDT trades first at its 50th price). An ulp of a price
+    ///   is 1e-16 of an EMA but up to 1e-8 of a MACD near zero, so MACD asks for
+    ///   it; SMA/EMA/RSI subscriptions keep the unfused step they always had.
+    init(period: Int, fused: Bool = false) {
         precondition(period >= 1, "an EMA spans at least one price")
+        self.fused = fused
         self.period = period
         self.periodAsDouble = Double(period)
         self.k = 2.0 / Double(period + 1)
@@ -39,7 +48,7 @@ struct ExponentialMovingAverage {
             phase = .smoothing(average: seed)
             return seed
         case .smoothing(let average):
-            let next = ((price - average) * k) + average
+            let next = fused ? average.addingProduct(price - average, k) : ((price - average) * k) + average
             phase = .smoothing(average: next)
             return next
         }

@@ -3,27 +3,32 @@
 /// whose symbols are its (symbol, interval) series).
 extension IndicatorEngine {
     /// The value the handle's state would have if `price` were its next price,
-    /// committing nothing: TA-Lib's streaming `Peek`. The calculators are value
-    /// types, so the copy is the whole trick; the SMA reads the price leaving
-    /// its window from the history exactly as `ingest` would.
+    /// committing nothing: TA-Lib's streaming `Peek`.
     public func peek(_ handle: IndicatorHandle, price: Double) -> Double? {
-        let slot = liveSlot(of: handle)
-        let symbol = key(of: handle).symbol
-        var calculator = states[slot].calculator
-        return calculator.update(price: price, history: history, symbol: symbol)
+        peek(handle, bar: .trade(price: price, quantity: 0, timeMs: history.newestTrade(of: key(of: handle).symbol).tradeTimeMs))?.first
     }
 
-    /// Replaces everything `symbol`'s history holds with `prices` (oldest
+    /// The outputs the handle's state would have if `bar` were its next bar,
+    /// committing nothing (see `IndicatorCalculator.peek`); the SMA and the
+    /// bands read the price leaving their window from the history exactly as
+    /// `ingest` would.
+    public func peek(_ handle: IndicatorHandle, bar: Bar) -> IndicatorOutputs? {
+        let slot = liveSlot(of: handle)
+        let symbol = key(of: handle).symbol
+        return states[slot].calculator.peek(bar: bar, history: history, symbol: symbol)
+    }
+
+    /// Replaces everything `symbol`'s history holds with `bars` (oldest
     /// first; only the newest `historyCapacity` are kept) and warms every
     /// state of the symbol again from it, as a new state would be. For a
     /// candle series whose past was joined to fetched klines: a cold path,
     /// O(states × history).
-    public mutating func replaceHistory(of symbol: Int, with prices: [Double],
+    public mutating func replaceHistory(of symbol: Int, with bars: [Bar],
                                         newestTradeId: Int64, newestTradeTimeMs: Int64) {
         precondition(history.contains(symbol: symbol), "symbol index out of range")
         history.clear(symbol: symbol)
-        for price in prices.suffix(historyCapacity) {
-            history.append(price, of: symbol, tradeId: newestTradeId, tradeTimeMs: newestTradeTimeMs)
+        for bar in bars.suffix(historyCapacity) {
+            history.append(bar, of: symbol, tradeId: newestTradeId, tradeTimeMs: newestTradeTimeMs)
         }
         var next = pool.firstSlot(of: symbol)
         while let slot = next {

@@ -1,4 +1,5 @@
-/// Computes SMA, EMA and RSI on live trades for every client at once.
+/// Computes SMA, EMA, RSI, MACD, Bollinger Bands, ATR, Stochastic and VWAP on
+/// live trades (or candles) for every client at once.
 ///
 /// Clients asking for the same (symbol, kind, period) share one state: the
 /// engine reference-counts subscriptions and returns a state to the pool when
@@ -47,16 +48,21 @@ public struct IndicatorEngine: ~Copyable {
 
     // MARK: Subscriptions
 
-    /// Adds a subscriber to the state for (symbol, kind, period), creating and
-    /// warming it if it is the first. Each call must be paired with one
-    /// `unsubscribe`; de-duplicating a client's repeated requests is the caller's job.
-    public mutating func subscribe(symbol: Int, kind: IndicatorKind, period: Int)
+    /// Adds a subscriber to the state for (symbol, kind, period, parameters),
+    /// creating and warming it if it is the first. Each call must be paired with
+    /// one `unsubscribe`; de-duplicating a client's repeated requests is the
+    /// caller's job, and so are messages naming the bad parameter
+    /// (`IndicatorParameters.problem`): here a bad one is only `.invalidPeriod`.
+    public mutating func subscribe(symbol: Int, kind: IndicatorKind, period: Int,
+                                   parameters: IndicatorParameters = .none)
         -> Result<IndicatorHandle, SubscribeError>
     {
         precondition(history.contains(symbol: symbol), "symbol index out of range")
-        guard period >= 2 && period <= maxPeriod else { return .failure(.invalidPeriod) }
+        guard IndicatorParameters.problem(kind: kind, period: period, parameters: parameters,
+                                          maxPeriod: maxPeriod) == nil
+        else { return .failure(.invalidPeriod) }
 
-        let key = IndicatorKey(symbol: symbol, kind: kind, period: period)
+        let key = IndicatorKey(symbol: symbol, kind: kind, period: period, parameters: parameters)
         if let slot = pool.find(key) {
             pool.addSubscriber(to: slot)
             return .success(pool.handle(for: slot))
@@ -71,6 +77,7 @@ public struct IndicatorEngine: ~Copyable {
     public mutating func unsubscribe(_ handle: IndicatorHandle) {
         let slot = liveSlot(of: handle)
         if pool.removeSubscriber(from: slot) == .returnedToPool {
+            states[slot].calculator.deallocate()
             states[slot] = .vacant
         }
     }
@@ -93,38 +100,54 @@ public struct IndicatorEngine: ~Copyable {
 
     // MARK: Trades
 
-    /// Applies one trade: updates every active state of `symbol`, then records
-    /// the price in the symbol's history.
-    ///
-    /// The price must be finite; the feed rejects anything else. A NaN or an
-    /// infinity would enter the SMA's running sum and never leave it.
+    /// Applies one trade of no quantity (VWAP ignores it); see `ingest(symbol:bar:…)`.
     public mutating func ingest(symbol: Int, price: Double, tradeId: Int64, tradeTimeMs: Int64) {
+        ingest(symbol: symbol, bar: .trade(price: price, quantity: 0, timeMs: tradeTimeMs),
+               tradeId: tradeId, tradeTimeMs: tradeTimeMs)
+    }
+
+    /// Applies one bar (a trade, or a closed candle): updates every active state
+    /// of `symbol`, then records the bar in the symbol's history.
+    ///
+    /// Prices must be finite; the feed rejects anything else. A NaN or an
+    /// infinity would enter the SMA's running sum and never leave it.
+    public mutating func ingest(symbol: Int, bar: Bar, tradeId: Int64, tradeTimeMs: Int64) {
         precondition(history.contains(symbol: symbol), "symbol index out of range")
-        assert(price.isFinite, "trade prices are finite")
+        assert(bar.close.isFinite && bar.high.isFinite && bar.low.isFinite, "prices are finite")
         version &+= 1
         var next = pool.firstSlot(of: symbol)
         while let slot = next {
             // States read the price leaving their window from the history, so they
             // must see the trade before the history does.
-            if let value = states[slot].calculator.update(price: price, history: history, symbol: symbol) {
+            if let outputs = states[slot].calculator.update(bar: bar, history: history, symbol: symbol) {
                 states[slot].latest = IndicatorValue(
-                    value: value, tradeId: tradeId, tradeTimeMs: tradeTimeMs, version: version)
+                    outputs: outputs, tradeId: tradeId, tradeTimeMs: tradeTimeMs, version: version)
             }
             next = pool.slot(after: slot)
         }
-        history.append(price, of: symbol, tradeId: tradeId, tradeTimeMs: tradeTimeMs)
+        history.append(bar, of: symbol, tradeId: tradeId, tradeTimeMs: tradeTimeMs)
     }
 
     // MARK: Private
 
+    /// Frees what live states allocated at creation (the Stochastic's rings).
+    deinit {
+        for slot in 0..<states.count {
+            states[slot].calculator.deallocate()
+        }
+    }
+
+    /// (Re)starts the state in `slot`: a fresh slot, or a live one whose
+    /// history was replaced (its old calculator is freed first).
     mutating func startState(in slot: Int, for key: IndicatorKey) {
-        var calculator = IndicatorCalculator(kind: key.kind, period: key.period)
+        states[slot].calculator.deallocate()
+        var calculator = IndicatorCalculator(key: key)
         var latest: IndicatorValue? = nil
-        if let value = calculator.warm(from: history, symbol: key.symbol) {
+        if let outputs = calculator.warm(from: history, symbol: key.symbol) {
             // Warming produced news for whoever batches this state next.
             version &+= 1
             let newest = history.newestTrade(of: key.symbol)
-            latest = IndicatorValue(value: value, tradeId: newest.tradeId,
+            latest = IndicatorValue(outputs: outputs, tradeId: newest.tradeId,
                                     tradeTimeMs: newest.tradeTimeMs, version: version)
         }
         states[slot] = IndicatorState(calculator: calculator, latest: latest)

@@ -5,5 +5,6 @@ struct IndicatorState {
     var latest: IndicatorValue?
 
     /// The contents of a slot on the free list.
-    static let vacant = IndicatorState(calculator: .vacant, latest: nil)
+    /// Computed: the Stochastic's raw ring pointers make the state non-Sendable, so no static stored value.
+    static var vacant: IndicatorState { IndicatorState(calculator: .vacant, latest: nil) }
 }

@@ -1,7 +1,7 @@
 /// The latest output of one indicator state, stamped with the trade that produced it.
 public struct IndicatorValue: Equatable, Sendable {
-    /// The indicator's value once `tradeId` has been applied.
-    public var value: Double
+    /// Every output once `tradeId` has been applied, in the kind's documented order.
+    public var outputs: IndicatorOutputs
     /// Exchange id of the trade whose price produced `value`.
     public var tradeId: Int64
     /// Exchange time of that trade.
@@ -11,10 +11,17 @@ public struct IndicatorValue: Equatable, Sendable {
     /// `version` is greater.
     public var version: UInt64
 
-    public init(value: Double, tradeId: Int64, tradeTimeMs: Int64, version: UInt64) {
-        self.value = value
+    /// The first output: the whole value of a single-output kind (SMA, EMA, RSI, ATR, VWAP).
+    public var value: Double { outputs.first }
+
+    public init(outputs: IndicatorOutputs, tradeId: Int64, tradeTimeMs: Int64, version: UInt64) {
+        self.outputs = outputs
         self.tradeId = tradeId
         self.tradeTimeMs = tradeTimeMs
         self.version = version
+    }
+
+    public init(value: Double, tradeId: Int64, tradeTimeMs: Int64, version: UInt64) {
+        self.init(outputs: IndicatorOutputs(value), tradeId: tradeId, tradeTimeMs: tradeTimeMs, version: version)
     }
 }

@@ -1,7 +1,9 @@
-/// Every symbol's most recent prices, in one allocation made at startup.
+/// Every symbol's most recent bars (trades, or candle closes), in one
+/// allocation made at startup.
 ///
-/// Each symbol owns a ring of `capacity` prices; once it is full, a new price
-/// overwrites the oldest. The ring serves two purposes: the SMA reads the price
+/// Each symbol owns a ring of `capacity` bars; once it is full, a new bar
+/// overwrites the oldest. It also keeps each symbol's UTC-day volume sums for
+/// VWAP (`AnchoredVolume`). The ring serves two purposes: the SMA reads the price
 /// leaving its window from it, and a newly created indicator state warms from
 /// it at once instead of waiting for fresh trades. Its capacity therefore bounds
 /// the longest period a client may ask for.
@@ -19,12 +21,14 @@ struct PriceHistory: ~Copyable {
         var count = 0
         var newestTradeId: Int64 = 0
         var newestTradeTimeMs: Int64 = 0
+        /// Σ price × qty and Σ qty of the bars since 00:00 UTC.
+        var day = AnchoredVolume()
     }
 
     let symbolCount: Int
     let capacity: Int
-    /// Symbol `s`'s ring is `prices[s * capacity ..< (s + 1) * capacity]`.
-    private var prices: FixedArray<Double>
+    /// Symbol `s`'s ring is `bars[s * capacity ..< (s + 1) * capacity]`.
+    private var bars: FixedArray<Bar>
     private var cursors: FixedArray<Cursor>
 
     init(symbolCount: Int, capacity: Int) {
@@ -34,7 +38,7 @@ struct PriceHistory: ~Copyable {
         precondition(!overflow, "history size overflows")
         self.symbolCount = symbolCount
         self.capacity = capacity
-        prices = FixedArray(repeating: 0, count: total)
+        bars = FixedArray(repeating: .empty, count: total)
         cursors = FixedArray(repeating: Cursor(), count: symbolCount)
     }
 
@@ -52,18 +56,33 @@ struct PriceHistory: ~Copyable {
         return (cursor.newestTradeId, cursor.newestTradeTimeMs)
     }
 
-    /// The price `back` places before the newest one: `back == 0` is the newest.
-    func price(of symbol: Int, back: Int) -> Double {
+    /// The bar `back` places before the newest one: `back == 0` is the newest.
+    func bar(of symbol: Int, back: Int) -> Bar {
         let cursor = cursors[symbol]
-        assert(back >= 0 && back < cursor.count, "asked for a price the ring does not hold")
+        assert(back >= 0 && back < cursor.count, "asked for a bar the ring does not hold")
         var position = cursor.nextPosition - 1 - back
         if position < 0 { position += capacity }
-        return prices[symbol * capacity + position]
+        return bars[symbol * capacity + position]
     }
 
-    /// The `index`-th price held, counting from the oldest (`index == 0`).
+    /// The `index`-th bar held, counting from the oldest (`index == 0`).
+    func bar(of symbol: Int, fromOldest index: Int) -> Bar {
+        bar(of: symbol, back: count(of: symbol) - 1 - index)
+    }
+
+    /// The close (a trade's price) `back` places before the newest one.
+    func price(of symbol: Int, back: Int) -> Double {
+        bar(of: symbol, back: back).close
+    }
+
+    /// The `index`-th close held, counting from the oldest (`index == 0`).
     func price(of symbol: Int, fromOldest index: Int) -> Double {
-        price(of: symbol, back: count(of: symbol) - 1 - index)
+        bar(of: symbol, fromOldest: index).close
+    }
+
+    /// The symbol's volume sums since 00:00 UTC of its newest bar.
+    func day(of symbol: Int) -> AnchoredVolume {
+        cursors[symbol].day
     }
 
     /// Forgets every price of `symbol` (its past is about to be rewritten).
@@ -71,9 +90,10 @@ struct PriceHistory: ~Copyable {
         cursors[symbol] = Cursor()
     }
 
-    mutating func append(_ price: Double, of symbol: Int, tradeId: Int64, tradeTimeMs: Int64) {
+    mutating func append(_ bar: Bar, of symbol: Int, tradeId: Int64, tradeTimeMs: Int64) {
         var cursor = cursors[symbol]
-        prices[symbol * capacity + cursor.nextPosition] = price
+        bars[symbol * capacity + cursor.nextPosition] = bar
+        cursor.day = cursor.day.adding(bar)
         cursor.nextPosition = cursor.nextPosition + 1 == capacity ? 0 : cursor.nextPosition + 1
         cursor.count = min(cursor.count + 1, capacity)
         cursor.newestTradeId = tradeId

@@ -2,7 +2,7 @@
 // The SHA-256 of each .proto the generated code was made from.
 public enum ProtoDigests {
     public static let sha256: [String: String] = [
-        "tickwire/v1/price_stream.proto": "67657309851755e1449b42f2242c57dd48b284ac83f5c6d7e5c8df2dcf5db8c4",
+        "tickwire/v1/price_stream.proto": "cea06e5814ad62b885f9cf3708abd097fe65c074dfeb25512fcff96d7110e6ce",
         "grpc/health/v1/health.proto": "796387e9e71043b2f8019a72a8fd6640615bee314a387385eb754598b886417e",
     ]
 }

@@ -29,6 +29,23 @@ public nonisolated enum Tickwire_V1_IndicatorType: SwiftProtobuf.Enum, Swift.Cas
   case sma // = 1
   case ema // = 2
   case rsi // = 3
+
+  /// Moving average convergence/divergence; parameters.macd. Outputs (values):
+  /// macd, signal, histogram.
+  case macd // = 4
+
+  /// Bollinger Bands over `period` (default 20); parameters.bollinger. Outputs:
+  /// upper, middle, lower.
+  case bbands // = 5
+
+  /// Wilder's average true range over `period` (default 14). Candles only.
+  case atr // = 6
+
+  /// The slow stochastic; parameters.stochastic. Outputs: slowk, slowd. Candles only.
+  case stoch // = 7
+
+  /// Volume-weighted average price; parameters.vwap.
+  case vwap // = 8
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -41,6 +58,11 @@ public nonisolated enum Tickwire_V1_IndicatorType: SwiftProtobuf.Enum, Swift.Cas
     case 1: self = .sma
     case 2: self = .ema
     case 3: self = .rsi
+    case 4: self = .macd
+    case 5: self = .bbands
+    case 6: self = .atr
+    case 7: self = .stoch
+    case 8: self = .vwap
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -51,6 +73,11 @@ public nonisolated enum Tickwire_V1_IndicatorType: SwiftProtobuf.Enum, Swift.Cas
     case .sma: return 1
     case .ema: return 2
     case .rsi: return 3
+    case .macd: return 4
+    case .bbands: return 5
+    case .atr: return 6
+    case .stoch: return 7
+    case .vwap: return 8
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -61,6 +88,55 @@ public nonisolated enum Tickwire_V1_IndicatorType: SwiftProtobuf.Enum, Swift.Cas
     .sma,
     .ema,
     .rsi,
+    .macd,
+    .bbands,
+    .atr,
+    .stoch,
+    .vwap,
+  ]
+
+}
+
+public nonisolated enum Tickwire_V1_VwapAnchor: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// The default: the UTC day.
+  case unspecified // = 0
+
+  /// Sums restart at 00:00 UTC.
+  case utcDay // = 1
+
+  /// Sums restart with every candle of the subscribed interval (needs an interval).
+  case candle // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .utcDay
+    case 2: self = .candle
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .utcDay: return 1
+    case .candle: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Tickwire_V1_VwapAnchor] = [
+    .unspecified,
+    .utcDay,
+    .candle,
   ]
 
 }
@@ -150,6 +226,147 @@ public nonisolated enum Tickwire_V1_CandleInterval: SwiftProtobuf.Enum, Swift.Ca
 
 }
 
+/// MACD's periods; 0 (or absent) takes the default.
+public nonisolated struct Tickwire_V1_MacdParameters: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// default 12
+  public var fastPeriod: UInt32 = 0
+
+  /// default 26; must exceed fast_period
+  public var slowPeriod: UInt32 = 0
+
+  /// default 9
+  public var signalPeriod: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Bollinger Bands' widths in population standard deviations; absent takes the default.
+public nonisolated struct Tickwire_V1_BollingerParameters: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// default 2
+  public var deviationsUp: Double {
+    get {_deviationsUp ?? 0}
+    set {_deviationsUp = newValue}
+  }
+  /// Returns true if `deviationsUp` has been explicitly set.
+  public var hasDeviationsUp: Bool {self._deviationsUp != nil}
+  /// Clears the value of `deviationsUp`. Subsequent reads from it will return its default value.
+  public mutating func clearDeviationsUp() {self._deviationsUp = nil}
+
+  /// default 2
+  public var deviationsDown: Double {
+    get {_deviationsDown ?? 0}
+    set {_deviationsDown = newValue}
+  }
+  /// Returns true if `deviationsDown` has been explicitly set.
+  public var hasDeviationsDown: Bool {self._deviationsDown != nil}
+  /// Clears the value of `deviationsDown`. Subsequent reads from it will return its default value.
+  public mutating func clearDeviationsDown() {self._deviationsDown = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _deviationsUp: Double? = nil
+  fileprivate var _deviationsDown: Double? = nil
+}
+
+/// The Stochastic's periods; 0 (or absent) takes the default.
+public nonisolated struct Tickwire_V1_StochasticParameters: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// default 5
+  public var fastkPeriod: UInt32 = 0
+
+  /// default 3 (SMA of fast %K)
+  public var slowkPeriod: UInt32 = 0
+
+  /// default 3 (SMA of slow %K)
+  public var slowdPeriod: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Tickwire_V1_VwapParameters: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var anchor: Tickwire_V1_VwapAnchor = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The parameters of a type beyond `period`. Set at most the one that belongs
+/// to the request's type; left out, the type's defaults apply. Updates and
+/// statuses echo it with every default filled in.
+public nonisolated struct Tickwire_V1_IndicatorParameters: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Tickwire_V1_IndicatorParameters.OneOf_Kind? = nil
+
+  public var macd: Tickwire_V1_MacdParameters {
+    get {
+      if case .macd(let v)? = kind {return v}
+      return Tickwire_V1_MacdParameters()
+    }
+    set {kind = .macd(newValue)}
+  }
+
+  public var bollinger: Tickwire_V1_BollingerParameters {
+    get {
+      if case .bollinger(let v)? = kind {return v}
+      return Tickwire_V1_BollingerParameters()
+    }
+    set {kind = .bollinger(newValue)}
+  }
+
+  public var stochastic: Tickwire_V1_StochasticParameters {
+    get {
+      if case .stochastic(let v)? = kind {return v}
+      return Tickwire_V1_StochasticParameters()
+    }
+    set {kind = .stochastic(newValue)}
+  }
+
+  public var vwap: Tickwire_V1_VwapParameters {
+    get {
+      if case .vwap(let v)? = kind {return v}
+      return Tickwire_V1_VwapParameters()
+    }
+    set {kind = .vwap(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    case macd(Tickwire_V1_MacdParameters)
+    case bollinger(Tickwire_V1_BollingerParameters)
+    case stochastic(Tickwire_V1_StochasticParameters)
+    case vwap(Tickwire_V1_VwapParameters)
+
+  }
+
+  public init() {}
+}
+
 public nonisolated struct Tickwire_V1_IndicatorRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -179,6 +396,17 @@ public nonisolated struct Tickwire_V1_IndicatorRequest: Sendable {
   /// Subscribe to the candles of (symbol, interval) themselves, each one as it
   /// closes; `type` and `period` are then ignored.
   public var candles: Bool = false
+
+  /// MACD, BBANDS, STOCH and VWAP: their parameters (defaults when absent).
+  /// Part of the subscription's identity, with the defaults filled in.
+  public var parameters: Tickwire_V1_IndicatorParameters {
+    get {_parameters ?? Tickwire_V1_IndicatorParameters()}
+    set {_parameters = newValue}
+  }
+  /// Returns true if `parameters` has been explicitly set.
+  public var hasParameters: Bool {self._parameters != nil}
+  /// Clears the value of `parameters`. Subsequent reads from it will return its default value.
+  public mutating func clearParameters() {self._parameters = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -217,6 +445,8 @@ public nonisolated struct Tickwire_V1_IndicatorRequest: Sendable {
   }
 
   public init() {}
+
+  fileprivate var _parameters: Tickwire_V1_IndicatorParameters? = nil
 }
 
 public nonisolated struct Tickwire_V1_PriceUpdate: Sendable {
@@ -278,9 +508,27 @@ public nonisolated struct Tickwire_V1_IndicatorUpdate: Sendable {
   /// close arrives with forming false.
   public var forming: Bool = false
 
+  /// The subscription's parameters with the defaults filled in (MACD, BBANDS,
+  /// STOCH, VWAP; absent for the others).
+  public var parameters: Tickwire_V1_IndicatorParameters {
+    get {_parameters ?? Tickwire_V1_IndicatorParameters()}
+    set {_parameters = newValue}
+  }
+  /// Returns true if `parameters` has been explicitly set.
+  public var hasParameters: Bool {self._parameters != nil}
+  /// Clears the value of `parameters`. Subsequent reads from it will return its default value.
+  public mutating func clearParameters() {self._parameters = nil}
+
+  /// Every output, in the type's documented order (docs/wire-api.md): MACD
+  /// macd, signal, histogram; BBANDS upper, middle, lower; STOCH slowk, slowd;
+  /// the others their one value. `value` is always values[0].
+  public var values: [Double] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _parameters: Tickwire_V1_IndicatorParameters? = nil
 }
 
 /// One kline, with Binance's fields. An interval without trades has open =
@@ -381,9 +629,21 @@ public nonisolated struct Tickwire_V1_SubscriptionStatus: Sendable {
 
   public var candles: Bool = false
 
+  /// The request's parameters with the defaults filled in (when it was accepted).
+  public var parameters: Tickwire_V1_IndicatorParameters {
+    get {_parameters ?? Tickwire_V1_IndicatorParameters()}
+    set {_parameters = newValue}
+  }
+  /// Returns true if `parameters` has been explicitly set.
+  public var hasParameters: Bool {self._parameters != nil}
+  /// Clears the value of `parameters`. Subsequent reads from it will return its default value.
+  public mutating func clearParameters() {self._parameters = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _parameters: Tickwire_V1_IndicatorParameters? = nil
 }
 
 public nonisolated struct Tickwire_V1_ShutdownNotice: Sendable {
@@ -557,16 +817,270 @@ public nonisolated struct Tickwire_V1_GapNotice: Sendable {
 fileprivate nonisolated let _protobuf_package = "tickwire.v1"
 
 nonisolated extension Tickwire_V1_IndicatorType: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INDICATOR_TYPE_UNSPECIFIED\0\u{1}INDICATOR_TYPE_SMA\0\u{1}INDICATOR_TYPE_EMA\0\u{1}INDICATOR_TYPE_RSI\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INDICATOR_TYPE_UNSPECIFIED\0\u{1}INDICATOR_TYPE_SMA\0\u{1}INDICATOR_TYPE_EMA\0\u{1}INDICATOR_TYPE_RSI\0\u{1}INDICATOR_TYPE_MACD\0\u{1}INDICATOR_TYPE_BBANDS\0\u{1}INDICATOR_TYPE_ATR\0\u{1}INDICATOR_TYPE_STOCH\0\u{1}INDICATOR_TYPE_VWAP\0")
+}
+
+nonisolated extension Tickwire_V1_VwapAnchor: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0VWAP_ANCHOR_UNSPECIFIED\0\u{1}VWAP_ANCHOR_UTC_DAY\0\u{1}VWAP_ANCHOR_CANDLE\0")
 }
 
 nonisolated extension Tickwire_V1_CandleInterval: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CANDLE_INTERVAL_UNSPECIFIED\0\u{1}CANDLE_INTERVAL_1S\0\u{1}CANDLE_INTERVAL_1M\0\u{1}CANDLE_INTERVAL_3M\0\u{1}CANDLE_INTERVAL_5M\0\u{1}CANDLE_INTERVAL_15M\0\u{1}CANDLE_INTERVAL_30M\0\u{1}CANDLE_INTERVAL_1H\0\u{1}CANDLE_INTERVAL_2H\0\u{1}CANDLE_INTERVAL_4H\0\u{1}CANDLE_INTERVAL_6H\0\u{1}CANDLE_INTERVAL_8H\0\u{1}CANDLE_INTERVAL_12H\0\u{1}CANDLE_INTERVAL_1D\0")
 }
 
+nonisolated extension Tickwire_V1_MacdParameters: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MacdParameters"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}fast_period\0\u{3}slow_period\0\u{3}signal_period\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.fastPeriod) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.slowPeriod) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.signalPeriod) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.fastPeriod != 0 {
+      try visitor.visitSingularUInt32Field(value: self.fastPeriod, fieldNumber: 1)
+    }
+    if self.slowPeriod != 0 {
+      try visitor.visitSingularUInt32Field(value: self.slowPeriod, fieldNumber: 2)
+    }
+    if self.signalPeriod != 0 {
+      try visitor.visitSingularUInt32Field(value: self.signalPeriod, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tickwire_V1_MacdParameters, rhs: Tickwire_V1_MacdParameters) -> Bool {
+    if lhs.fastPeriod != rhs.fastPeriod {return false}
+    if lhs.slowPeriod != rhs.slowPeriod {return false}
+    if lhs.signalPeriod != rhs.signalPeriod {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tickwire_V1_BollingerParameters: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BollingerParameters"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}deviations_up\0\u{3}deviations_down\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self._deviationsUp) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self._deviationsDown) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._deviationsUp {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._deviationsDown {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tickwire_V1_BollingerParameters, rhs: Tickwire_V1_BollingerParameters) -> Bool {
+    if lhs._deviationsUp != rhs._deviationsUp {return false}
+    if lhs._deviationsDown != rhs._deviationsDown {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tickwire_V1_StochasticParameters: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StochasticParameters"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}fastk_period\0\u{3}slowk_period\0\u{3}slowd_period\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.fastkPeriod) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.slowkPeriod) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.slowdPeriod) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.fastkPeriod != 0 {
+      try visitor.visitSingularUInt32Field(value: self.fastkPeriod, fieldNumber: 1)
+    }
+    if self.slowkPeriod != 0 {
+      try visitor.visitSingularUInt32Field(value: self.slowkPeriod, fieldNumber: 2)
+    }
+    if self.slowdPeriod != 0 {
+      try visitor.visitSingularUInt32Field(value: self.slowdPeriod, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tickwire_V1_StochasticParameters, rhs: Tickwire_V1_StochasticParameters) -> Bool {
+    if lhs.fastkPeriod != rhs.fastkPeriod {return false}
+    if lhs.slowkPeriod != rhs.slowkPeriod {return false}
+    if lhs.slowdPeriod != rhs.slowdPeriod {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tickwire_V1_VwapParameters: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VwapParameters"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}anchor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.anchor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.anchor != .unspecified {
+      try visitor.visitSingularEnumField(value: self.anchor, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tickwire_V1_VwapParameters, rhs: Tickwire_V1_VwapParameters) -> Bool {
+    if lhs.anchor != rhs.anchor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tickwire_V1_IndicatorParameters: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IndicatorParameters"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}macd\0\u{1}bollinger\0\u{1}stochastic\0\u{1}vwap\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Tickwire_V1_MacdParameters?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .macd(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .macd(v)
+        }
+      }()
+      case 2: try {
+        var v: Tickwire_V1_BollingerParameters?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .bollinger(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .bollinger(v)
+        }
+      }()
+      case 3: try {
+        var v: Tickwire_V1_StochasticParameters?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .stochastic(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .stochastic(v)
+        }
+      }()
+      case 4: try {
+        var v: Tickwire_V1_VwapParameters?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .vwap(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .vwap(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.kind {
+    case .macd?: try {
+      guard case .macd(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .bollinger?: try {
+      guard case .bollinger(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .stochastic?: try {
+      guard case .stochastic(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .vwap?: try {
+      guard case .vwap(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tickwire_V1_IndicatorParameters, rhs: Tickwire_V1_IndicatorParameters) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Tickwire_V1_IndicatorRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IndicatorRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}action\0\u{1}symbol\0\u{1}type\0\u{1}period\0\u{3}request_id\0\u{1}interval\0\u{1}forming\0\u{1}candles\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}action\0\u{1}symbol\0\u{1}type\0\u{1}period\0\u{3}request_id\0\u{1}interval\0\u{1}forming\0\u{1}candles\0\u{1}parameters\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -582,12 +1096,17 @@ nonisolated extension Tickwire_V1_IndicatorRequest: SwiftProtobuf.Message, Swift
       case 6: try { try decoder.decodeSingularEnumField(value: &self.interval) }()
       case 7: try { try decoder.decodeSingularBoolField(value: &self.forming) }()
       case 8: try { try decoder.decodeSingularBoolField(value: &self.candles) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._parameters) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.action != .subscribe {
       try visitor.visitSingularEnumField(value: self.action, fieldNumber: 1)
     }
@@ -612,6 +1131,9 @@ nonisolated extension Tickwire_V1_IndicatorRequest: SwiftProtobuf.Message, Swift
     if self.candles != false {
       try visitor.visitSingularBoolField(value: self.candles, fieldNumber: 8)
     }
+    try { if let v = self._parameters {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -624,6 +1146,7 @@ nonisolated extension Tickwire_V1_IndicatorRequest: SwiftProtobuf.Message, Swift
     if lhs.interval != rhs.interval {return false}
     if lhs.forming != rhs.forming {return false}
     if lhs.candles != rhs.candles {return false}
+    if lhs._parameters != rhs._parameters {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -700,7 +1223,7 @@ nonisolated extension Tickwire_V1_PriceUpdate: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Tickwire_V1_IndicatorUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IndicatorUpdate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}type\0\u{1}period\0\u{1}value\0\u{3}trade_id\0\u{3}trade_time_ms\0\u{1}interval\0\u{1}forming\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}symbol\0\u{1}type\0\u{1}period\0\u{1}value\0\u{3}trade_id\0\u{3}trade_time_ms\0\u{1}interval\0\u{1}forming\0\u{1}parameters\0\u{1}values\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -716,12 +1239,18 @@ nonisolated extension Tickwire_V1_IndicatorUpdate: SwiftProtobuf.Message, SwiftP
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.tradeTimeMs) }()
       case 7: try { try decoder.decodeSingularEnumField(value: &self.interval) }()
       case 8: try { try decoder.decodeSingularBoolField(value: &self.forming) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._parameters) }()
+      case 10: try { try decoder.decodeRepeatedDoubleField(value: &self.values) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.symbol.isEmpty {
       try visitor.visitSingularStringField(value: self.symbol, fieldNumber: 1)
     }
@@ -746,6 +1275,12 @@ nonisolated extension Tickwire_V1_IndicatorUpdate: SwiftProtobuf.Message, SwiftP
     if self.forming != false {
       try visitor.visitSingularBoolField(value: self.forming, fieldNumber: 8)
     }
+    try { if let v = self._parameters {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    if !self.values.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.values, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -758,6 +1293,8 @@ nonisolated extension Tickwire_V1_IndicatorUpdate: SwiftProtobuf.Message, SwiftP
     if lhs.tradeTimeMs != rhs.tradeTimeMs {return false}
     if lhs.interval != rhs.interval {return false}
     if lhs.forming != rhs.forming {return false}
+    if lhs._parameters != rhs._parameters {return false}
+    if lhs.values != rhs.values {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -930,7 +1467,7 @@ nonisolated extension Tickwire_V1_IndicatorBatch: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Tickwire_V1_SubscriptionStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubscriptionStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}code\0\u{1}message\0\u{1}symbol\0\u{1}type\0\u{1}period\0\u{1}interval\0\u{1}forming\0\u{1}candles\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}code\0\u{1}message\0\u{1}symbol\0\u{1}type\0\u{1}period\0\u{1}interval\0\u{1}forming\0\u{1}candles\0\u{1}parameters\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -947,12 +1484,17 @@ nonisolated extension Tickwire_V1_SubscriptionStatus: SwiftProtobuf.Message, Swi
       case 7: try { try decoder.decodeSingularEnumField(value: &self.interval) }()
       case 8: try { try decoder.decodeSingularBoolField(value: &self.forming) }()
       case 9: try { try decoder.decodeSingularBoolField(value: &self.candles) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._parameters) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
     }
@@ -980,6 +1522,9 @@ nonisolated extension Tickwire_V1_SubscriptionStatus: SwiftProtobuf.Message, Swi
     if self.candles != false {
       try visitor.visitSingularBoolField(value: self.candles, fieldNumber: 9)
     }
+    try { if let v = self._parameters {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -993,6 +1538,7 @@ nonisolated extension Tickwire_V1_SubscriptionStatus: SwiftProtobuf.Message, Swi
     if lhs.interval != rhs.interval {return false}
     if lhs.forming != rhs.forming {return false}
     if lhs.candles != rhs.candles {return false}
+    if lhs._parameters != rhs._parameters {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,4 +1,5 @@
 import GRPCWire
+import Indicators
 import SwiftProtobuf
 import Testing
 import TickwireProto
@@ -18,17 +19,25 @@ import TickwireProto
         return bytes
     }
 
-    func update(_ i: Int) -> Tickwire_V1_IndicatorUpdate {
-        var update = Tickwire_V1_IndicatorUpdate()
-        update.symbol = i == 2 ? "ÉTHUSDT€" : "BTCUSDT"
-        update.type = i == 1 ? .rsi : .ema
-        update.period = i == 1 ? 200_000 : 14
-        update.value = i == 1 ? -0.0 : 61_837.63 * Double(i + 1)
-        update.tradeID = i == 1 ? -1 : 3_735_683_259
-        update.tradeTimeMs = 1_723_161_255_342
-        update.interval = i == 1 ? .candleInterval1D : .candleInterval1M
-        update.forming = i % 2 == 0
-        return update
+    /// Every kind with its parameters, one to three outputs, the awkward values.
+    func updates() -> [IndicatorUpdateDraft] {
+        let keys: [(IndicatorKind, Int, IndicatorParameters)] = [
+            (.sma, 20, .none), (.rsi, 200_000, .none), (.macd, 0, .macdDefault),
+            (.bollinger, 20, .bollinger(deviationsUp: 2, deviationsDown: 0)), (.atr, 14, .none),
+            (.stochastic, 0, .stochastic(fastK: 5, slowK: 3, slowD: 3)), (.vwap, 0, .vwap(.candle)),
+            (.vwap, 0, .vwap(.utcDay)),
+        ]
+        let outputs = [IndicatorOutputs(-0.0), IndicatorOutputs(0), IndicatorOutputs(61_837.63, -1.5, 0),
+                       IndicatorOutputs(62_000.5, 61_837.63, 61_700.25), IndicatorOutputs(12.5),
+                       IndicatorOutputs(80.25, 75.5), IndicatorOutputs(61_800.125), IndicatorOutputs(1e-300)]
+        return keys.indices.map { i in
+            let (kind, period, parameters) = keys[i]
+            return IndicatorUpdateDraft(symbol: i == 2 ? "ÉTHUSDT€" : "BTCUSDT",
+                                        key: IndicatorKey(symbol: 0, kind: kind, period: period, parameters: parameters),
+                                        outputs: outputs[i], tradeID: i == 1 ? -1 : 3_735_683_259 + Int64(i),
+                                        tradeTimeMs: i == 4 ? 0 : 1_723_161_255_342,
+                                        interval: i < 3 ? .unspecified : .candleInterval1M, forming: i % 2 == 0)
+        }
     }
 
     func candle(_ i: Int) -> Tickwire_V1_Candle {
@@ -53,12 +62,14 @@ import TickwireProto
     }
 
     @Test func indicatorBatchesMatchSwiftProtobuf() throws {
-        var batch = Tickwire_V1_IndicatorBatch()
+        var batch = IndicatorBatchDraft()
         #expect(handBytes(batch) == (try batch.reference.serializedBytes() as [UInt8]), "empty")
-        batch.updates = (0..<3).map(update) + [Tickwire_V1_IndicatorUpdate()]
+        batch.updates = updates()
         #expect(handBytes(batch) == (try batch.reference.serializedBytes() as [UInt8]))
         let decoded = try Tickwire_V1_StreamResponse(serializedBytes: handBytes(batch))
-        #expect(decoded.indicators == batch)
+        #expect(decoded.indicators.updates == batch.updates.map(\.message))
+        #expect(decoded.indicators.updates[3].values == [62_000.5, 61_837.63, 61_700.25])
+        #expect(decoded.indicators.updates[3].parameters.bollinger.hasDeviationsDown)
     }
 
     @Test func candleBatchesMatchSwiftProtobuf() throws {

@@ -54,7 +54,7 @@ struct EdgeCaseTests {
 
     /// Two symbols' trades interleaved as on the combined stream: each symbol's
     /// states see only that symbol's prices.
-    @Test("interleaved symbols keep separate series", arguments: IndicatorKind.allCases)
+    @Test("interleaved symbols keep separate series", arguments: originalKinds)
     func interleavedSymbols(kind: IndicatorKind) throws {
         let btc = randomWalkPrices(count: 400, seed: 41, start: 61_000)
         let eth = randomWalkPrices(count: 400, seed: 42, start: 2_600)

@@ -5,7 +5,7 @@ import Testing
 /// of TA-Lib's definition over the whole series.
 @Suite("Indicators match TA-Lib's definitions")
 struct ReferenceMatchTests {
-    @Test("on random walks", arguments: IndicatorKind.allCases, [2, 3, 14, 50, 256])
+    @Test("on random walks", arguments: originalKinds, [2, 3, 14, 50, 256])
     func randomWalks(kind: IndicatorKind, period: Int) throws {
         for seed: UInt64 in [1, 2, 3] {
             let prices = randomWalkPrices(count: 1500, seed: seed)
@@ -15,7 +15,7 @@ struct ReferenceMatchTests {
         }
     }
 
-    @Test("on real BTCUSDT trades", arguments: IndicatorKind.allCases, [2, 9, 14, 100, 500, 999])
+    @Test("on real BTCUSDT trades", arguments: originalKinds, [2, 9, 14, 100, 500, 999])
     func realTrades(kind: IndicatorKind, period: Int) throws {
         let prices = realBTCUSDTPrices
         expectSeries(try engineSeries(kind, period: period, prices: prices, historyCapacity: 1000),

@@ -92,7 +92,7 @@ LABELLED = {
     "tickwire_feed_outliers_dropped_total": ("symbol", {"btcusdt", "ethusdt"}),
     "tickwire_feed_sequence_resets_total": ("symbol", {"btcusdt", "ethusdt"}),
     "tickwire_feed_symbol_cut_off": ("symbol", {"btcusdt", "ethusdt"}),
-    "tickwire_indicator_subscriptions": ("type", {"sma", "ema", "rsi"}),
+    "tickwire_indicator_subscriptions": ("type", {"sma", "ema", "rsi", "macd", "bbands", "atr", "stoch", "vwap"}),
     "tickwire_shutdown_phase": ("phase", {"running", "draining", "stopping", "stopped"}),
     "tickwire_grpc_keepalive_events_total": ("event", {"keepalive_timeout", "too_many_pings", "max_connection_age"}),
     "tickwire_grpc_connections_refused_total": ("reason", {"max_connections", "setup_failed"}),

@@ -43,7 +43,7 @@ public func fuzzIndicatorRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> C
             let symbol = Int(input.byte()) % EngineRig.symbols.count
             let mantissa = Double(input.uint32())
             let price = mantissa / pow10(Int(input.byte() % 9))
-            model.trade(symbol: symbol, id: rig.trade(symbol: symbol, price: price))
+            model.trade(symbol: symbol, id: rig.trade(symbol: symbol, price: price), price: price)
             for slot in 0..<slotCount { expectPricesOnly(rig.responses(of: streams[slot])) }
         case 6:
             rig.emitBatches()
@@ -92,8 +92,31 @@ func request(_ body: [UInt8], on stream: RecordingStream, slot: Int, _ rig: Engi
         precondition(decoded.requestID.hasPrefix(status.requestID), "invariant broken: request_id echo is not a prefix")
     }
     precondition(status.type == decoded.type && status.period == decoded.period, "invariant broken: status names another indicator")
+    if status.code == 0 && status.hasParameters {
+        precondition(!decoded.candles && [.macd, .bbands, .stoch, .vwap].contains(decoded.type),
+                     "invariant broken: parameters echoed for \(decoded.type)")
+    }
     precondition(stream.isOpen, "invariant broken: a decodable request ended the stream")
     return true
+}
+
+/// The key an update stands for: its echoed parameters are the resolved ones,
+/// so resolving them again as a request gives the subscription's key.
+func keyOf(_ update: Tickwire_V1_IndicatorUpdate, symbol: Int, kind: IndicatorKind) -> IndicatorKey {
+    var request = Tickwire_V1_IndicatorRequest()
+    request.type = update.type
+    request.period = kind == .bollinger || kind == .atr ? update.period : (kind.needsParameters ? 0 : update.period)
+    if update.hasParameters { request.parameters = update.parameters }
+    guard case .resolved(let resolved) = IndicatorRequestParameters.resolve(
+        request, onCandles: false, maxPeriod: EngineRig.indicators.maxPeriod) else {
+        preconditionFailure("invariant broken: an update's own parameters do not resolve: \(update)")
+    }
+    return IndicatorKey(symbol: symbol, kind: resolved.kind, period: resolved.period, parameters: resolved.parameters)
+}
+
+extension IndicatorKind {
+    /// MACD, STOCH and VWAP take their periods from `parameters` only.
+    var needsParameters: Bool { self == .macd || self == .stochastic || self == .vwap }
 }
 
 /// A trade sends each open stream its price and nothing else.
@@ -117,7 +140,7 @@ func checkBatch(_ responses: [Tickwire_V1_StreamResponse], slot: Int, _ model: i
                   let kind = IndicatorKind(wireType: update.type) else {
                 preconditionFailure("invariant broken: an update names \(update.symbol) \(update.type)")
             }
-            let key = IndicatorKey(symbol: symbol, kind: kind, period: Int(update.period))
+            let key = keyOf(update, symbol: symbol, kind: kind)
             precondition(model.held[slot].contains(key), "invariant broken: a stream was sent \(key), which it does not hold")
             precondition(model.isWarm(key), "invariant broken: a value for \(key) before its warm-up")
             precondition(update.value.isFinite, "invariant broken: \(key) = \(update.value)")

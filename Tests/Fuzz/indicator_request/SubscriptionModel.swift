@@ -31,6 +31,7 @@ struct SubscriptionModel {
         delivered = Array(repeating: [], count: slots)
         historyCount = Array(repeating: 0, count: symbols)
         lastTradeID = Array(repeating: 0, count: symbols)
+        tradesSinceHugePrice = Array(repeating: .max, count: symbols)
     }
 
     var activeStates: Int { states.count }
@@ -63,7 +64,12 @@ struct SubscriptionModel {
         held[slot] = []
     }
 
-    mutating func trade(symbol: Int, id: Int64) {
+    /// Trades of each symbol since its last price of 10,000,000 or more, which
+    /// Bollinger Bands' exact sums leave out (no value while it is in the window).
+    var tradesSinceHugePrice: [Int] = []
+
+    mutating func trade(symbol: Int, id: Int64, price: Double) {
+        tradesSinceHugePrice[symbol] = price >= 10_000_000 ? 0 : tradesSinceHugePrice[symbol] &+ 1
         for key in states.keys where key.symbol == symbol { states[key]!.pricesSeen += 1 }
         historyCount[symbol] = min(historyCount[symbol] + 1, settings.historyCapacity)
         lastTradeID[symbol] = id
@@ -71,7 +77,14 @@ struct SubscriptionModel {
 
     func isWarm(_ key: IndicatorKey) -> Bool {
         guard let state = states[key] else { return false }
-        return state.pricesSeen >= key.kind.warmUpPriceCount(period: key.period)
+        return state.pricesSeen >= key.kind.warmUpCount(period: key.period, parameters: key.parameters)
+    }
+
+    /// Warm, and sure to have a value: Bollinger Bands have none while a
+    /// price of 10,000,000 or more is in their window.
+    func mustHaveValue(_ key: IndicatorKey) -> Bool {
+        if key.kind == .bollinger && tradesSinceHugePrice[key.symbol] < key.period { return false }
+        return isWarm(key)
     }
 
     mutating func recordDelivery(_ key: IndicatorKey, slot: Int) {
@@ -80,7 +93,7 @@ struct SubscriptionModel {
 
     /// Warm subscriptions of `slot` that were never sent a value.
     func undelivered(slot: Int) -> [IndicatorKey] {
-        held[slot].filter { isWarm($0) && !delivered[slot].contains($0) }
+        held[slot].filter { mustHaveValue($0) && !delivered[slot].contains($0) }
     }
 
     private mutating func leave(_ key: IndicatorKey, slot: Int) {

@@ -20,9 +20,23 @@ let warmUpTradeCount = tapeLength
 let historyCapacity = 1000
 let maxPeriod = 1000
 let periods = [2, 14, 200, 1000]
-/// The fan case: every kind at ten periods, all on one symbol.
+/// The fan case: SMA, EMA and RSI at ten periods, all on one symbol (as
+/// before issue 19, so the figures stay comparable).
 let fanPeriods = [2, 5, 9, 14, 20, 26, 50, 100, 200, 1000]
-let fanIndicatorCount = IndicatorKind.allCases.count * fanPeriods.count
+let fanKinds: [IndicatorKind] = [.sma, .ema, .rsi]
+let fanIndicatorCount = fanKinds.count * fanPeriods.count
+
+/// One subscription: a kind, its period and its other parameters (issue 19).
+typealias Subscription = (kind: IndicatorKind, period: Int, parameters: IndicatorParameters)
+
+/// What one benchmark feeds: single trades, or candle-like bars (ATR and the
+/// Stochastic read high and low, which a trade does not have).
+enum Feed {
+    /// Each tape price as a trade (high = low = close), with a quantity.
+    case trades
+    /// Each tape price as a candle's close, with a high and low around it.
+    case bars
+}
 
 /// A warmed engine and the price tape it replays, shared by one benchmark's iterations.
 ///
@@ -37,15 +51,18 @@ final class WarmedEngine: @unchecked Sendable {
     var nextTrade = 0
     let handles: [IndicatorHandle]
 
-    init(subscriptions: [(IndicatorKind, Int)]) {
+    let feed: Feed
+
+    init(subscriptions: [Subscription], feed: Feed = .trades) {
         engine = IndicatorEngine(symbolCount: 2, historyCapacity: historyCapacity,
                                  maxPeriod: maxPeriod, maxIndicators: 64)
         tape = randomWalk(count: tapeLength)
+        self.feed = feed
         var handles: [IndicatorHandle] = []
-        for (kind, period) in subscriptions {
-            switch engine.subscribe(symbol: 0, kind: kind, period: period) {
+        for (kind, period, parameters) in subscriptions {
+            switch engine.subscribe(symbol: 0, kind: kind, period: period, parameters: parameters) {
             case .success(let handle): handles.append(handle)
-            case .failure(let error): preconditionFailure("subscribe \(kind)(\(period)): \(error)")
+            case .failure(let error): preconditionFailure("subscribe \(kind)(\(period), \(parameters)): \(error)")
             }
         }
         self.handles = handles
@@ -59,7 +76,7 @@ final class WarmedEngine: @unchecked Sendable {
     func ingest(count: Int) {
         let first = nextTrade
         tape.withUnsafeBufferPointer { prices in
-            ingestTrades(&engine, prices: prices, firstTrade: first, count: count)
+            ingestTrades(&engine, prices: prices, firstTrade: first, count: count, feed: feed)
         }
         nextTrade = first + count
     }
@@ -72,14 +89,26 @@ final class WarmedEngine: @unchecked Sendable {
 
 /// The measured loop. The engine comes in `inout`, so the class property is
 /// accessed (and its exclusivity checked) once per call rather than per trade.
+/// Trades go in as the server's IndicatorService sends them (a `Bar.trade`
+/// with its quantity), bars as the CandleBook does.
 @inline(never)
 func ingestTrades(_ engine: inout IndicatorEngine, prices: UnsafeBufferPointer<Double>,
-                  firstTrade: Int, count: Int) {
+                  firstTrade: Int, count: Int, feed: Feed) {
     let mask = prices.count - 1
     for trade in firstTrade..<firstTrade + count {
         let tradeId = Int64(trade)
-        engine.ingest(symbol: 0, price: prices[trade & mask], tradeId: tradeId,
-                      tradeTimeMs: 1_723_075_200_000 + tradeId)
+        let price = prices[trade & mask]
+        let timeMs = 1_723_075_200_000 + tradeId
+        let bar: Bar
+        switch feed {
+        case .trades:
+            bar = .trade(price: price, quantity: 0.001 * Double(1 + trade & 7), timeMs: timeMs)
+        case .bars:
+            let spread = 0.5 * Double(1 + trade & 3)
+            bar = Bar(high: price + spread, low: price - spread, close: price, volume: 1.5,
+                      quoteVolume: 1.5 * price, timeMs: timeMs)
+        }
+        engine.ingest(symbol: 0, bar: bar, tradeId: tradeId, tradeTimeMs: timeMs)
     }
 }
 
@@ -121,7 +150,7 @@ let benchmarks: @Sendable () -> Void = {
         thresholds: [.mallocCountTotal: .init(absolute: [.p0: 0, .p50: 0, .p100: 0])])
 
     /// Registers one benchmark that ingests 1000 trades per iteration.
-    func ingestBenchmark(_ name: String, subscriptions: [(IndicatorKind, Int)]) {
+    func ingestBenchmark(_ name: String, subscriptions: [Subscription], feed: Feed = .trades) {
         Benchmark(name, configuration: configuration) { benchmark, warmed in
             let trades = benchmark.scaledIterations.count
             benchmark.startMeasurement()
@@ -129,7 +158,7 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.stopMeasurement()
             blackHole(warmed.firstValue)
         } setup: {
-            WarmedEngine(subscriptions: subscriptions)
+            WarmedEngine(subscriptions: subscriptions, feed: feed)
         }
     }
 
@@ -143,12 +172,25 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     ingestBenchmark("ingest, no indicators (history only)", subscriptions: [])
-    for kind in IndicatorKind.allCases {
+    for kind in fanKinds {
         for period in periods {
-            ingestBenchmark("ingest \(kind)(\(period))", subscriptions: [(kind, period)])
+            ingestBenchmark("ingest \(kind)(\(period))", subscriptions: [(kind, period, .none)])
         }
     }
-    let fan = IndicatorKind.allCases.flatMap { kind in fanPeriods.map { (kind, $0) } }
+    // Issue 19's kinds, at their defaults and at long periods (O(1): the period must not matter).
+    ingestBenchmark("ingest macd(12,26,9)", subscriptions: [(.macd, 0, .macdDefault)])
+    ingestBenchmark("ingest macd(200,1000,100)", subscriptions: [(.macd, 0, .macd(fast: 200, slow: 1000, signal: 100))])
+    ingestBenchmark("ingest bbands(20)", subscriptions: [(.bollinger, 20, .bollingerDefault)])
+    ingestBenchmark("ingest bbands(1000)", subscriptions: [(.bollinger, 1000, .bollingerDefault)])
+    ingestBenchmark("ingest vwap(utc day)", subscriptions: [(.vwap, 0, .vwap(.utcDay))])
+    ingestBenchmark("bars: no indicators (history only)", subscriptions: [], feed: .bars)
+    ingestBenchmark("bars: atr(14)", subscriptions: [(.atr, 14, .none)], feed: .bars)
+    ingestBenchmark("bars: atr(1000)", subscriptions: [(.atr, 1000, .none)], feed: .bars)
+    ingestBenchmark("bars: stoch(5,3,3)", subscriptions: [(.stochastic, 0, .stochasticDefault)], feed: .bars)
+    ingestBenchmark("bars: stoch(1000,3,3)", subscriptions: [(.stochastic, 0, .stochastic(fastK: 1000, slowK: 3, slowD: 3))],
+                    feed: .bars)
+    ingestBenchmark("bars: vwap(candle)", subscriptions: [(.vwap, 0, .vwap(.candle))], feed: .bars)
+    let fan = fanKinds.flatMap { kind in fanPeriods.map { (kind, $0, IndicatorParameters.none) } }
     precondition(fan.count == fanIndicatorCount)
     ingestBenchmark("ingest fan: \(fanIndicatorCount) indicators on one symbol", subscriptions: fan)
 }
