@@ -35,7 +35,9 @@ public struct FeedLag {
         @inline(__always)
         mutating func observe(_ lagNanos: Int64) {
             let lag = max(0, lagNanos)
-            var index = 0
+            // Past the last bound at once: a replay's lags are years, and
+            // scanning every bucket for them cost ~50 instructions a message.
+            var index = lag > boundsNanos[boundsNanos.count - 1] ? boundsNanos.count : 0
             while index < boundsNanos.count && lag > boundsNanos[index] { index += 1 }
             bucketCounts[index] += 1
             sumSeconds += Double(lag) / 1e9
