@@ -68,7 +68,7 @@ public func fuzzIndicatorRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> C
 /// Sends one request and checks its single answer. False when the body was
 /// not an IndicatorRequest and the server ended the call.
 func request(_ body: [UInt8], on stream: RecordingStream, slot: Int, _ rig: EngineRig, _ model: inout SubscriptionModel) -> Bool {
-    guard let decoded = try? Tickwire_V1_IndicatorRequest(serializedBytes: body) else {
+    guard var decoded = try? Tickwire_V1_IndicatorRequest(serializedBytes: body) else {
         rig.send(body, on: stream)
         guard let status = stream.ending, status.code == .invalidArgument else {
             preconditionFailure("invariant broken: an undecodable request left the stream \(String(describing: stream.ending))")
@@ -77,7 +77,25 @@ func request(_ body: [UInt8], on stream: RecordingStream, slot: Int, _ rig: Engi
         model.closeSlot(slot)  // the server released the stream's subscriptions
         return false
     }
-    let expected = model.apply(SubscriptionRequest(decoded, symbols: rig.symbolTable, settings: EngineRig.indicators), slot: slot)
+    // Candle requests (candles, interval or forming set): their refusals are
+    // checked as they are; a valid one is sent as the per-trade request it
+    // would otherwise be, since the model keeps the per-trade bookkeeping only
+    // (candle subscriptions: CandleSubscriptionTests, test_candles.py).
+    var body = body
+    let expected: GRPCStatusCode
+    switch CandleSubscriptionRequest(decoded, symbols: rig.symbolTable, settings: EngineRig.indicators) {
+    case .rejected(let code, _)?:
+        expected = code
+    case .some:
+        decoded.candles = false
+        decoded.interval = .unspecified
+        decoded.forming = false
+        body = try! decoded.serializedBytes()
+        fallthrough
+    case nil:
+        expected = model.apply(SubscriptionRequest(decoded, symbols: rig.symbolTable, settings: EngineRig.indicators),
+                               slot: slot)
+    }
     rig.send(body, on: stream)
     let responses = rig.responses(of: stream)
     precondition(responses.count == 1, "invariant broken: a request got \(responses.count) responses, not one status")
