@@ -27,23 +27,19 @@ struct SharedBatchEncoder<Batch: HandEncodedBatch> {
     /// Batches are a few hundred bytes to a few KiB; a slot still queued on
     /// a slow stream is skipped, not overwritten (see WireMessageRecycler).
     private var recycler = WireMessageRecycler(slots: 32, minimumPayloadCapacity: 1024)
-    /// Encodes done; with `messagesServed`, shows how much sharing saved.
+    /// Encodes done; the services' batches sent minus this is what sharing saved.
     private(set) var encodes = 0
-    private(set) var messagesServed = 0
 
     init(empty: Batch) {
         batches = Array(repeating: empty, count: Self.slotCount)
         messages = Array(repeating: nil, count: Self.slotCount)
     }
 
-    /// Messages the recycler had to allocate (a slot still in use, or too small).
-    var allocations: Int { recycler.allocations }
 
     /// The message carrying `scratch`: one already encoded this round if equal,
     /// otherwise a new encode. `scratch` may come back holding an older
     /// batch's contents; the caller clears it before building the next.
     mutating func message(for scratch: inout Batch) -> WireMessage {
-        messagesServed += 1
         for slot in 0..<Self.slotCount {
             if let message = messages[slot], batches[slot] == scratch { return message }
         }
