@@ -153,29 +153,45 @@ public final class GRPCStream {
         connection.requestFlush(urgent: urgent)
     }
 
-    /// nghttp2's data provider: fills one DATA frame from the queue. When the
-    /// queue is empty it parks the stream, or, if the call is finishing, marks
-    /// the end of data and submits the trailers that carry grpc-status.
-    func provideData(into buffer: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>) -> Int {
-        let written = outbound.drain(into: buffer)
-        if written > 0 {
-            hasTakenData = true
-            windowNeverOpened = false
-        }
-        connection.backlog.queued(-written)
-        connection.backlog.dataBytesSent &+= UInt64(written)
-        guard outbound.isEmpty else { return written }
+    /// nghttp2's data provider: sizes one DATA frame from the queue, up to
+    /// `maxLength` (the peer's windows and the frame size allow no more).
+    /// The bytes are not copied here: NO_COPY has nghttp2 hand the framed
+    /// payload back to `writeFrame`, which moves them from the queue into
+    /// the connection's output once, instead of into nghttp2's frame buffer
+    /// and then again into the output. When the queue is empty the stream
+    /// is parked, or, if the call is finishing, the data ends and the
+    /// trailers that carry grpc-status are submitted behind it.
+    func provideData(maxLength: Int, flags: UnsafeMutablePointer<UInt32>) -> Int {
+        let length = min(outbound.pendingBytes, maxLength)
+        if length > 0 { flags.pointee |= NGHTTP2_DATA_FLAG_NO_COPY.rawValue }
+        guard length == outbound.pendingBytes else { return length }
         switch phase {
         case .finishing(let status):
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue | NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
             phase = .ended
             connection.submitTrailers(self, status: status)
-            return written
+            return length
         default:
-            if written > 0 { return written }
+            if length > 0 { return length }
             dataDeferred = true
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)
         }
+    }
+
+    /// nghttp2's send_data callback for the frame `provideData` sized: its
+    /// 9-byte header, then `length` bytes moved from the queue. Returns
+    /// NGHTTP2_ERR_PAUSE once the output is past its high-water mark, so
+    /// that one nghttp2_session_mem_send call, which otherwise frames every
+    /// ready stream, leaves the rest for after the socket has taken some.
+    func writeFrame(header: UnsafeRawPointer, length: Int) -> Int32 {
+        connection.output.append(UnsafeRawBufferPointer(start: header, count: 9))
+        connection.output.append(count: length) { outbound.drain(into: $0) }
+        hasTakenData = true
+        windowNeverOpened = false
+        connection.backlog.queued(-length)
+        connection.backlog.dataBytesSent &+= UInt64(length)
+        let full = connection.output.count >= connection.limits.connectionOutputHighWaterBytes
+        return full ? Int32(NGHTTP2_ERR_PAUSE.rawValue) : 0
     }
 }
 

@@ -149,12 +149,17 @@ public final class HTTP2Connection {
     }
 
     /// Pulls frames from nghttp2 into the output buffer, up to the high-water
-    /// mark. Returns nghttp2's error, if it had one.
+    /// mark. Control frames and headers come back from nghttp2_session_mem_send;
+    /// DATA frames are appended by GRPCStream.writeFrame during the call (NO_COPY),
+    /// which is why a call that returns 0 may still have filled the buffer.
+    /// Returns nghttp2's error, if it had one.
     func fillOutput() -> String? {
         guard let session else { return nil }
         let allocatedBefore = output.allocatedBytes
         defer { hub.outputAllocated(output.allocatedBytes - allocatedBefore) }
-        while output.count < limits.connectionOutputHighWaterBytes {
+        // want_write first: a call with nothing to frame still walks every
+        // queue nghttp2 keeps, and the flush loop asks again after each write.
+        while output.count < limits.connectionOutputHighWaterBytes && nghttp2_session_want_write(session) != 0 {
             var chunk: UnsafePointer<UInt8>?
             let length = nghttp2_session_mem_send(session, &chunk)
             if length < 0 { return "nghttp2_session_mem_send: \(String(cString: nghttp2_strerror(Int32(length))))" }

@@ -23,6 +23,7 @@ enum NGHTTP2Session {
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
         nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSent)
+        nghttp2_session_callbacks_set_send_data_callback(callbacks, sendStreamData)
 
         let option = try HTTP2Protections.makeOption(connection.limits)
         defer { nghttp2_option_del(option) }
@@ -162,11 +163,24 @@ enum NGHTTP2Session {
     /// The data provider of every response. `source.ptr` is the stream,
     /// unretained: the connection's stream table keeps it alive until nghttp2
     /// reports the stream closed, after which nghttp2 never reads from it.
-    static let readStreamData: nghttp2_data_source_read_callback = { _, _, buffer, length, flags, source, _ in
-        guard let buffer, let flags, let pointer = source?.pointee.ptr else {
+    static let readStreamData: nghttp2_data_source_read_callback = { _, _, _, length, flags, source, _ in
+        guard let flags, let pointer = source?.pointee.ptr else {
             return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
         }
-        let stream = Unmanaged<GRPCStream>.fromOpaque(pointer).takeUnretainedValue()
-        return stream.provideData(into: UnsafeMutableRawBufferPointer(start: buffer, count: length), flags: flags)
+        return Unmanaged<GRPCStream>.fromOpaque(pointer)._withUnsafeGuaranteedRef {
+            $0.provideData(maxLength: length, flags: flags)
+        }
+    }
+
+    /// The framed DATA of a NO_COPY read (GRPCStream.writeFrame). nghttp2
+    /// calls it inside the same nghttp2_session_mem_send as the read, so the
+    /// stream's queue has not changed in between.
+    private static let sendStreamData: nghttp2_send_data_callback = { _, frame, header, length, source, _ in
+        guard let frame, let header, let pointer = source?.pointee.ptr, frame.pointee.data.padlen == 0 else {
+            return Int32(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
+        }
+        return Unmanaged<GRPCStream>.fromOpaque(pointer)._withUnsafeGuaranteedRef {
+            $0.writeFrame(header: header, length: length)
+        }
     }
 }

@@ -24,6 +24,17 @@ struct OutputBuffer {
         end += bytes.count
     }
 
+    /// Appends `count` bytes that `fill` writes in place, so a producer that
+    /// owns its bytes elsewhere (a stream's queued messages) copies them once,
+    /// straight into the buffer. `fill` must write exactly `count` bytes.
+    mutating func append(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Int) {
+        guard count > 0 else { return }
+        if end + count > capacity { makeRoom(for: count) }
+        let written = fill(UnsafeMutableRawBufferPointer(start: storage! + end, count: count))
+        precondition(written == count, "an in-place append wrote \(written) of \(count) bytes")
+        end += count
+    }
+
     /// The unsent bytes, valid until the next mutation.
     var unsent: UnsafeRawBufferPointer {
         guard let storage else { return UnsafeRawBufferPointer(start: nil, count: 0) }
