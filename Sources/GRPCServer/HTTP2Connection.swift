@@ -20,6 +20,9 @@ public final class HTTP2Connection {
     /// this reference is followed once per queued message (a checked unowned
     /// reference costs an atomic retain and release each time).
     unowned(unsafe) let hub: ConnectionHub
+    /// The hub for the per-message paths, without the retain and release
+    /// even an unowned(unsafe) load gets around a call (GRPCStream.connectionRef).
+    let hubRef: Unmanaged<ConnectionHub>
     /// Where the connection is in its life. Changed only through its
     /// transitions, whose actions the hub applies (ConnectionHub.apply).
     var phase = ConnectionPhase.open
@@ -36,6 +39,12 @@ public final class HTTP2Connection {
     /// ACK, headers, trailers): it goes out even while messages linger
     /// (--flush-linger), and takes this connection's messages with it.
     var flushUrgent = false
+    /// nghttp2_session_mem_send returned a frame; nghttp2 finishes its
+    /// bookkeeping (and may frame more) on the next call.
+    var frameUnfinished = false
+    /// GRPCStream.writeFrame returned NGHTTP2_ERR_PAUSE during the current
+    /// nghttp2_session_mem_send: a 0 from it does not mean nothing is left.
+    var dataFramePaused = false
     /// EPOLLOUT is part of the registration (output is waiting on the socket).
     var watchingWritable = false
     // Keepalive (HTTP2Connection+Keepalive.swift).
@@ -68,6 +77,7 @@ public final class HTTP2Connection {
         self.tls = tls
         self.limits = limits
         self.hub = hub
+        self.hubRef = Unmanaged.passUnretained(hub)
         backlog.serverQueuedBytes = hub.serverQueuedBytes
         self.openedAtNanos = openedAtNanos
         keepaliveProbe = KeepaliveProbe(limits.keepalive, openedAtNanos: openedAtNanos)
@@ -156,18 +166,40 @@ public final class HTTP2Connection {
     func fillOutput() -> String? {
         guard let session else { return nil }
         let allocatedBefore = output.allocatedBytes
-        defer { hub.outputAllocated(output.allocatedBytes - allocatedBefore) }
-        // want_write first: a call with nothing to frame still walks every
-        // queue nghttp2 keeps, and the flush loop asks again after each write.
-        while output.count < limits.connectionOutputHighWaterBytes && nghttp2_session_want_write(session) != 0 {
+        defer {
+            let grown = output.allocatedBytes - allocatedBefore
+            if grown != 0 { hubRef._withUnsafeGuaranteedRef { $0.outputAllocated(grown) } }
+        }
+        while output.count < limits.connectionOutputHighWaterBytes && framesWaiting(session) {
             var chunk: UnsafePointer<UInt8>?
+            dataFramePaused = false
             let length = nghttp2_session_mem_send(session, &chunk)
             if length < 0 { return "nghttp2_session_mem_send: \(String(cString: nghttp2_strerror(Int32(length))))" }
-            guard length > 0, let chunk else { break }
-            output.append(UnsafeRawBufferPointer(start: chunk, count: length))
+            if length > 0, let chunk {
+                output.append(UnsafeRawBufferPointer(start: chunk, count: length))
+                frameUnfinished = true
+                continue
+            }
+            frameUnfinished = false
+            // 0 without a pause: nghttp2 had nothing more. After a pause
+            // (a stream's queue ran dry, or the output filled), the loop's
+            // condition says whether anything else is waiting.
+            guard dataFramePaused else { break }
         }
         if backlog.queuedBytes > 0 { noteWindowsNeverOpened() }
         return nil
+    }
+
+    /// Something for nghttp2_session_mem_send to frame: a frame it returned
+    /// whose bookkeeping finishes on the next call, queued messages or owed
+    /// trailers, or frames in nghttp2's own queues. Not want_write: a stream
+    /// whose queue ran dry stays scheduled in nghttp2 (GRPCStream.writeFrame
+    /// pauses the session rather than have nghttp2 park the stream, which
+    /// costs a deferral now and a resume at the next trade), and want_write
+    /// counts such streams as waiting.
+    @inline(__always)
+    private func framesWaiting(_ session: OpaquePointer) -> Bool {
+        frameUnfinished || backlog.streamsWaiting || nghttp2_session_get_outbound_queue_size(session) > 0
     }
 
     /// Streams left with data after nghttp2 took what it could, that have
@@ -205,7 +237,7 @@ public final class HTTP2Connection {
 
     /// `urgent: false` is for queued messages only, which may linger.
     func requestFlush(urgent: Bool = true) {
-        hub.scheduleFlush(self, urgent: urgent)
+        hubRef._withUnsafeGuaranteedRef { $0.scheduleFlush(self, urgent: urgent) }
     }
 
     // MARK: Stream actions (called by GRPCStream)

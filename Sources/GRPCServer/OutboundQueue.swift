@@ -45,16 +45,18 @@ struct OutboundQueue: ~Copyable {
     mutating func drain(into destination: UnsafeMutableRawBufferPointer) -> Int {
         var written = 0
         while count > 0 && written < destination.count {
-            let message = ring[head]
-            let copied = message.withBytes { bytes -> Int in
+            // The ring holds the message for the whole copy: read it at +0
+            // instead of paying a retain and release per message.
+            let message = Unmanaged<WireMessage>.fromOpaque(UnsafeRawPointer(ring + head).load(as: UnsafeRawPointer.self))
+            let copied = message._withUnsafeGuaranteedRef { $0.withBytes { bytes -> Int in
                 let take = min(bytes.count - headOffset, destination.count - written)
                 destination.baseAddress!.advanced(by: written)
                     .copyMemory(from: bytes.baseAddress!.advanced(by: headOffset), byteCount: take)
                 return take
-            }
+            } }
             written += copied
             headOffset += copied
-            if headOffset == message.count { dropHead() }
+            if headOffset == message._withUnsafeGuaranteedRef({ $0.count }) { dropHead() }
         }
         pendingBytes -= written
         if count == 0 { shrinkIfOversized() }
