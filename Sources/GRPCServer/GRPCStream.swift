@@ -203,6 +203,7 @@ public final class GRPCStream {
             connection.output.append(count: length) { outbound.drain(into: $0) }
             connection.backlog.queued(-length)
             connection.backlog.dataBytesSent &+= UInt64(length)
+            connection.pingStrikes.headersOrDataSent()
             hasTakenData = true
             windowNeverOpened = false
             guard outbound.isEmpty || connection.output.count >= connection.limits.connectionOutputHighWaterBytes else {

@@ -137,12 +137,15 @@ enum NGHTTP2Session {
         return 0
     }
 
-    /// HEADERS and DATA forgive the client's PING strikes (PingStrikePolicy);
-    /// a GOAWAY may close the connection or start the drain PING.
+    /// HEADERS forgive the client's PING strikes (PingStrikePolicy), as DATA
+    /// does in GRPCStream.writeFrame, which also never ends a stream (the
+    /// trailers do); a GOAWAY may close the connection or start the drain PING.
     private static let onFrameSent: nghttp2_on_frame_send_callback = { _, frame, userData in
         guard let frame else { return 0 }
         switch UInt32(frame.pointee.hd.type) {
-        case NGHTTP2_HEADERS.rawValue, NGHTTP2_DATA.rawValue:
+        case NGHTTP2_DATA.rawValue:
+            break  // once per message per stream: nothing to do here
+        case NGHTTP2_HEADERS.rawValue:
             connection(userData).headersOrDataSent()
             if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 {
                 connection(userData).endOfResponseSent(streamID: frame.pointee.hd.stream_id)
