@@ -12,6 +12,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import meter
 from scenarios import Scenario
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -56,19 +57,33 @@ def run(binary: Path, scenario: Scenario, sender_cpu: int, reader_cpu: int, real
     result = {"kind": "floor", "scenario": scenario.name, "connections": scenario.connections,
               "offered_trades_per_s": scenario.trades_per_s, "seconds": seconds}
     try:
-        # The program bounds its own waits by --seconds plus 5 s.
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30)
-    except (OSError, subprocess.TimeoutExpired) as error:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except OSError as error:
         return {**result, "failed": f"loopback_floor: {error}"}
-    line = next((l for l in done.stdout.splitlines() if l.startswith("{")), None)
+    # Other load on the shared machine disturbs the floor as much as a server: metered the same way.
+    hold = meter.HoldMeter(proc.pid, [])
+    try:
+        # The program bounds its own waits by --seconds plus 5 s.
+        stdout, stderr = proc.communicate(timeout=seconds + 30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return {**result, "failed": f"loopback_floor did not end within {seconds + 30} s"}
+    cpu = hold.read()
+    # The floor's reader spins a whole core, so the machine's busy time minus
+    # ours saturates near zero; the busiest other processes' own shares do not.
+    named = sum(float(b.rsplit(" ", 1)[1].rstrip("%")) / 100 for b in cpu["busiest_others"])
+    result["others_cpu_share"] = round(max(cpu["other_cpu"], named), 3)
+    result["busiest_others"] = cpu["busiest_others"]
+    line = next((l for l in stdout.splitlines() if l.startswith("{")), None)
     if line is None:
-        return {**result, "failed": f"loopback_floor exit {done.returncode}: {done.stderr.strip()[:300]}"}
+        return {**result, "failed": f"loopback_floor exit {proc.returncode}: {stderr.strip()[:300]}"}
     measured = json.loads(line)
     result.update(measured)
     result["latency_ms"] = {k: round(v / 1000, 4) for k, v in measured["latency_us"].items()}
-    if done.returncode != 0:
+    if proc.returncode != 0:
         # Exit 1: fewer records read than sent (short sends, or the reader fell behind).
-        result["notes"] = [f"exit {done.returncode}: {measured['records']} of {measured['expected']} records read"]
+        result["notes"] = [f"exit {proc.returncode}: {measured['records']} of {measured['expected']} records read"]
     return result
 
 
@@ -92,5 +107,9 @@ def summary(floor: dict) -> str:
     return (f"{head}\n  Latency over {floor['records']} records: p50 {lat['p50']:.3f} ms, p90 {lat['p90']:.3f}, "
             f"p99 {lat['p99']:.3f}, p99.9 {lat['p999']:.3f}, max {lat['max']:.3f}\n"
             f"  Sender: {floor['sender_cpu_ns_per_record']:,.0f} ns CPU per record, "
-            f"{floor['sender_cpu_share'] * 100:.0f}% of a core"
+            f"{floor['sender_cpu_share'] * 100:.0f}% of a core\n"
+            f"  Machine: other processes ~{floor['others_cpu_share'] * 100:.0f}%"
+            + (f" ({', '.join(floor['busiest_others'])})" if floor["busiest_others"] else "")
+            + ("\n  WARNING: other load ran meanwhile; the floor is noisy, and so is every multiple of it"
+               if floor["others_cpu_share"] > 0.10 else "")
             + "".join(f"\n  NOTE: {n}" for n in floor.get("notes", [])) + "\n")

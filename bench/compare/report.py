@@ -97,16 +97,17 @@ def floor_table(floors: list[dict]) -> str:
     if not floors:
         return ""
     rows = ["| scenario | connections x trades/s | records | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | "
-            "sender CPU ns/record | sender CPU |", "|" + "---|" * 10]
+            "sender CPU ns/record | sender CPU | others' CPU |", "|" + "---|" * 11]
     for f in floors:
         shape = f"{f['connections']:,} x {f['offered_trades_per_s']:,.0f}"
         if "failed" in f:
-            rows.append(f"| {f['scenario']} | {shape} | failed: {f['failed'][:120].replace('|', '/')} |" + " |" * 7)
+            rows.append(f"| {f['scenario']} | {shape} | failed: {f['failed'][:120].replace('|', '/')} |" + " |" * 8)
             continue
         lat = f["latency_ms"]
         rows.append(f"| {f['scenario']} | {shape} | {f['records']:,} of {f['expected']:,} | {lat['p50']:.3f} | "
                     f"{lat['p90']:.3f} | {lat['p99']:.3f} | {lat['p999']:.3f} | {lat['max']:.2f} | "
-                    f"{f['sender_cpu_ns_per_record']:,.0f} | {f['sender_cpu_share'] * 100:.0f}% |")
+                    f"{f['sender_cpu_ns_per_record']:,.0f} | {f['sender_cpu_share'] * 100:.0f}% | "
+                    f"{f['others_cpu_share'] * 100:.0f}% |")
     return "\n".join(rows) + "\n"
 
 
