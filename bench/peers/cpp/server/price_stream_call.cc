@@ -66,13 +66,14 @@ void PriceStreamCall::OnReadDone(bool ok) {
     Pump(lock);
     return;
   }
-  if (!ending_) {
+  const bool keep_reading = !ending_;  // an ending call reads nothing more
+  if (keep_reading) {
     scratch_.Clear();
     *scratch_.mutable_status() = subscriptions_.Apply(request, hub_->history());
     queue_.push_back({Encode(scratch_), false});
   }
   Pump(lock);
-  StartRead(&request_);
+  if (keep_reading) StartRead(&request_);
 }
 
 void PriceStreamCall::OnWriteDone(bool ok) {
