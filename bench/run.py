@@ -118,12 +118,9 @@ def main() -> int:
     command = "bench/run.py " + " ".join(sys.argv[1:])
     header = f"Run {started} on {machine_line()}; `{command.strip()}`. Server on CPU {args.server_cpu}, " \
              f"tw-load on CPU {args.client_cpu}{priority}; the machine was shared (see \"others' CPU\").\n\n"
-    floor_md = "\n## The loopback floor in this run\n\n" \
-               "bench/floor/loopback_floor.c (`cc -O2`): one thread sends one 80-byte record per trade to each " \
-               "loopback connection (the server's CPU), a reader spins on the other (tw-load's); latency over every " \
-               "(trade, connection) pair. \"p50 / p99 x floor\" above is each server's figure over this one.\n\n" \
-               + (report.floor_table(floors) if floors else f"Not measured: {floor_status}.\n")
-    (args.out / "results.md").write_text(header + report.table(results) + floor_md)
+    if floor_binary is not None and not floors:
+        floor_status = "no scenario of this run has its shape (one stream per connection at a fixed rate)"
+    (args.out / "results.md").write_text(header + report.table(results) + report.floor_section(floors, floor_status))
     (args.out / "results.jsonl").write_text("".join(report.json_line(r) + "\n" for r in results + floors))
     if lines := report.floor_multiples(results):
         print("Latency as a multiple of the loopback floor (same shape, same run):\n" + lines, flush=True)

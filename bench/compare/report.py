@@ -68,8 +68,8 @@ def json_line(r: dict) -> str:
 
 
 COLUMNS = ["scenario", "server", "streams / conns", "trades/s offered", "msgs/s", "MB/s", "p50 ms", "p99 ms",
-           "p50 / p99 x floor", "p99.9 ms", "max ms", "CPU ns/msg", "server CPU", "RSS idle / loaded KiB", "KiB/stream", "errors",
-           "others' CPU"]
+           "p50 / p99 x floor", "p99.9 ms", "max ms", "CPU ns/msg", "server CPU", "RSS idle / loaded KiB",
+           "KiB/stream", "errors", "others' CPU"]
 
 
 def table(results: list[dict]) -> str:
@@ -89,6 +89,15 @@ def table(results: list[dict]) -> str:
             f"{r['server_cpu_share'] * 100:.0f}%", f"{r['rss_idle_kib']:,} / {r['rss_loaded_kib']:,}",
             f"{r['kib_per_stream']:.1f}", str(r["errors"]), f"{r['others_cpu_share'] * 100:.0f}%"]) + " |")
     return "\n".join(rows) + "\n"
+
+
+def floor_section(floors: list[dict], status: str) -> str:
+    """results.md's section on the floor: its runs, or why there are none."""
+    head = "\n## The loopback floor in this run\n\n" \
+           "bench/floor/loopback_floor.c (`cc -O2`): one thread sends one 80-byte record per trade to each loopback " \
+           "connection (on the server's CPU), a reader spins on the other (tw-load's); latency over every " \
+           "(trade, connection) pair. \"p50 / p99 x floor\" above is each server's figure over this one's.\n\n"
+    return head + (floor_table(floors) if floors else f"Not measured: {status}.\n")
 
 
 def floor_table(floors: list[dict]) -> str:
