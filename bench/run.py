@@ -3,7 +3,10 @@
 (issue 8): tw-load offers the load and reads every message; the server is
 pinned to one CPU and tw-load to another. Prints a ghz-style summary and one
 JSON line per run, and writes results.md, results.jsonl and the plots to
---out (bench/results/).
+--out (bench/results/). Before the servers of a scenario whose shape it models
+(one stream per connection at a fixed rate: colocated, mid), it runs the
+kernel's floor, bench/floor/loopback_floor.c (built with cc -O2; optional),
+and shows every server's p50/p99 as a multiple of it (issue 22).
 
     .venv/bin/python bench/run.py --quick                      # smoke: every scenario, tickwire and grpc-go
     .venv/bin/python bench/run.py --servers tickwire,grpc-go   # the full durations
@@ -29,13 +32,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "bench" / "compare"))
 sys.path.insert(0, str(REPO_ROOT / "bench" / "load"))
 
+import floor  # noqa: E402
+import meter  # noqa: E402
 import one_run  # noqa: E402
 import report  # noqa: E402
 import scenarios  # noqa: E402
 import servers  # noqa: E402
 import tw_load  # noqa: E402
 
-DEFAULT_SERVERS = "tickwire,tickwire-io_uring,grpc-go,grpc-swift-2"
+DEFAULT_SERVERS = "tickwire,tickwire-io_uring,grpc-go,grpc-cpp,grpc-swift-2"
 
 
 def machine_line() -> str:
@@ -61,6 +66,8 @@ def main() -> int:
     parser.add_argument("--bin", type=Path, help="tickwire binary (default $TICKWIRE_BIN or .build/release/tickwire)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     parser.add_argument("--no-plots", action="store_true")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="skip bench/floor/loopback_floor.c (by default it runs once per scenario it models)")
     args = parser.parse_args()
 
     known = servers.all_servers(args.bin)
@@ -80,14 +87,29 @@ def main() -> int:
     print(f"# {started}; {machine_line()}; server on CPU {args.server_cpu}, tw-load on CPU {args.client_cpu}"
           f"{priority}", flush=True)
 
-    results = []
+    floor_binary, floor_status = (None, "skipped (--no-floor)") if args.no_floor else floor.build()
+    if floor_binary is None:
+        print(f"# loopback floor: {floor_status}; the run goes on without it", flush=True)
+
+    results, floors = [], []
     with tempfile.TemporaryDirectory(prefix="tickwire-bench-") as tmp:
         for scenario in plan:
+            scenario_floor = None
+            if floor_binary is not None and floor.applies(scenario):
+                meter.wait_for_quiet_machine(args.wait_quiet_s)
+                scenario_floor = floor.run(floor_binary, scenario, args.server_cpu, args.client_cpu, args.realtime)
+                floors.append(scenario_floor)
+                print(floor.summary(scenario_floor), flush=True)
+                print(report.json_line(scenario_floor), flush=True)
+                print(flush=True)
             for name in chosen:
                 if scenario.candle_interval and name != "tickwire":
                     continue  # candles are tickwire's own contract
                 result = one_run.run(known[name], scenario, args.server_cpu, args.client_cpu, load_client,
                                      args.wait_quiet_s, Path(tmp), args.realtime)
+                if multiples := floor.multiples(result, scenario_floor):
+                    result["floor_multiple"] = multiples
+                    result["floor_latency_ms"] = {k: scenario_floor["latency_ms"][k] for k in ("p50", "p99")}
                 results.append(result)
                 print(report.summary(result), flush=True)
                 print(report.json_line(result), flush=True)
@@ -96,8 +118,12 @@ def main() -> int:
     command = "bench/run.py " + " ".join(sys.argv[1:])
     header = f"Run {started} on {machine_line()}; `{command.strip()}`. Server on CPU {args.server_cpu}, " \
              f"tw-load on CPU {args.client_cpu}{priority}; the machine was shared (see \"others' CPU\").\n\n"
-    (args.out / "results.md").write_text(header + report.table(results))
-    (args.out / "results.jsonl").write_text("".join(report.json_line(r) + "\n" for r in results))
+    if floor_binary is not None and not floors:
+        floor_status = "no scenario of this run has its shape (one stream per connection at a fixed rate)"
+    (args.out / "results.md").write_text(header + report.table(results) + report.floor_section(floors, floor_status))
+    (args.out / "results.jsonl").write_text("".join(report.json_line(r) + "\n" for r in results + floors))
+    if lines := report.floor_multiples(results):
+        print("Latency as a multiple of the loopback floor (same shape, same run):\n" + lines, flush=True)
     if not args.no_plots:
         for path in report.plots(results, args.out):
             print(f"wrote {path}")

@@ -11,9 +11,11 @@ if [ "${1:-}" = "--test" ]; then
     # queries in test_prometheus.py, which starts its own instance on a free
     # loopback port; the package's own service is stopped below.
     packages+=(python3 python3-venv python3-pip make gcc prometheus)
-    # The example clients of docs/examples/, built and run by test_examples.py:
-    # Go in GOPATH mode on Debian's grpc-go (protoc-gen-go, not golang-goprotobuf-dev,
-    # which conflicts with it), and C++ on Debian's gRPC C++.
+    # The example clients of docs/examples/, built and run by test_examples.py,
+    # and the bench's peers (bench/peers/go, bench/peers/cpp: each build.sh
+    # installs its own list too): Go in GOPATH mode on Debian's grpc-go
+    # (protoc-gen-go, not golang-goprotobuf-dev, which conflicts with it), and
+    # C++ on Debian's gRPC C++ 1.51 (the C++ peer also takes libsimdjson-dev, above).
     packages+=(golang-go golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev
                protoc-gen-go protoc-gen-go-grpc g++ libgrpc++-dev protobuf-compiler-grpc)
 fi

@@ -35,6 +35,7 @@ def summary(r: dict) -> str:
         f"{r['kib_per_stream']:.1f} KiB per stream, {r['kib_per_connection']:.1f} KiB per connection",
         f"  Per stream:\tprices {r['prices_per_stream_min']}..{r['prices_per_stream_max']} over the whole run",
         "",
+        *floor_line(r),
         f"Errors: {r['errors']} (streams ended early or malformed); indicator requests refused: {r['statuses_not_ok']}",
         f"Machine: tw-load {r['client_cpu_share'] * 100:.0f}% of a core; other processes ~{r['others_cpu_share'] * 100:.0f}%"
         + (f" ({', '.join(r['busiest_others'])})" if r["busiest_others"] else ""),
@@ -42,6 +43,20 @@ def summary(r: dict) -> str:
     if r["others_cpu_share"] > 0.10:
         lines.append("WARNING: other load ran during the hold; these figures are noisy")
     return "\n".join(lines) + "\n"
+
+
+def floor_line(r: dict) -> list[str]:
+    """The run's p50/p99 against the loopback floor measured in the same run, if any."""
+    if "floor_multiple" not in r:
+        return []
+    f = r["floor_latency_ms"]
+    return [f"Floor:\t\tp50 {times_floor(r, 'p50')}, p99 {times_floor(r, 'p99')} the loopback floor's "
+            f"(p50 {f['p50']:.3f} ms, p99 {f['p99']:.3f} ms, bench/floor/loopback_floor.c, same shape)", ""]
+
+
+def times_floor(r: dict, key: str) -> str:
+    m = r.get("floor_multiple")
+    return "" if not m or m.get(key) is None else f"{m[key]:.2f}x"
 
 
 def offered(r: dict) -> str:
@@ -53,8 +68,8 @@ def json_line(r: dict) -> str:
 
 
 COLUMNS = ["scenario", "server", "streams / conns", "trades/s offered", "msgs/s", "MB/s", "p50 ms", "p99 ms",
-           "p99.9 ms", "max ms", "CPU ns/msg", "server CPU", "RSS idle / loaded KiB", "KiB/stream", "errors",
-           "others' CPU"]
+           "p50 / p99 x floor", "p99.9 ms", "max ms", "CPU ns/msg", "server CPU", "RSS idle / loaded KiB",
+           "KiB/stream", "errors", "others' CPU"]
 
 
 def table(results: list[dict]) -> str:
@@ -69,10 +84,48 @@ def table(results: list[dict]) -> str:
         lat = r["latency_ms"]
         rows.append("| " + " | ".join(base + [
             f"{r['msgs_per_s']:,}", f"{r['mb_per_s']:.1f}", f"{lat['p50']:.2f}", f"{lat['p99']:.2f}",
+            f"{times_floor(r, 'p50')} / {times_floor(r, 'p99')}" if "floor_multiple" in r else "",
             f"{lat['p999']:.2f}", f"{lat['max']:.1f}", f"{r['cpu_ns_per_msg']:,.0f}",
             f"{r['server_cpu_share'] * 100:.0f}%", f"{r['rss_idle_kib']:,} / {r['rss_loaded_kib']:,}",
             f"{r['kib_per_stream']:.1f}", str(r["errors"]), f"{r['others_cpu_share'] * 100:.0f}%"]) + " |")
     return "\n".join(rows) + "\n"
+
+
+def floor_section(floors: list[dict], status: str) -> str:
+    """results.md's section on the floor: its runs, or why there are none."""
+    head = "\n## The loopback floor in this run\n\n" \
+           "bench/floor/loopback_floor.c (`cc -O2`): one thread sends one 80-byte record per trade to each loopback " \
+           "connection (on the server's CPU), a reader spins on the other (tw-load's); latency over every " \
+           "(trade, connection) pair. \"p50 / p99 x floor\" above is each server's figure over this one's.\n\n"
+    return head + (floor_table(floors) if floors else f"Not measured: {status}.\n")
+
+
+def floor_table(floors: list[dict]) -> str:
+    """The loopback floor's runs: one thread, one 80-byte send() per trade per
+    connection, a spinning reader; what the kernel alone charges for the shape."""
+    if not floors:
+        return ""
+    rows = ["| scenario | connections x trades/s | records | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | "
+            "sender CPU ns/record | sender CPU | others' CPU |", "|" + "---|" * 11]
+    for f in floors:
+        shape = f"{f['connections']:,} x {f['offered_trades_per_s']:,.0f}"
+        if "failed" in f:
+            rows.append(f"| {f['scenario']} | {shape} | failed: {f['failed'][:120].replace('|', '/')} |" + " |" * 8)
+            continue
+        lat = f["latency_ms"]
+        rows.append(f"| {f['scenario']} | {shape} | {f['records']:,} of {f['expected']:,} | {lat['p50']:.3f} | "
+                    f"{lat['p90']:.3f} | {lat['p99']:.3f} | {lat['p999']:.3f} | {lat['max']:.2f} | "
+                    f"{f['sender_cpu_ns_per_record']:,.0f} | {f['sender_cpu_share'] * 100:.0f}% | "
+                    f"{f['others_cpu_share'] * 100:.0f}% |")
+    return "\n".join(rows) + "\n"
+
+
+def floor_multiples(results: list[dict]) -> str:
+    """One line per measured run that has a floor: its p50/p99 as multiples."""
+    lines = [f"{r['scenario']:<11} {r['server']:<22} p50 {r['latency_ms']['p50']:.3f} ms = {times_floor(r, 'p50'):>7}"
+             f"   p99 {r['latency_ms']['p99']:.3f} ms = {times_floor(r, 'p99'):>7}"
+             for r in results if "floor_multiple" in r]
+    return "\n".join(lines)
 
 
 PERCENTILES = [("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9), ("max", 100)]

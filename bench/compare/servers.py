@@ -72,6 +72,8 @@ def all_servers(tickwire_bin: Path | None) -> dict[str, Server]:
         "tickwire-io_uring-auto": Server("tickwire-io_uring-auto", tickwire, tickwire_arguments("io_uring", "auto"),
                                          build),
         "grpc-go": Server("grpc-go", peers / "tickwire-grpc-go", grpc_go_arguments, "bench/peers/go/build.sh"),
+        # Same flags, replay and scenarios as the grpc-go peer (bench/peers/cpp/README.md).
+        "grpc-cpp": Server("grpc-cpp", peers / "tickwire-grpc-cpp", grpc_go_arguments, "bench/peers/cpp/build.sh"),
         # Same flags as the grpc-go peer (bench/peers/swift/README.md).
         "grpc-swift-2": Server("grpc-swift-2", peers / "tickwire-grpc-swift-2", grpc_go_arguments,
                                "bench/peers/swift/build.sh"),
