@@ -38,6 +38,14 @@ public struct GRPCLimits: Sendable {
     /// default, for a client that stops reading).
     public var socketSendBufferBytes = 0
 
+    /// HPACK's dynamic table, each way: advertised in
+    /// SETTINGS_HEADER_TABLE_SIZE (what the client's encoder may index for
+    /// our decoder) and our own encoder's (nghttp2's max deflate table
+    /// size). A StreamPrices call sends one request and gets one response,
+    /// so an index saves a call nothing it does not pay for in memory; at 0
+    /// no connection holds header entries (docs/performance.md, "Capacity").
+    public var headerTableBytes: UInt32 = 0
+
     // HTTP/2 abuse bounds. A peer over one of the connection-wide ones is
     // cut off; only the header list bound is per stream.
 

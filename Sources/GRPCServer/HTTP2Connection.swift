@@ -429,14 +429,24 @@ public final class HTTP2Connection {
         if wasLive { delegate.rpcClosed(stream) }
     }
 
-    private func submitSettings() throws(ConnectionSetupError) {
-        var settings = [
+    /// Our first SETTINGS frame.
+    static func advertisedSettings(_ limits: GRPCLimits) -> [nghttp2_settings_entry] {
+        [
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
                                    value: limits.maxConcurrentStreams),
             // Advisory for the client; RequestHeaders enforces it.
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue),
                                    value: UInt32(clamping: limits.maxHeaderListBytes)),
+            // Our decoder's table: once the client ACKs, nghttp2 drops what
+            // it indexed before, and the client's next header block starts
+            // with a table size update (RFC 7541, 4.2).
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_HEADER_TABLE_SIZE.rawValue),
+                                   value: limits.headerTableBytes),
         ]
+    }
+
+    private func submitSettings() throws(ConnectionSetupError) {
+        var settings = Self.advertisedSettings(limits)
         let result = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &settings, settings.count)
         if result != 0 { throw .nghttp2(call: "nghttp2_submit_settings", code: result) }
     }
