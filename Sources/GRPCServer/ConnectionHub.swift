@@ -36,7 +36,8 @@ public final class ConnectionHub {
     let readBuffer: UnsafeMutableRawBufferPointer
     /// What every connection's nghttp2 session allocates through: glibc's
     /// malloc, counted (nghttp2_memory.c), so that what libnghttp2 holds per
-    /// connection is a figure rather than a guess.
+    /// connection is a figure rather than a guess, and one frame buffer for
+    /// all sessions (GRPCLimits.sharedFrameBuffer).
     let nghttp2Allocator: OpaquePointer
     /// Bytes every connection's streams have queued (ConnectionBacklog keeps
     /// it), checked against --max-queued-bytes (ConnectionHub+MemoryBudget).
@@ -113,7 +114,7 @@ public final class ConnectionHub {
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         serverQueuedBytes = UnsafeMutablePointer<Int>.allocate(capacity: 1)
         serverQueuedBytes.initialize(to: 0)
-        guard let allocator = tw_nghttp2_allocator_new() else { fatalError("out of memory for nghttp2's allocator") }
+        guard let allocator = tw_nghttp2_allocator_new(limits.sharedFrameBuffer ? 1 : 0) else { fatalError("out of memory for nghttp2's allocator") }
         nghttp2Allocator = allocator
     }
 
@@ -129,6 +130,9 @@ public final class ConnectionHub {
     public var nghttp2LiveBytes: Int { Int(tw_nghttp2_allocator_counts(nghttp2Allocator).live_bytes) }
     /// The blocks those bytes are in.
     public var nghttp2LiveBlocks: Int { Int(tw_nghttp2_allocator_counts(nghttp2Allocator).live_blocks) }
+    /// Sessions made that took the shared frame buffer (all of them, with
+    /// GRPCLimits.sharedFrameBuffer and a libnghttp2 whose buffer has 1.52's size).
+    public var nghttp2FrameBuffersShared: Int { Int(tw_nghttp2_allocator_counts(nghttp2Allocator).frame_buffers_lent) }
 
     func log(_ level: LogLevel, _ message: String, _ metadata: [String: String] = [:]) {
         logSink(level, message, metadata)

@@ -46,6 +46,13 @@ public struct GRPCLimits: Sendable {
     /// no connection holds header entries (docs/performance.md, "Capacity").
     public var headerTableBytes: UInt32 = 0
 
+    /// Every nghttp2 session serializes its frames into one shared buffer
+    /// instead of a 16 KiB one of its own (nghttp2_memory.c says why that is
+    /// sound): ~4 KiB less RSS per connection. Only for a send path that
+    /// copies what nghttp2_session_mem_send returns before anything else
+    /// runs, as HTTP2Connection.fillOutput does.
+    public var sharedFrameBuffer = true
+
     // HTTP/2 abuse bounds. A peer over one of the connection-wide ones is
     // cut off; only the header list bound is per stream.
 

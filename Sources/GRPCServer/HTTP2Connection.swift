@@ -1,4 +1,5 @@
 import CNghttp2
+import CTickwireShim
 import Reactor
 import TLS
 import GRPCWire
@@ -149,11 +150,18 @@ public final class HTTP2Connection {
     }
 
     /// Pulls frames from nghttp2 into the output buffer, up to the high-water
-    /// mark. Returns nghttp2's error, if it had one.
+    /// mark. Returns nghttp2's error, if it had one. Each frame is copied out
+    /// before the next call: the bytes mem_send returns may be in the frame
+    /// buffer every session shares (GRPCLimits.sharedFrameBuffer), which
+    /// debug builds scribble over after every fill to prove nothing reads
+    /// them back.
     func fillOutput() -> String? {
         guard let session else { return nil }
         let allocatedBefore = output.allocatedBytes
-        defer { hub.outputAllocated(output.allocatedBytes - allocatedBefore) }
+        defer {
+            hub.outputAllocated(output.allocatedBytes - allocatedBefore)
+            assert({ tw_nghttp2_allocator_scribble_frame_buffer(hub.nghttp2Allocator); return true }())
+        }
         while output.count < limits.connectionOutputHighWaterBytes {
             var chunk: UnsafePointer<UInt8>?
             let length = nghttp2_session_mem_send(session, &chunk)
