@@ -114,7 +114,9 @@ public final class ConnectionHub {
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         serverQueuedBytes = UnsafeMutablePointer<Int>.allocate(capacity: 1)
         serverQueuedBytes.initialize(to: 0)
-        guard let allocator = tw_nghttp2_allocator_new(limits.sharedFrameBuffer ? 1 : 0) else { fatalError("out of memory for nghttp2's allocator") }
+        guard let allocator = tw_nghttp2_allocator_new(limits.sharedFrameBuffer ? 1 : 0) else {
+            fatalError("out of memory for nghttp2's allocator")
+        }
         nghttp2Allocator = allocator
     }
 
@@ -128,11 +130,6 @@ public final class ConnectionHub {
     /// Bytes libnghttp2 holds for every connection's session (glibc's
     /// usable sizes, so malloc's rounding is in and its 8-byte headers are not).
     public var nghttp2LiveBytes: Int { Int(tw_nghttp2_allocator_counts(nghttp2Allocator).live_bytes) }
-    /// The blocks those bytes are in.
-    public var nghttp2LiveBlocks: Int { Int(tw_nghttp2_allocator_counts(nghttp2Allocator).live_blocks) }
-    /// Sessions made that took the shared frame buffer (all of them, with
-    /// GRPCLimits.sharedFrameBuffer and a libnghttp2 whose buffer has 1.52's size).
-    public var nghttp2FrameBuffersShared: Int { Int(tw_nghttp2_allocator_counts(nghttp2Allocator).frame_buffers_lent) }
 
     func log(_ level: LogLevel, _ message: String, _ metadata: [String: String] = [:]) {
         logSink(level, message, metadata)
