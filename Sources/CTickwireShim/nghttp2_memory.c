@@ -97,6 +97,10 @@ static void *counted_realloc(void *block, size_t size, void *user_data) {
         if (own != NULL) memcpy(own, block, size < FRAME_BUFFER_BYTES ? size : FRAME_BUFFER_BYTES);
         return own;
     }
+    if (block != NULL && size == 0) {  // glibc frees it and returns NULL
+        counted_free(block, allocator);
+        return NULL;
+    }
     size_t before = block ? malloc_usable_size(block) : 0;
     void *moved = realloc(block, size);
     if (moved == NULL) return NULL;  // the old block is still live, and counted
