@@ -51,6 +51,7 @@ struct MetricsSnapshot {
     var queuedBytes = 0
     var outputAllocatedBytes = 0
     var inboundHeldBytes = 0
+    var nghttp2AllocatedBytes = 0
     var budgetStreamsEnded = 0
     var budgetConnectionsClosed = 0
     var handshakesClosed = 0

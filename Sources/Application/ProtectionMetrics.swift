@@ -10,6 +10,7 @@ struct ProtectionMetrics {
     private let queuedBytes: Gauge
     private let outputBytes: Gauge
     private let inboundBytes: Gauge
+    private let nghttp2Bytes: Gauge
     private var streamsCut: CounterMirror
     private var connectionsClosed: CounterMirror
     private var handshakesClosed: CounterMirror
@@ -29,6 +30,8 @@ struct ProtectionMetrics {
             "Bytes allocated by connection output buffers (framed, unsent output), all connections; counted in the budget"))
         inboundBytes = r.makeGauge(descriptor: named("request_partial_held", "bytes",
             "Bytes held for request messages still arriving, all streams; counted in the budget"))
+        nghttp2Bytes = r.makeGauge(descriptor: named("nghttp2_allocated", "bytes",
+            "Bytes libnghttp2 holds for every HTTP/2 session (malloc's usable sizes), all connections; not counted in the budget"))
         streamsCut = CounterMirror(r.makeCounter(descriptor: named("queued_budget_streams_ended", "total",
             "Streams ended with RESOURCE_EXHAUSTED because their backlog or partial request was among the largest when the queued-bytes budget was spent")))
         connectionsClosed = CounterMirror(r.makeCounter(descriptor: named("queued_budget_connections_closed", "total",
@@ -48,6 +51,7 @@ struct ProtectionMetrics {
         queuedBytes.set(Int64(s.queuedBytes))
         outputBytes.set(Int64(s.outputAllocatedBytes))
         inboundBytes.set(Int64(s.inboundHeldBytes))
+        nghttp2Bytes.set(Int64(s.nghttp2AllocatedBytes))
         streamsCut.follow(s.budgetStreamsEnded)
         connectionsClosed.follow(s.budgetConnectionsClosed)
         handshakesClosed.follow(s.handshakesClosed)

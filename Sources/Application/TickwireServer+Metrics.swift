@@ -79,6 +79,7 @@ extension TickwireServer: MetricsExposition {
         s.queuedBytes = hub.queuedBytes
         s.outputAllocatedBytes = hub.outputAllocatedBytes
         s.inboundHeldBytes = hub.inboundHeldBytes
+        s.nghttp2AllocatedBytes = hub.nghttp2LiveBytes
         s.budgetStreamsEnded = hub.memoryBudgetCuts
         s.budgetConnectionsClosed = hub.memoryBudgetClosedConnections
         s.handshakesClosed = hub.handshakeClosed

@@ -1,3 +1,4 @@
+import CTickwireShim
 import Glibc
 import Reactor
 import TLS
@@ -33,6 +34,11 @@ public final class ConnectionHub {
     var closesDeferred = false
     var deferredCloses: [(HTTP2Connection, reason: String, notifyPeer: Bool)] = []
     let readBuffer: UnsafeMutableRawBufferPointer
+    /// What every connection's nghttp2 session allocates through: glibc's
+    /// malloc, counted (nghttp2_memory.c), so that what libnghttp2 holds per
+    /// connection is a figure rather than a guess, and one frame buffer for
+    /// all sessions (GRPCLimits.sharedFrameBuffer).
+    let nghttp2Allocator: OpaquePointer
     /// Bytes every connection's streams have queued (ConnectionBacklog keeps
     /// it), checked against --max-queued-bytes (ConnectionHub+MemoryBudget).
     let serverQueuedBytes: UnsafeMutablePointer<Int>
@@ -108,13 +114,22 @@ public final class ConnectionHub {
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         serverQueuedBytes = UnsafeMutablePointer<Int>.allocate(capacity: 1)
         serverQueuedBytes.initialize(to: 0)
+        guard let allocator = tw_nghttp2_allocator_new(limits.sharedFrameBuffer ? 1 : 0) else {
+            fatalError("out of memory for nghttp2's allocator")
+        }
+        nghttp2Allocator = allocator
     }
 
     deinit {
         precondition(connectionCount == 0 && listener == nil, "ConnectionHub released with open sockets")
         readBuffer.deallocate()
         serverQueuedBytes.deallocate()
+        tw_nghttp2_allocator_del(nghttp2Allocator)
     }
+
+    /// Bytes libnghttp2 holds for every connection's session (glibc's
+    /// usable sizes, so malloc's rounding is in and its 8-byte headers are not).
+    public var nghttp2LiveBytes: Int { Int(tw_nghttp2_allocator_counts(nghttp2Allocator).live_bytes) }
 
     func log(_ level: LogLevel, _ message: String, _ metadata: [String: String] = [:]) {
         logSink(level, message, metadata)

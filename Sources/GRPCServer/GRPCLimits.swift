@@ -38,6 +38,23 @@ public struct GRPCLimits: Sendable {
     /// default, for a client that stops reading).
     public var socketSendBufferBytes = 0
 
+    /// HPACK's dynamic table, each way: advertised in
+    /// SETTINGS_HEADER_TABLE_SIZE (what the client's encoder may index for
+    /// our decoder) and our own encoder's (nghttp2's max deflate table
+    /// size). A StreamPrices connection sends one request and gets one
+    /// response, so indexing saves a few bytes once and holds the entries for
+    /// the connection's life; at 0 no connection holds any (docs/performance.md,
+    /// "Memory per connection": 1 to 2 KiB each at 10,000 connections).
+    public var headerTableBytes: UInt32 = 0
+
+    /// Every nghttp2 session serializes its frames into one shared buffer
+    /// instead of a 16 KiB one of its own (nghttp2_memory.c says why that is
+    /// sound): 3.4 KiB less RSS per quiet connection, 6.3 KiB per busy one,
+    /// at 10,000 connections. Only for a send path that
+    /// copies what nghttp2_session_mem_send returns before anything else
+    /// runs, as HTTP2Connection.fillOutput does.
+    public var sharedFrameBuffer = true
+
     // HTTP/2 abuse bounds. A peer over one of the connection-wide ones is
     // cut off; only the header list bound is per stream.
 

@@ -1,4 +1,5 @@
 import CNghttp2
+import CTickwireShim
 import Reactor
 import TLS
 import GRPCWire
@@ -162,13 +163,18 @@ public final class HTTP2Connection {
     /// mark. Control frames and headers come back from nghttp2_session_mem_send;
     /// DATA frames are appended by GRPCStream.writeFrame during the call (NO_COPY),
     /// which is why a call that returns 0 may still have filled the buffer.
-    /// Returns nghttp2's error, if it had one.
+    /// Returns nghttp2's error, if it had one. Each frame (and each DATA
+    /// frame's 9-byte header) is copied out before the next call: those bytes
+    /// may be in the frame buffer every session shares
+    /// (GRPCLimits.sharedFrameBuffer), which debug builds scribble over after
+    /// every fill to prove nothing reads them back.
     func fillOutput() -> String? {
         guard let session else { return nil }
         let allocatedBefore = output.allocatedBytes
         defer {
             let grown = output.allocatedBytes - allocatedBefore
             if grown != 0 { hubRef._withUnsafeGuaranteedRef { $0.outputAllocated(grown) } }
+            assert({ tw_nghttp2_allocator_scribble_frame_buffer(hub.nghttp2Allocator); return true }())
         }
         while output.count < limits.connectionOutputHighWaterBytes && framesWaiting(session) {
             var chunk: UnsafePointer<UInt8>?
@@ -466,14 +472,24 @@ public final class HTTP2Connection {
         if wasLive { delegate.rpcClosed(stream) }
     }
 
-    private func submitSettings() throws(ConnectionSetupError) {
-        var settings = [
+    /// Our first SETTINGS frame.
+    static func advertisedSettings(_ limits: GRPCLimits) -> [nghttp2_settings_entry] {
+        [
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
                                    value: limits.maxConcurrentStreams),
             // Advisory for the client; RequestHeaders enforces it.
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue),
                                    value: UInt32(clamping: limits.maxHeaderListBytes)),
+            // Our decoder's table: once the client ACKs, nghttp2 drops what
+            // it indexed before, and the client's next header block starts
+            // with a table size update (RFC 7541, 4.2).
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_HEADER_TABLE_SIZE.rawValue),
+                                   value: limits.headerTableBytes),
         ]
+    }
+
+    private func submitSettings() throws(ConnectionSetupError) {
+        var settings = Self.advertisedSettings(limits)
         let result = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &settings, settings.count)
         if result != 0 { throw .nghttp2(call: "nghttp2_submit_settings", code: result) }
     }

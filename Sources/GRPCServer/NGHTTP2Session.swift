@@ -33,9 +33,18 @@ enum NGHTTP2Session {
         gate.pointee.connection = Unmanaged.passUnretained(connection).toOpaque()
         gate.pointee.forward = onHeader
         let userData = UnsafeMutableRawPointer(gate)
-        let started = nghttp2_session_server_new2(&session, callbacks, userData, option)
+        // Safe because the hub's allocator outlives every connection (it is
+        // deleted in the hub's deinit, which requires none open), and its
+        // nghttp2_mem is the allocator's first member (nghttp2_memory.c).
+        let allocator = connection.hub.nghttp2Allocator
+        let memory = tw_nghttp2_allocator_mem(allocator).assumingMemoryBound(to: nghttp2_mem.self)
+        // The frame buffer the session asks for while it is made is the
+        // shared one (GRPCLimits.sharedFrameBuffer); nothing else is.
+        tw_nghttp2_allocator_lend_frame_buffer(allocator, 1)
+        let started = nghttp2_session_server_new3(&session, callbacks, userData, option, memory)
+        tw_nghttp2_allocator_lend_frame_buffer(allocator, 0)
         guard started == 0, let session else {
-            throw .nghttp2(call: "nghttp2_session_server_new2", code: started)
+            throw .nghttp2(call: "nghttp2_session_server_new3", code: started)
         }
         return session
     }

@@ -47,6 +47,7 @@ FAMILIES = {
     "tickwire_feed_symbol_cut_off": "gauge",
     "tickwire_trades_published_total": "counter",
     "tickwire_grpc_connections_open": "gauge",
+    "tickwire_nghttp2_allocated_bytes": "gauge",
     "tickwire_grpc_streams_open": "gauge",
     "tickwire_price_streams_open": "gauge",
     "tickwire_indicator_subscriptions": "gauge",

@@ -42,8 +42,11 @@ def tickwire_arguments(io: str | None, linger: str | None = None) -> Callable[[S
         argv = ["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--symbols", SYMBOLS,
                 "--replay", str(replay), *pace, "--replay-loop", "--replay-wait-streams", str(scenario.streams),
                 "--log-level", "info",
-                # Room for every connection of the scenario (allocated at startup, so sized per run).
-                "--max-connections", str(max(4096, scenario.connections + 64))]
+                # Room for every connection of the scenario (allocated at startup, so sized per run),
+                # and for every call: without a cgroup limit the memory plan's 512 MiB default
+                # leaves 10,064 connections room for only 100 calls, and capacity never starts.
+                "--max-connections", str(max(4096, scenario.connections + 64)),
+                "--max-streams", str(max(32768, scenario.streams + 64))]
         return argv + (["--io", io] if io else []) + (["--flush-linger", linger] if linger else [])
     return arguments
 

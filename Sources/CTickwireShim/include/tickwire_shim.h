@@ -112,6 +112,32 @@ int tw_nghttp2_has_stream_reset_rate_limit(void);
 int tw_nghttp2_set_max_continuations(struct nghttp2_option *option, size_t limit);
 int tw_nghttp2_set_stream_reset_rate_limit(struct nghttp2_option *option, uint64_t burst, uint64_t per_second);
 
+// nghttp2's allocator (nghttp2_memory.c): glibc's malloc behind an
+// nghttp2_mem that counts what libnghttp2 holds, and that can lend every
+// session one shared frame buffer (see there for why that is sound). One per
+// owner (the hub; a test), not thread-safe. `tw_nghttp2_allocator_mem` is
+// the nghttp2_mem to pass to nghttp2_session_server_new3, typed void here so
+// that this header stays free of nghttp2.h; it lives as long as the
+// allocator, which must outlive every session made with it.
+typedef struct tw_nghttp2_memory_counts {
+    uint64_t live_bytes;          // malloc_usable_size of every live block
+    uint64_t live_blocks;
+    uint64_t allocations;         // malloc, calloc and realloc calls that succeeded
+    uint64_t frame_buffers_lent;  // sessions given the shared frame buffer
+} tw_nghttp2_memory_counts;
+typedef struct tw_nghttp2_allocator tw_nghttp2_allocator;
+tw_nghttp2_allocator *tw_nghttp2_allocator_new(int share_frame_buffer);
+void tw_nghttp2_allocator_del(tw_nghttp2_allocator *allocator);
+void *tw_nghttp2_allocator_mem(tw_nghttp2_allocator *allocator);
+tw_nghttp2_memory_counts tw_nghttp2_allocator_counts(const tw_nghttp2_allocator *allocator);
+// Set around nghttp2_session_server_new3 only: the frame buffer the new
+// session asks for is then the shared one.
+void tw_nghttp2_allocator_lend_frame_buffer(tw_nghttp2_allocator *allocator, int lending);
+// Overwrites the shared frame buffer (debug builds, after every fill): a
+// session that read back bytes it had returned would send garbage, and the
+// tests would see it.
+void tw_nghttp2_allocator_scribble_frame_buffer(tw_nghttp2_allocator *allocator);
+
 // The header gate (issue 20, item 1): nghttp2 hands every decoded header
 // field to tw_header_gate_on_header, which weighs it against what its block
 // weighed on the wire before anything else happens. Fields of a request past

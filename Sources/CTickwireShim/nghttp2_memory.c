@@ -1,0 +1,153 @@
+// nghttp2's allocator (issue 22, item 3): glibc's malloc, counted, with one
+// frame buffer shared by every session. Each session gets the allocator's
+// nghttp2_mem (nghttp2 copies the struct, and every block a session allocates
+// goes through the copy), so the counts are what libnghttp2 holds for the
+// sessions of one owner: the figure the memory table in docs/performance.md
+// is built from, and what a test can check returns to zero once every
+// session is deleted.
+//
+// The shared frame buffer. A 1.52 session allocates a 16,394-byte buffer
+// (NGHTTP2_FRAMEBUF_CHUNKLEN) when it is created and keeps it for life: it
+// serializes each outgoing frame there and nghttp2_session_mem_send returns
+// a pointer into it. Tickwire copies those bytes into the connection's
+// output buffer before anything else runs, and on the mem_send path nghttp2
+// never reads back bytes it has returned (its buffer positions are per
+// session; only the bytes would be shared). So the one buffer serves every
+// session, and a connection no longer pays the page of it that its frames
+// touched (~4 KiB of RSS each). Only the buffer asked for while
+// `lending` is set (session creation) is the shared one; any later block of
+// that size (the extra chunks of a header block over 16 KiB) is private,
+// and a realloc of the shared one moves to a private block. If a send path
+// ever keeps a pointer returned by mem_send (or given to a
+// send_data_callback) past the call, create the allocator with
+// `share_frame_buffer` 0.
+//
+// Not thread-safe, like everything on the loop: one allocator per owner.
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "tickwire_shim.h"
+
+// NGHTTP2_FRAMEBUF_CHUNKLEN in 1.52's lib/nghttp2_frame.h: a frame header,
+// a pad length byte and the largest default payload.
+#define FRAME_BUFFER_BYTES (9 + 1 + 16384)
+
+struct tw_nghttp2_allocator {
+    nghttp2_mem mem;  // first, so a pointer to the allocator is one to its mem
+    tw_nghttp2_memory_counts counts;
+    unsigned char *shared_frame_buffer;  // NULL when not sharing
+    int lending;  // the next FRAME_BUFFER_BYTES block asked for is the shared one
+};
+
+// The shared buffer, if `size` is what a session being created asks for.
+static void *lend(tw_nghttp2_allocator *allocator, size_t size) {
+    if (!allocator->lending || size != FRAME_BUFFER_BYTES || allocator->shared_frame_buffer == NULL) return NULL;
+    allocator->lending = 0;
+    allocator->counts.frame_buffers_lent += 1;
+    return allocator->shared_frame_buffer;
+}
+
+// Blocks are weighed by malloc_usable_size: what glibc really set aside,
+// which is what the process's RSS pays, rather than what was asked for.
+static void count_block(tw_nghttp2_allocator *allocator, void *block) {
+    if (block == NULL) return;
+    allocator->counts.live_bytes += malloc_usable_size(block);
+    allocator->counts.live_blocks += 1;
+    allocator->counts.allocations += 1;
+}
+
+static void uncount_block(tw_nghttp2_allocator *allocator, void *block) {
+    if (block == NULL) return;
+    allocator->counts.live_bytes -= malloc_usable_size(block);
+    allocator->counts.live_blocks -= 1;
+}
+
+static void *counted_malloc(size_t size, void *user_data) {
+    void *lent = lend(user_data, size);
+    if (lent != NULL) return lent;
+    void *block = malloc(size);
+    count_block(user_data, block);
+    return block;
+}
+
+static void counted_free(void *block, void *user_data) {
+    tw_nghttp2_allocator *allocator = user_data;
+    if (block != NULL && block == allocator->shared_frame_buffer) return;
+    uncount_block(allocator, block);
+    free(block);
+}
+
+static void *counted_calloc(size_t count, size_t size, void *user_data) {
+    void *block = calloc(count, size);
+    count_block(user_data, block);
+    return block;
+}
+
+static void *counted_realloc(void *block, size_t size, void *user_data) {
+    tw_nghttp2_allocator *allocator = user_data;
+    if (block == NULL) {
+        void *lent = lend(allocator, size);
+        if (lent != NULL) return lent;
+    } else if (block == allocator->shared_frame_buffer) {
+        // Growing it: the session moves to a buffer of its own.
+        void *own = counted_malloc(size, allocator);
+        if (own != NULL) memcpy(own, block, size < FRAME_BUFFER_BYTES ? size : FRAME_BUFFER_BYTES);
+        return own;
+    }
+    if (block != NULL && size == 0) {  // glibc frees it and returns NULL
+        counted_free(block, allocator);
+        return NULL;
+    }
+    size_t before = block ? malloc_usable_size(block) : 0;
+    void *moved = realloc(block, size);
+    if (moved == NULL) return NULL;  // the old block is still live, and counted
+    if (block == NULL) {
+        count_block(allocator, moved);
+    } else {
+        allocator->counts.live_bytes += malloc_usable_size(moved) - before;
+        allocator->counts.allocations += 1;
+    }
+    return moved;
+}
+
+tw_nghttp2_allocator *tw_nghttp2_allocator_new(int share_frame_buffer) {
+    tw_nghttp2_allocator *allocator = calloc(1, sizeof(*allocator));
+    if (allocator == NULL) return NULL;
+    if (share_frame_buffer) {
+        allocator->shared_frame_buffer = malloc(FRAME_BUFFER_BYTES);
+        if (allocator->shared_frame_buffer == NULL) {
+            free(allocator);
+            return NULL;
+        }
+    }
+    allocator->mem.mem_user_data = allocator;
+    allocator->mem.malloc = counted_malloc;
+    allocator->mem.free = counted_free;
+    allocator->mem.calloc = counted_calloc;
+    allocator->mem.realloc = counted_realloc;
+    return allocator;
+}
+
+void tw_nghttp2_allocator_del(tw_nghttp2_allocator *allocator) {
+    free(allocator->shared_frame_buffer);
+    free(allocator);
+}
+
+void tw_nghttp2_allocator_lend_frame_buffer(tw_nghttp2_allocator *allocator, int lending) {
+    allocator->lending = lending;
+}
+
+void tw_nghttp2_allocator_scribble_frame_buffer(tw_nghttp2_allocator *allocator) {
+    if (allocator->shared_frame_buffer != NULL) memset(allocator->shared_frame_buffer, 0xdb, FRAME_BUFFER_BYTES);
+}
+
+void *tw_nghttp2_allocator_mem(tw_nghttp2_allocator *allocator) {
+    return &allocator->mem;
+}
+
+tw_nghttp2_memory_counts tw_nghttp2_allocator_counts(const tw_nghttp2_allocator *allocator) {
+    return allocator->counts;
+}
