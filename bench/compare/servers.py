@@ -35,7 +35,8 @@ class Server:
         return None
 
 
-def tickwire_arguments(io: str | None, linger: str | None = None) -> Callable[[Scenario, Path], list[str]]:
+def tickwire_arguments(io: str | None, linger: str | None = None,
+                       extra: tuple[str, ...] = ()) -> Callable[[Scenario, Path], list[str]]:
     def arguments(scenario: Scenario, replay: Path) -> list[str]:
         pace = ["--replay-speed", "max"] if scenario.trades_per_s is None else \
             ["--replay-rate", f"{scenario.trades_per_s:g}"]
@@ -44,7 +45,7 @@ def tickwire_arguments(io: str | None, linger: str | None = None) -> Callable[[S
                 "--log-level", "info",
                 # Room for every connection of the scenario (allocated at startup, so sized per run).
                 "--max-connections", str(max(4096, scenario.connections + 64))]
-        return argv + (["--io", io] if io else []) + (["--flush-linger", linger] if linger else [])
+        return argv + (["--io", io] if io else []) + (["--flush-linger", linger] if linger else []) + list(extra)
     return arguments
 
 
@@ -67,10 +68,21 @@ def all_servers(tickwire_bin: Path | None) -> dict[str, Server]:
         # (--flush-linger), to show what one write per several trades costs and saves.
         **{f"tickwire-linger{w}": Server(f"tickwire-linger{w}", tickwire, tickwire_arguments(None, w), build)
            for w in ("1ms", "2ms", "5ms", "10ms", "20ms", "30ms", "50ms")},
-        # --flush-linger auto: the 1 ms window only while the loop is busy.
-        "tickwire-auto": Server("tickwire-auto", tickwire, tickwire_arguments(None, "auto"), build),
-        "tickwire-io_uring-auto": Server("tickwire-io_uring-auto", tickwire, tickwire_arguments("io_uring", "auto"),
-                                         build),
+        # `tickwire` runs the default settings, whose --flush-linger auto
+        # lingers (up to --flush-budget) only while the loop is busy. These
+        # write every iteration whatever the load: the default before issue 22.
+        "tickwire-nolinger": Server("tickwire-nolinger", tickwire, tickwire_arguments(None, "0"), build),
+        "tickwire-io_uring-nolinger": Server("tickwire-io_uring-nolinger", tickwire,
+                                             tickwire_arguments("io_uring", "0"), build),
+        # auto's latency budget, other than the default (issue 22's choice of it).
+        **{f"tickwire-budget{b}": Server(f"tickwire-budget{b}", tickwire,
+                                         tickwire_arguments(None, extra=("--flush-budget", b)), build)
+           for b in ("500us", "2ms")},
+        # --busy-poll: the loop spins on the poller instead of sleeping (a core of its own).
+        "tickwire-busy-poll": Server("tickwire-busy-poll", tickwire, tickwire_arguments(None, extra=("--busy-poll",)),
+                                     build),
+        "tickwire-io_uring-busy-poll": Server("tickwire-io_uring-busy-poll", tickwire,
+                                              tickwire_arguments("io_uring", extra=("--busy-poll",)), build),
         "grpc-go": Server("grpc-go", peers / "tickwire-grpc-go", grpc_go_arguments, "bench/peers/go/build.sh"),
         # Same flags as the grpc-go peer (bench/peers/swift/README.md).
         "grpc-swift-2": Server("grpc-swift-2", peers / "tickwire-grpc-swift-2", grpc_go_arguments,
