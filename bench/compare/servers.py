@@ -24,6 +24,9 @@ class Server:
     arguments: Callable[[Scenario, Path], list[str]]
     # How to get the binary when it is missing.
     build_hint: str
+    # Spins on its poller (--busy-poll): under --realtime it runs at nice -20,
+    # not SCHED_RR, whose throttling would stop it 50 ms a second.
+    spins: bool = False
 
     def argv(self, scenario: Scenario, replay: Path) -> list[str]:
         return [str(self.binary), *self.arguments(scenario, replay)]
@@ -80,9 +83,10 @@ def all_servers(tickwire_bin: Path | None) -> dict[str, Server]:
            for b in ("500us", "2ms")},
         # --busy-poll: the loop spins on the poller instead of sleeping (a core of its own).
         "tickwire-busy-poll": Server("tickwire-busy-poll", tickwire, tickwire_arguments(None, extra=("--busy-poll",)),
-                                     build),
+                                     build, spins=True),
         "tickwire-io_uring-busy-poll": Server("tickwire-io_uring-busy-poll", tickwire,
-                                              tickwire_arguments("io_uring", extra=("--busy-poll",)), build),
+                                              tickwire_arguments("io_uring", extra=("--busy-poll",)), build,
+                                              spins=True),
         "grpc-go": Server("grpc-go", peers / "tickwire-grpc-go", grpc_go_arguments, "bench/peers/go/build.sh"),
         # Same flags as the grpc-go peer (bench/peers/swift/README.md).
         "grpc-swift-2": Server("grpc-swift-2", peers / "tickwire-grpc-swift-2", grpc_go_arguments,
