@@ -76,7 +76,7 @@ def test_an_idle_busy_poller_burns_its_core_and_a_sleeper_does_not(start_server)
     slept = cpu_over(sleeping.proc.pid, 1.0)
     print(f"\n[idle for 1 s] CPU with --busy-poll {spun:.2f} s, without {slept:.2f} s")
     # A whole core on an idle machine; at least a share of one on a shared one.
-    assert spun >= 0.3, f"--busy-poll used {spun:.2f} s of CPU in 1 s idle: it is not spinning"
+    assert spun >= 0.2, f"--busy-poll used {spun:.2f} s of CPU in 1 s idle: it is not spinning"
     assert slept < 0.1, f"a sleeping idle server used {slept:.2f} s of CPU in 1 s"
 
 
