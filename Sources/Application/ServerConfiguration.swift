@@ -53,12 +53,15 @@ public struct ServerConfiguration: Sendable {
     public var maxSpeedBacklogBytes: Int { slowConsumers.softLimitBytes / 2 }
     public var slowConsumers = SlowConsumerPolicy()
     /// How long queued messages may wait so that several leave in one write
-    /// (--flush-linger, FlushLinger); 0 writes every iteration.
-    public var flushLingerNanos: Int64 = 0
-    /// The window applies only while the loop is busy (--flush-linger auto).
-    public var flushLingerFollowsLoad = false
-    /// `--flush-linger auto`'s window.
-    public static let automaticFlushLingerNanos: Int64 = 1_000_000
+    /// (--flush-budget for auto, or a fixed --flush-linger; FlushLinger); 0
+    /// writes every iteration.
+    public var flushLingerNanos: Int64 = defaultFlushBudgetNanos
+    /// The window applies only while the loop is busy (--flush-linger auto,
+    /// the default).
+    public var flushLingerFollowsLoad = true
+    /// `--flush-budget`'s default, auto's window. Measured at mid, fan-out and
+    /// colocated with budgets of 0.5, 1 and 2 ms (docs/performance.md).
+    public static let defaultFlushBudgetNanos: Int64 = 1_000_000
 
     public init(symbols: SymbolTable) {
         self.symbols = symbols

@@ -40,7 +40,7 @@ public final class TickwireServer: ReactorHandler {
     /// The live Binance connection (nil when replaying).
     var liveFeed: LiveFeed<PriceDistributor<GRPCStream>>?
     var replayState: ReplayState
-    /// --flush-linger's window (off unless configured).
+    /// --flush-linger's window (auto, at --flush-budget, unless configured).
     var flushLinger: FlushLinger
     /// The /metrics endpoint and its registry (nil with --metrics-listen off).
     var metrics: MetricsEndpoint?
@@ -152,7 +152,7 @@ public final class TickwireServer: ReactorHandler {
             throw error
         }
         logger.info("listening", metadata: [
-            "address": "\(hub.boundAddress!)", "io": "\(reactor.backendName)",
+            "address": "\(hub.boundAddress!)", "io": "\(reactor.backendName)", "busy_poll": "\(reactor.waitPolicy.logName)",
             // How connections write: TLS always through SSL_write.
             "sends": configuration.grpcTLS != nil ? "SSL_write" : reactor.sendBatch == nil ? "sendmsg" : "io_uring",
             "tls": configuration.grpcTLS == nil ? "off" : "on",
@@ -254,11 +254,16 @@ public final class TickwireServer: ReactorHandler {
         let busy = "\(Int((share * 100).rounded()))%"
         if flushLinger.engaged {
             logger.info("loop busy; prices now wait up to the linger window to share writes", metadata: [
-                "busy": .string(busy), "window_ms": "\(flushLinger.windowNanos / 1_000_000)",
+                "busy": .string(busy), "window_ms": .string(Self.millisecondsText(flushLinger.windowNanos)),
             ])
         } else {
             logger.info("loop quiet again; prices are written every iteration", metadata: ["busy": .string(busy)])
         }
+    }
+
+    /// Whole milliseconds as an integer ("1"), a fraction as a decimal ("0.5").
+    static func millisecondsText(_ nanos: Int64) -> String {
+        nanos % 1_000_000 == 0 ? "\(nanos / 1_000_000)" : "\(Double(nanos) / 1_000_000)"
     }
 
     /// This iteration's flush, or with --flush-linger only what cannot wait.

@@ -2,18 +2,20 @@
 /// that several leave in one write per connection. Each write to a socket
 /// costs the kernel's whole TCP path (on loopback, the receiver's too): with
 /// one stream per connection at 2,000 trades/s that path is nearly all of the
-/// server's CPU. Lingering trades latency for CPU; off (0) by default, where
-/// every reactor iteration flushes what it queued.
+/// server's CPU. Lingering trades latency for CPU. `--flush-linger 0` turns
+/// it off: every reactor iteration flushes what it queued. A fixed duration
+/// lingers always.
 ///
 /// The window opens when messages first wait and closes `windowNanos` later,
 /// when everything waiting goes out. Anything else a connection has to send
 /// (handshakes, ACKs, headers, trailers) goes at once and takes that
 /// connection's messages along (ConnectionHub.flushPending).
 ///
-/// `--flush-linger auto` lingers only while the loop is busy: a 1 ms window
-/// engages when the loop worked at least half of a load sample (taken at the
-/// indicator tick, at least 100 ms long) and releases once it has worked
-/// less than a quarter for a whole second. A quiet server keeps writing
+/// `--flush-linger auto`, the default, lingers only while the loop is busy:
+/// a window of `--flush-budget` (1 ms by default) engages when the loop
+/// worked at least half of a load sample (taken at the indicator tick, at
+/// least 100 ms long) and releases once it has worked less than a quarter
+/// for a whole second. A quiet server keeps writing
 /// every iteration, so its latency is untouched; a loaded one stops spending
 /// its CPU on one write per trade per connection, which is what saturates it
 /// first. Lingering lowers the very load it is judged by, so releasing asks

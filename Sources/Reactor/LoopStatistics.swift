@@ -7,6 +7,9 @@ public struct LoopStatistics: Sendable {
     /// Nanoseconds spent outside the poller's wait: dispatching events,
     /// firing timers and flushing. Time asleep is the rest.
     public private(set) var busyNanos: Int64 = 0
+    /// Zero-timeout polls (--busy-poll) that found nothing to do: neither
+    /// iterations nor work, since the loop would have slept through them.
+    public private(set) var idleSpins = 0
     /// When the current working stretch began (the last wake-up); 0 before
     /// the first one, so the setup before the loop is not counted.
     private var wokeAtNanos: Int64 = 0
@@ -17,6 +20,12 @@ public struct LoopStatistics: Sendable {
     mutating func sleepStarted(atNanos now: Int64) {
         if wokeAtNanos > 0 { busyNanos += max(0, now - wokeAtNanos) }
         wokeAtNanos = 0
+    }
+
+    /// A spin found nothing: the loop stays asleep, so the stretch until the
+    /// next wait is not work.
+    mutating func spunIdle() {
+        idleSpins += 1
     }
 
     /// The poller returned.

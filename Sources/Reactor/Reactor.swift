@@ -26,6 +26,8 @@ public final class Reactor {
     /// output goes out through it in one call per iteration.
     public let sendBatch: UringSendBatch?
     public let clock: any ReactorClock
+    /// Sleep in the poller, or spin on it (--busy-poll).
+    public let waitPolicy: WaitPolicy
     public var phase: ShutdownPhase = .running
     /// Iterations and time spent working, for the metrics endpoint.
     public private(set) var loopStatistics = LoopStatistics()
@@ -34,10 +36,12 @@ public final class Reactor {
     /// Host-name lookups on this loop (nil until `startResolver`).
     public private(set) var resolver: DNSResolver?
 
-    public init(backend: PollerBackend, sendBatch: UringSendBatch? = nil, clock: any ReactorClock = SystemClock()) {
+    public init(backend: PollerBackend, sendBatch: UringSendBatch? = nil, clock: any ReactorClock = SystemClock(),
+                waitPolicy: WaitPolicy = .sleep) {
         self.backend = backend
         self.sendBatch = sendBatch
         self.clock = clock
+        self.waitPolicy = waitPolicy
     }
 
     public var backendName: String { backend.poller.backendName }
@@ -99,8 +103,8 @@ public final class Reactor {
         let busy = handler.beforeSleep(reactor: self)
         if phase == .stopped { return }  // the flush hook may finish the stop; don't sleep after it
         let sleepStart = clock.monotonicNanos()
-        var timeout = busy ? 0 : (timers.timeoutMs(nowNanos: sleepStart) ?? -1)
-        if maxWaitMs >= 0 && (timeout < 0 || timeout > maxWaitMs) { timeout = maxWaitMs }
+        let timeout = waitPolicy.timeoutMs(workLeft: busy, timerTimeoutMs: timers.timeoutMs(nowNanos: sleepStart),
+                                           maxWaitMs: maxWaitMs)
         loopStatistics.sleepStarted(atNanos: sleepStart)
 
         var wokeAt: Int64 = 0  // the first event's arrival: dispatching it is work, not sleep
@@ -114,7 +118,15 @@ public final class Reactor {
         }
 
         let now = clock.monotonicNanos()
-        loopStatistics.woke(atNanos: wokeAt == 0 ? now : wokeAt)
+        // A spin that found nothing (no event, no timer due, no work left
+        // over) is still asleep: counting it, and the next flush hook's empty
+        // pass, as work would make a spinning loop look busy and engage
+        // --flush-linger auto's window for no load at all.
+        if waitPolicy == .spin && wokeAt == 0 && !busy && !timers.hasExpired(nowNanos: now) {
+            loopStatistics.spunIdle()
+        } else {
+            loopStatistics.woke(atNanos: wokeAt == 0 ? now : wokeAt)
+        }
         while phase != .stopped, let expiry = timers.popExpired(nowNanos: now) {
             if expiry.token.owner == .resolver {
                 resolver?.timerFired()

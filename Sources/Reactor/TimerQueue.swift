@@ -73,6 +73,13 @@ public struct TimerQueue {
         return Int32(clamping: (remaining + 999_999) / 1_000_000)
     }
 
+    /// Whether a live timer's deadline has passed (popExpired would return it).
+    public mutating func hasExpired(nowNanos: Int64) -> Bool {
+        dropCancelledTop()
+        guard let first = heap.first else { return false }
+        return first.deadlineNanos <= nowNanos
+    }
+
     /// Removes and returns the earliest timer whose deadline has passed.
     public mutating func popExpired(nowNanos: Int64) -> Expiry? {
         dropCancelledTop()

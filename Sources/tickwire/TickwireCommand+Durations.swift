@@ -8,7 +8,7 @@ extension TickwireCommand {
     var durationOptions: KeyValuePairs<String, String> {
         [
             "slow-consumer-timeout": slowConsumerTimeout, "write-idle-timeout": writeIdleTimeout,
-            "handshake-timeout": handshakeTimeout, "flush-linger": flushLinger,
+            "handshake-timeout": handshakeTimeout, "flush-linger": flushLinger, "flush-budget": flushBudget ?? "",
             "keepalive-time": keepaliveTime, "keepalive-timeout": keepaliveTimeout,
             "keepalive-min-ping-interval": keepaliveMinPingInterval, "max-connection-age": maxConnectionAge,
             "max-connection-age-grace": maxConnectionAgeGrace, "drain-timeout": drainTimeout,

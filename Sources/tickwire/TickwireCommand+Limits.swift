@@ -19,23 +19,42 @@ extension TickwireCommand {
         configuration.slowConsumers.timeoutNanos = slowTimeout.nanoseconds
     }
 
-    /// --flush-linger, checked against --write-idle-timeout (applied before it).
+    /// --flush-linger and --flush-budget, checked against --write-idle-timeout
+    /// (applied before them).
     func applyFlushLinger(to configuration: inout ServerConfiguration) throws {
+        let budgetNanos = try flushBudgetNanos()
+        let windowFlag: String
         if flushLinger.lowercased() == "auto" {
-            configuration.flushLingerNanos = ServerConfiguration.automaticFlushLingerNanos
+            configuration.flushLingerNanos = budgetNanos
             configuration.flushLingerFollowsLoad = true
+            windowFlag = "--flush-budget (\(flushBudget ?? GoDuration(nanoseconds: budgetNanos).description))"
         } else {
             guard let linger = GoDuration(parsing: flushLinger), linger.nanoseconds <= 100_000_000 else {
-                throw ValidationError("--flush-linger '\(flushLinger)' must be 0 (off), auto, or a duration of at most 100ms, such as 1ms")
+                throw ValidationError("--flush-linger '\(flushLinger)' must be auto, 0 (off), or a duration of at most 100ms, such as 1ms")
+            }
+            // A fixed window is its own budget: two windows would leave the reader guessing which applies.
+            guard linger.nanoseconds == 0 || flushBudget == nil else {
+                throw ValidationError("--flush-budget is the window of --flush-linger auto; a fixed --flush-linger (\(flushLinger)) is its own window")
             }
             configuration.flushLingerNanos = linger.nanoseconds
+            configuration.flushLingerFollowsLoad = false
+            windowFlag = "--flush-linger (\(flushLinger))"
         }
         // A lingering connection makes no progress for up to a window: the
         // write-idle check must not take that for a stalled reader.
         let idleNanos = configuration.grpc.writeIdleTimeoutNanos
         guard idleNanos == 0 || idleNanos > 2 * configuration.flushLingerNanos else {
-            throw ValidationError("--write-idle-timeout (\(writeIdleTimeout)) must be more than twice --flush-linger (\(flushLinger)), or 0")
+            throw ValidationError("--write-idle-timeout (\(writeIdleTimeout)) must be more than twice \(windowFlag), or 0")
         }
+    }
+
+    /// --flush-budget, or its default.
+    private func flushBudgetNanos() throws -> Int64 {
+        guard let flushBudget else { return ServerConfiguration.defaultFlushBudgetNanos }
+        guard let budget = GoDuration(parsing: flushBudget), budget.nanoseconds > 0, budget.nanoseconds <= 100_000_000 else {
+            throw ValidationError("--flush-budget '\(flushBudget)' must be a duration more than 0 and at most 100ms, such as 1ms")
+        }
+        return budget.nanoseconds
     }
 
     /// --stop-flush-timeout and --drain-timeout.

@@ -27,7 +27,7 @@ struct TickwireCommand: ParsableCommand {
     static let environmentOptions = [
         "listen", "metrics-listen", "workers", "symbols", "replay", "replay-speed", "replay-rate", "replay-wait-streams", "log-level", "log-format", "io",
         "max-connections", "max-concurrent-streams", "stream-soft-limit", "stream-hard-limit", "slow-consumer-timeout", "drain-timeout",
-        "connection-hard-limit", "write-idle-timeout", "flush-linger", "handshake-timeout",
+        "connection-hard-limit", "write-idle-timeout", "flush-linger", "flush-budget", "handshake-timeout",
         "max-header-list-bytes", "max-settings-entries", "max-outbound-acks", "max-continuations",
         "stream-reset-burst", "stream-reset-rate",
         "keepalive-time", "keepalive-timeout", "keepalive-min-ping-interval", "keepalive-permit-without-calls",
@@ -41,7 +41,7 @@ struct TickwireCommand: ParsableCommand {
     ]
 
     /// The boolean flags, for EnvironmentDefaults (TICKWIRE_<FLAG>=true|false).
-    static let environmentFlags = ["replay-loop"]
+    static let environmentFlags = ["replay-loop", "busy-poll"]
 
     @Option(help: ArgumentHelp("gRPC listen address, HOST:PORT. Port 0 picks a free port (the log says which). [env: TICKWIRE_LISTEN]",
                                valueName: "host:port"))
@@ -114,8 +114,15 @@ struct TickwireCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Time a new connection has, from accept, to finish its TLS handshake (on a TLS listener) and send the HTTP/2 client preface and first SETTINGS; slower is closed. While every --max-connections slot is taken, the oldest connection still in its handshake is closed to admit a new one. At least 100ms. [env: TICKWIRE_HANDSHAKE_TIMEOUT]", valueName: "duration"))
     var handshakeTimeout = "10s"
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Let prices and indicator batches wait up to this long so that several leave in one write per connection: less CPU per message (each write costs the kernel's whole TCP path) for up to this much more latency. 0 (the default) writes every loop iteration. At most 100ms. 'auto' lingers 1ms only while the loop is busy (engaged at 50% of the time working, released after a second below 25%), so a quiet server keeps its latency. [env: TICKWIRE_FLUSH_LINGER]", valueName: "duration"))
-    var flushLinger = "0"
+    @Option(parsing: .unconditional, help: ArgumentHelp("When prices and indicator batches may wait so that several leave in one write per connection (each write costs the kernel's whole TCP path, on loopback the reader's too). 'auto' (the default): only while the loop is busy (engaged at 50% of the time working, released after a second below 25%), for at most --flush-budget; a quiet server writes every loop iteration and keeps its latency. 0: never, every loop iteration writes. A duration (at most 100ms): always, that long. [env: TICKWIRE_FLUSH_LINGER]", valueName: "auto|0|duration"))
+    var flushLinger = "auto"
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The latency --flush-linger auto may add while the loop is busy: how long a price may wait for others to share its write. Default 1ms (docs/performance.md). More than 0, at most 100ms. Not with a fixed --flush-linger, which is its own window. [env: TICKWIRE_FLUSH_BUDGET]", valueName: "duration"))
+    var flushBudget: String?
+
+    @Flag(inversion: .prefixedNo,
+          help: ArgumentHelp("Spin instead of sleeping: the loop asks the poller (epoll or io_uring) with a zero timeout every iteration, so a packet is handled without a wake-up. Burns a whole core at 100% even with no load; for colocated hosts with a core to spare, and not with --workers on a host without a core per worker. Timers still fire on time. [env: TICKWIRE_BUSY_POLL=true|false]"))
+    var busyPoll = false
 
     @Option(help: ArgumentHelp("Largest request header list, counted as in RFC 7541 (name + value + 32 per field); advertised as SETTINGS_MAX_HEADER_LIST_SIZE. A larger one gets RESOURCE_EXHAUSTED on its stream. [env: TICKWIRE_MAX_HEADER_LIST_BYTES]",
                                valueName: "bytes"))
@@ -459,7 +466,8 @@ struct TickwireCommand: ParsableCommand {
                    metadata: HTTP2Protections.summary(configuration.grpc).mapValues { .string($0) })
         do {
             let opened = try openBackend(logger)
-            let reactor = Reactor(backend: opened.backend, sendBatch: opened.sendBatch)
+            let reactor = Reactor(backend: opened.backend, sendBatch: opened.sendBatch,
+                                  waitPolicy: busyPoll ? .spin : .sleep)
             // Closing is idempotent; run() closes it too on a clean exit.
             defer { reactor.close() }
             try startResolver(on: reactor, for: configuration.liveFeed)

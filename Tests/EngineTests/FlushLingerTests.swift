@@ -136,6 +136,16 @@ import Testing
         #expect(linger.decide(nowNanos: 1_100 * ms + 1, messagesPending: true, stopping: false) == .flushAll)
     }
 
+    /// --flush-budget: once engaged, a message waits at most the budget, however short.
+    @Test(arguments: [Int64(500_000), 1_000_000, 2_000_000])
+    func autoWaitsAtMostItsBudget(_ budgetNanos: Int64) {
+        var linger = FlushLinger(windowNanos: budgetNanos, followsLoad: true)
+        _ = engagement(&linger, shares: [0.8])
+        #expect(linger.decide(nowNanos: 0, messagesPending: true, stopping: false) == .hold(wakeAtNanos: budgetNanos))
+        #expect(linger.decide(nowNanos: budgetNanos - 1, messagesPending: true, stopping: false) == .hold(wakeAtNanos: nil))
+        #expect(linger.decide(nowNanos: budgetNanos, messagesPending: true, stopping: false) == .flushAll)
+    }
+
     @Test func aFixedWindowIgnoresLoad() {
         var linger = FlushLinger(windowNanos: 5 * ms)
         #expect(engagement(&linger, shares: [0.0, 0.0]) == [true, true])

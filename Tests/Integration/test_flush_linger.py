@@ -6,8 +6,10 @@ What a client sees with a 50 ms window at 200 trades/s: prices in clumps,
 one clump per window, each price at most the window (plus scheduling) after
 its ingest, none lost or reordered. Without the window the same feed arrives
 one price at a time. A health check on a lingering server is answered at once.
-`--flush-linger auto` stays out of the way of a quiet feed, and engages (and
-says so) while a full-speed replay keeps the loop busy, losing nothing.
+`--flush-linger auto`, the default, stays out of the way of a quiet feed, and
+engages (and says so, with its --flush-budget window) while a full-speed
+replay keeps the loop busy, losing nothing. `--flush-linger 0` writes every
+iteration whatever the load.
 
 Every wait has a deadline; every loop is bounded by a count.
 """
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import harness
@@ -82,8 +85,8 @@ def test_prices_leave_in_one_write_per_window(start_server, grpc_channels, colle
 
 
 def test_without_the_window_prices_arrive_one_by_one(start_server, grpc_channels, collectors, expected_trades):
-    _, gaps_ms, latency_ms = receive(start_server, grpc_channels, collectors, expected_trades, [])
-    print(f"\n[no flush-linger] {WANT} prices, median gap {statistics.median(gaps_ms):.2f} ms; "
+    _, gaps_ms, latency_ms = receive(start_server, grpc_channels, collectors, expected_trades, ["--flush-linger", "0"])
+    print(f"\n[flush-linger 0] {WANT} prices, median gap {statistics.median(gaps_ms):.2f} ms; "
           f"latency median {statistics.median(latency_ms):.2f} ms")
     # The control: the same measures see the feed's own 5 ms pace.
     assert statistics.median(gaps_ms) >= 2.0, f"median gap {statistics.median(gaps_ms):.2f} ms without a window"
@@ -94,23 +97,24 @@ BUSY_RE = re.compile(r"loop busy; prices now wait up to the linger window")
 QUIET_RE = re.compile(r"loop quiet again; prices are written every iteration")
 
 
-def test_auto_leaves_a_quiet_feed_alone(start_server, grpc_channels, collectors, expected_trades):
-    server, gaps_ms, latency_ms = receive(start_server, grpc_channels, collectors, expected_trades,
-                                          ["--flush-linger", "auto"])
-    print(f"\n[flush-linger auto, {RATE} trades/s] median gap {statistics.median(gaps_ms):.2f} ms; "
+def test_the_default_auto_leaves_a_quiet_feed_alone(start_server, grpc_channels, collectors, expected_trades):
+    server, gaps_ms, latency_ms = receive(start_server, grpc_channels, collectors, expected_trades, [])
+    print(f"\n[default: flush-linger auto, {RATE} trades/s] median gap {statistics.median(gaps_ms):.2f} ms; "
           f"latency median {statistics.median(latency_ms):.2f} ms")
     assert statistics.median(gaps_ms) >= 2.0, f"median gap {statistics.median(gaps_ms):.2f} ms: clumped"
     assert not server.log.matching(BUSY_RE), server.log.tail()
 
 
-def test_auto_engages_while_the_loop_is_busy_and_loses_nothing(start_server, tmp_path, expected_trades):
+@pytest.mark.parametrize("extra, window_ms", [([], "1"), (["--flush-linger", "auto", "--flush-budget", "500us"], "0.5")])
+def test_auto_engages_while_the_loop_is_busy_and_loses_nothing(start_server, tmp_path, expected_trades,
+                                                               extra, window_ms):
     """A full-speed replay to 20 tw-load streams (a C client that keeps up, so
     the loop, not its readers, sets the pace) keeps the loop busy: the window
-    engages and says so, and every stream still gets every trade, in order.
-    When the replay ends the loop goes quiet and the window releases."""
+    (the default's, or a --flush-budget's) engages and says so, and every
+    stream still gets every trade, in order. When the replay ends the loop
+    goes quiet and the window releases."""
     streams = 20
-    server = start_server(replay=harness.TRADES_FIXTURE, speed="max", wait_streams=streams,
-                          extra=["--flush-linger", "auto"])
+    server = start_server(replay=harness.TRADES_FIXTURE, speed="max", wait_streams=streams, extra=extra)
     report_path, record_path = tmp_path / "tw-load.json", tmp_path / "tw-load-prices.jsonl"
     client = tw_load.spawn(tw_load.ensure_built(), server.target, connections=streams, streams=streams,
                            indicators=0, duration_s=90, json_path=report_path, record_path=record_path,
@@ -125,7 +129,7 @@ def test_auto_engages_while_the_loop_is_busy_and_loses_nothing(start_server, tmp
         if client.poll() is None:
             client.kill()
     print(f"\n[flush-linger auto, replay at max speed] {busy.strip()}\n[replay over] {quiet.strip()}")
-    assert harness.metadata_str(busy, "window_ms") == "1", busy
+    assert harness.metadata_str(busy, "window_ms") == window_ms, busy
     prices = [row[tw_load.ROW_PRICES] for row in report["stream_rows"]]
     assert min(prices) == max(prices) == len(expected_trades), (min(prices), max(prices))
     want = [(trade.symbol, trade.trade_id) for trade in expected_trades]
@@ -142,8 +146,24 @@ def test_bad_windows_are_refused(binary):
                              capture_output=True, text=True, timeout=30, env=harness.server_env())
         assert out.returncode == 64, (bad, out.returncode, out.stderr)
         assert "--flush-linger" in out.stderr and "at most 100ms" in out.stderr, out.stderr
+    for bad in ["0", "200ms", "soon", "-1ms"]:
+        out = subprocess.run([str(binary), "--replay", str(harness.TRADES_FIXTURE), "--flush-budget", bad],
+                             capture_output=True, text=True, timeout=30, env=harness.server_env())
+        assert out.returncode == 64 and "--flush-budget" in out.stderr, (bad, out.returncode, out.stderr)
+    # The budget is auto's window: a fixed window beside it is refused, and so is one from the environment.
+    out = subprocess.run([str(binary), "--replay", str(harness.TRADES_FIXTURE), "--flush-linger", "5ms",
+                          "--flush-budget", "2ms"], capture_output=True, text=True, timeout=30, env=harness.server_env())
+    assert out.returncode == 64 and "a fixed --flush-linger (5ms) is its own window" in out.stderr, out.stderr
+    out = subprocess.run([str(binary), "--replay", str(harness.TRADES_FIXTURE), "--flush-linger", "5ms"],
+                         capture_output=True, text=True, timeout=30,
+                         env=harness.server_env({"TICKWIRE_FLUSH_BUDGET": "2ms"}))
+    assert out.returncode == 64 and "TICKWIRE_FLUSH_BUDGET is the window" in out.stderr, out.stderr
     # A window the write-idle check could mistake for a stalled reader.
     out = subprocess.run([str(binary), "--replay", str(harness.TRADES_FIXTURE), "--flush-linger", "100ms",
                           "--write-idle-timeout", "150ms"], capture_output=True, text=True, timeout=30,
                          env=harness.server_env())
     assert out.returncode == 64 and "more than twice --flush-linger" in out.stderr, out.stderr
+    out = subprocess.run([str(binary), "--replay", str(harness.TRADES_FIXTURE), "--flush-budget", "100ms",
+                          "--write-idle-timeout", "150ms"], capture_output=True, text=True, timeout=30,
+                         env=harness.server_env())
+    assert out.returncode == 64 and "more than twice --flush-budget (100ms)" in out.stderr, out.stderr

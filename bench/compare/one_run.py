@@ -54,10 +54,14 @@ def client_shares(scenario: Scenario) -> list[tuple[int, int]]:
     return out
 
 
-def placement(cpu: int, realtime: bool) -> list[str]:
+def placement(cpu: int, realtime: bool, spins: bool = False) -> list[str]:
     """The command prefix that pins a server to `cpu`, and with `realtime` runs
     it (every thread it will start) at SCHED_RR 1 so that other load on a
-    shared machine waits for it. Applied to every server alike."""
+    shared machine waits for it. Applied to every server alike, except one
+    that spins (tickwire --busy-poll): real-time throttling would stop it for
+    50 ms a second, so it gets nice -20 instead, as a spinning tw-load does."""
+    if realtime and spins:
+        return ["nice", "-n", "-20", "taskset", "-c", str(cpu)]
     return (["chrt", "--rr", "1"] if realtime else []) + ["taskset", "-c", str(cpu)]
 
 
@@ -83,7 +87,7 @@ def run(server: Server, scenario: Scenario, server_cpu: int, client_cpu: int, lo
     result["busy_before_start"] = round(busy, 3)
     log_path = workdir / f"{server.name}-{scenario.name}.log"
     proc = harness.TickwireServer(server.argv(scenario, REPLAY), harness.server_env(), log_path,
-                                  wrapper=placement(server_cpu, realtime))
+                                  wrapper=placement(server_cpu, realtime, server.spins))
     clients: list[subprocess.Popen] = []
     try:
         try:

@@ -24,6 +24,9 @@ class Server:
     arguments: Callable[[Scenario, Path], list[str]]
     # How to get the binary when it is missing.
     build_hint: str
+    # Spins on its poller (--busy-poll): under --realtime it runs at nice -20,
+    # not SCHED_RR, whose throttling would stop it 50 ms a second.
+    spins: bool = False
 
     def argv(self, scenario: Scenario, replay: Path) -> list[str]:
         return [str(self.binary), *self.arguments(scenario, replay)]
@@ -35,7 +38,8 @@ class Server:
         return None
 
 
-def tickwire_arguments(io: str | None, linger: str | None = None) -> Callable[[Scenario, Path], list[str]]:
+def tickwire_arguments(io: str | None, linger: str | None = None,
+                       extra: tuple[str, ...] = ()) -> Callable[[Scenario, Path], list[str]]:
     def arguments(scenario: Scenario, replay: Path) -> list[str]:
         pace = ["--replay-speed", "max"] if scenario.trades_per_s is None else \
             ["--replay-rate", f"{scenario.trades_per_s:g}"]
@@ -47,7 +51,7 @@ def tickwire_arguments(io: str | None, linger: str | None = None) -> Callable[[S
                 # leaves 10,064 connections room for only 100 calls, and capacity never starts.
                 "--max-connections", str(max(4096, scenario.connections + 64)),
                 "--max-streams", str(max(32768, scenario.streams + 64))]
-        return argv + (["--io", io] if io else []) + (["--flush-linger", linger] if linger else [])
+        return argv + (["--io", io] if io else []) + (["--flush-linger", linger] if linger else []) + list(extra)
     return arguments
 
 
@@ -70,10 +74,22 @@ def all_servers(tickwire_bin: Path | None) -> dict[str, Server]:
         # (--flush-linger), to show what one write per several trades costs and saves.
         **{f"tickwire-linger{w}": Server(f"tickwire-linger{w}", tickwire, tickwire_arguments(None, w), build)
            for w in ("1ms", "2ms", "5ms", "10ms", "20ms", "30ms", "50ms")},
-        # --flush-linger auto: the 1 ms window only while the loop is busy.
-        "tickwire-auto": Server("tickwire-auto", tickwire, tickwire_arguments(None, "auto"), build),
-        "tickwire-io_uring-auto": Server("tickwire-io_uring-auto", tickwire, tickwire_arguments("io_uring", "auto"),
-                                         build),
+        # `tickwire` runs the default settings, whose --flush-linger auto
+        # lingers (up to --flush-budget) only while the loop is busy. These
+        # write every iteration whatever the load: the default before issue 22.
+        "tickwire-nolinger": Server("tickwire-nolinger", tickwire, tickwire_arguments(None, "0"), build),
+        "tickwire-io_uring-nolinger": Server("tickwire-io_uring-nolinger", tickwire,
+                                             tickwire_arguments("io_uring", "0"), build),
+        # auto's latency budget, other than the default (issue 22's choice of it).
+        **{f"tickwire-budget{b}": Server(f"tickwire-budget{b}", tickwire,
+                                         tickwire_arguments(None, extra=("--flush-budget", b)), build)
+           for b in ("500us", "2ms")},
+        # --busy-poll: the loop spins on the poller instead of sleeping (a core of its own).
+        "tickwire-busy-poll": Server("tickwire-busy-poll", tickwire, tickwire_arguments(None, extra=("--busy-poll",)),
+                                     build, spins=True),
+        "tickwire-io_uring-busy-poll": Server("tickwire-io_uring-busy-poll", tickwire,
+                                              tickwire_arguments("io_uring", extra=("--busy-poll",)), build,
+                                              spins=True),
         "grpc-go": Server("grpc-go", peers / "tickwire-grpc-go", grpc_go_arguments, "bench/peers/go/build.sh"),
         # Same flags, replay and scenarios as the grpc-go peer (bench/peers/cpp/README.md).
         "grpc-cpp": Server("grpc-cpp", peers / "tickwire-grpc-cpp", grpc_go_arguments, "bench/peers/cpp/build.sh"),
