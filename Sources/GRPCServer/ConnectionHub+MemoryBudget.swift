@@ -17,26 +17,20 @@ extension ConnectionHub {
 
     var isOverMemoryBudget: Bool { budgetedBytes > limits.maxQueuedBytes }
 
-    /// A connection's output buffer grew (positive) or was freed (negative).
-    func outputAllocated(_ delta: Int) {
-        outputAllocatedBytes &+= delta
-    }
-
     /// A stream's partial request message grew (positive) or was freed.
     func inboundHeld(_ delta: Int) {
         inboundHeldBytes &+= delta
     }
 
-    /// Frees what costs no client anything (output buffers with nothing in
-    /// them), then ends the largest holdings, largest first, until the total
+    /// Frees what costs no client anything (the pool's idle output buffers),
+    /// then ends the largest holdings, largest first, until the total
     /// is an eighth under the budget: the slack keeps a server held at the
     /// budget by its readers from walking every stream each iteration.
     func trimToMemoryBudget() {
         let budget = limits.maxQueuedBytes
         let target = budget - budget / 8
         let before = budgetedBytes
-        var released = 0
-        forEachConnection { released += $0.releaseIdleOutput() }
+        let released = outputBuffers.pointee.freeIdle()
         var streamsCut = 0
         var connectionsClosed = 0
         if budgetedBytes > target {

@@ -45,7 +45,11 @@ public final class ConnectionHub {
     /// Bytes allocated by every connection's output buffer (OutputBuffer),
     /// counted in the same --max-queued-bytes budget as the queues: framed
     /// output a client does not read is memory it holds just the same.
-    public internal(set) var outputAllocatedBytes = 0
+    /// Every connection's output memory, lent only while it holds bytes
+    /// (OutputBufferPool). A pointer for the same reason as serverQueuedBytes.
+    let outputBuffers: UnsafeMutablePointer<OutputBufferPool>
+    /// Output buffer memory allocated, lent to connections or idle in the pool.
+    public var outputAllocatedBytes: Int { outputBuffers.pointee.allocatedBytes }
     /// Bytes held for request messages still arriving (MessageDeframer),
     /// all streams: in the budget too, as an announced message is cheap to
     /// send and its buffer is not.
@@ -114,6 +118,8 @@ public final class ConnectionHub {
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         serverQueuedBytes = UnsafeMutablePointer<Int>.allocate(capacity: 1)
         serverQueuedBytes.initialize(to: 0)
+        outputBuffers = UnsafeMutablePointer<OutputBufferPool>.allocate(capacity: 1)
+        outputBuffers.initialize(to: OutputBufferPool())
         guard let allocator = tw_nghttp2_allocator_new(limits.sharedFrameBuffer ? 1 : 0) else {
             fatalError("out of memory for nghttp2's allocator")
         }
@@ -124,6 +130,9 @@ public final class ConnectionHub {
         precondition(connectionCount == 0 && listener == nil, "ConnectionHub released with open sockets")
         readBuffer.deallocate()
         serverQueuedBytes.deallocate()
+        _ = outputBuffers.pointee.freeIdle()
+        outputBuffers.deinitialize(count: 1)
+        outputBuffers.deallocate()
         tw_nghttp2_allocator_del(nghttp2Allocator)
     }
 

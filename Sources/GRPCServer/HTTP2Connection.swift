@@ -80,6 +80,7 @@ public final class HTTP2Connection {
         self.hub = hub
         self.hubRef = Unmanaged.passUnretained(hub)
         backlog.serverQueuedBytes = hub.serverQueuedBytes
+        output.pool = hub.outputBuffers
         self.openedAtNanos = openedAtNanos
         keepaliveProbe = KeepaliveProbe(limits.keepalive, openedAtNanos: openedAtNanos)
         age = ConnectionAge(limits.keepalive, openedAtNanos: openedAtNanos, jitterNanos: ageJitterNanos)
@@ -170,12 +171,7 @@ public final class HTTP2Connection {
     /// every fill to prove nothing reads them back.
     func fillOutput() -> String? {
         guard let session else { return nil }
-        let allocatedBefore = output.allocatedBytes
-        defer {
-            let grown = output.allocatedBytes - allocatedBefore
-            if grown != 0 { hubRef._withUnsafeGuaranteedRef { $0.outputAllocated(grown) } }
-            assert({ tw_nghttp2_allocator_scribble_frame_buffer(hub.nghttp2Allocator); return true }())
-        }
+        defer { assert({ tw_nghttp2_allocator_scribble_frame_buffer(hub.nghttp2Allocator); return true }()) }
         while output.count < limits.connectionOutputHighWaterBytes && framesWaiting(session) {
             var chunk: UnsafePointer<UInt8>?
             dataFramePaused = false
@@ -216,17 +212,6 @@ public final class HTTP2Connection {
         for stream in streams.values where !stream.hasTakenData && !stream.windowNeverOpened && stream.backlogBytes > 0 {
             if remoteWindowIsClosed(for: stream) { stream.windowNeverOpened = true }
         }
-    }
-
-    /// Frees the output buffer when nothing in it is waiting; the next frame
-    /// allocates a small one again. Used when the memory budget is over,
-    /// where a buffer grown for a burst is memory held for nobody.
-    func releaseIdleOutput() -> Int {
-        guard output.isEmpty, output.allocatedBytes > 0 else { return 0 }
-        let freed = output.allocatedBytes
-        output.release()
-        hub.outputAllocated(-freed)
-        return freed
     }
 
     /// Accounts `count` bytes as on the socket. Returns `.blocked` when some
@@ -368,7 +353,6 @@ public final class HTTP2Connection {
         assert(backlog.queuedBytes == 0 && backlog.finishingStreams == 0, "backlog totals out of step: \(backlog)")
         if let session { nghttp2_session_del(session) }
         session = nil
-        hub.outputAllocated(-output.allocatedBytes)
         output.release()
     }
 

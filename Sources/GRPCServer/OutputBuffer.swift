@@ -1,20 +1,30 @@
 /// A connection's bytes on their way to the socket: frames appended at the
-/// back, sent from the front. Allocated on first use and grown by doubling;
-/// its size is bounded by the connection's high-water mark plus one frame.
-/// It starts at 1 KiB: most connections never hold more than a few messages
-/// per write, and a buffer's pages count in RSS once written. With 3,000
-/// quiet connections a 4 KiB start cost 20.9 KB of RSS per connection and
-/// 1 KiB costs 17.8 KB; a busier connection doubles it a few times, once.
+/// back, sent from the front, grown by doubling; its size is bounded by the
+/// connection's high-water mark plus one frame.
+///
+/// With a pool (every connection's), the memory is borrowed when the first
+/// byte arrives and given back as soon as the socket has taken the last one
+/// (OutputBufferPool), so a connection holds output memory only while it has
+/// output. Without one (unit tests), it is allocated on first use and kept
+/// until `release`.
 struct OutputBuffer {
     private var storage: UnsafeMutableRawPointer?
     private var capacity = 0
     private var start = 0
     private var end = 0
+    /// Where the memory comes from and goes back to. A pointer, like
+    /// ConnectionBacklog.serverQueuedBytes, so the per-flush borrowing pays
+    /// no reference counting: the hub allocates the pool before any
+    /// connection and frees it after the last one is gone.
+    var pool: UnsafeMutablePointer<OutputBufferPool>?
+
+    init(pool: UnsafeMutablePointer<OutputBufferPool>? = nil) {
+        self.pool = pool
+    }
 
     var count: Int { end - start }
     var isEmpty: Bool { start == end }
-    /// Bytes allocated, sent or not: what the buffer costs in memory, and
-    /// what the server's --max-queued-bytes budget counts for it.
+    /// Bytes this buffer holds memory for, sent or not.
     var allocatedBytes: Int { capacity }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
@@ -44,15 +54,24 @@ struct OutputBuffer {
     mutating func consume(_ sent: Int) {
         precondition(sent <= count)
         start += sent
-        if start == end { start = 0; end = 0 }
-    }
-
-    mutating func release() {
-        storage?.deallocate()
-        storage = nil
-        capacity = 0
+        guard start == end else { return }
         start = 0
         end = 0
+        if pool != nil { release() }  // nothing left to send: the memory goes back
+    }
+
+    /// Gives the memory back (to the pool, or frees it), whatever it holds.
+    mutating func release() {
+        start = 0
+        end = 0
+        guard let storage else { return }
+        if let pool {
+            pool.pointee.giveBack(OutputBufferPool.Block(storage: storage, capacity: capacity))
+        } else {
+            storage.deallocate()
+        }
+        self.storage = nil
+        capacity = 0
     }
 
     private mutating func makeRoom(for extra: Int) {
@@ -64,15 +83,20 @@ struct OutputBuffer {
             end = live
             if live + extra <= capacity { return }
         }
-        var newCapacity = max(capacity, 1024)
-        while newCapacity < live + extra { newCapacity *= 2 }
-        let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+        let wanted = max(2 * capacity, live + extra)
+        let grown = pool?.pointee.take(atLeast: wanted) ?? OutputBufferPool.Block(
+            storage: UnsafeMutableRawPointer.allocate(byteCount: OutputBufferPool.capacity(forAtLeast: wanted), alignment: 16),
+            capacity: OutputBufferPool.capacity(forAtLeast: wanted))
         if let storage {
-            grown.copyMemory(from: storage + start, byteCount: live)
-            storage.deallocate()
+            grown.storage.copyMemory(from: storage + start, byteCount: live)
+            if let pool {
+                pool.pointee.giveBack(OutputBufferPool.Block(storage: storage, capacity: capacity))
+            } else {
+                storage.deallocate()
+            }
         }
-        storage = grown
-        capacity = newCapacity
+        storage = grown.storage
+        capacity = grown.capacity
         start = 0
         end = live
     }

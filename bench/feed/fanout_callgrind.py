@@ -47,7 +47,9 @@ def measure(binary: Path, streams: int, hold_s: float, out: Path) -> tuple[int, 
     at = argv.index("--replay-speed")
     del argv[at:at + 2]  # --replay-rate replaces it
     argv[0] = str(binary)
-    argv += ["--replay-rate", str(RATE), "--replay-loop"]
+    # --flush-linger 0: one DATA frame per message per stream, the worst case
+    # this counts, whatever the default write policy does under load.
+    argv += ["--replay-rate", str(RATE), "--replay-loop", "--flush-linger", "0"]
     server = harness.TickwireServer(argv, harness.server_env(), None,
                                     ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"])
     try:
