@@ -130,7 +130,7 @@ public final class ConnectionHub {
         precondition(connectionCount == 0 && listener == nil, "ConnectionHub released with open sockets")
         readBuffer.deallocate()
         serverQueuedBytes.deallocate()
-        _ = outputBuffers.pointee.freeIdle()
+        outputBuffers.pointee.freeAll()
         outputBuffers.deinitialize(count: 1)
         outputBuffers.deallocate()
         tw_nghttp2_allocator_del(nghttp2Allocator)

@@ -23,14 +23,19 @@ struct OutputBufferPool {
     /// mark plus one frame, far under the last class.
     private static let classCount = 18
 
-    private var idle: [[UnsafeMutableRawPointer]]
+    /// Each class's idle buffers, a list threaded through the buffers
+    /// themselves (an idle buffer's first 8 bytes point to the next): lending
+    /// and taking back are a few instructions, once per flush per connection.
+    private let heads: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     /// Bytes allocated and not freed, lent or idle: what the memory budget
     /// (--max-queued-bytes) counts for output.
     private(set) var allocatedBytes = 0
     private(set) var idleBytes = 0
 
+    /// Allocates the list heads; `freeAll` releases them with the buffers.
     init() {
-        idle = Array(repeating: [], count: Self.classCount)
+        heads = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: Self.classCount)
+        heads.initialize(repeating: nil, count: Self.classCount)
     }
 
     /// The capacity `take` gives for a request of `bytes`.
@@ -50,8 +55,9 @@ struct OutputBufferPool {
         let capacity = Self.capacity(forAtLeast: bytes)
         let wanted = Self.sizeClass(of: capacity)
         precondition(wanted < Self.classCount, "an output buffer of \(bytes) bytes")
-        for sizeClass in wanted..<Self.classCount where !idle[sizeClass].isEmpty {
-            let storage = idle[sizeClass].removeLast()
+        for sizeClass in wanted..<Self.classCount {
+            guard let storage = heads[sizeClass] else { continue }
+            heads[sizeClass] = storage.load(as: UnsafeMutableRawPointer?.self)
             let found = Self.smallestCapacity << sizeClass
             idleBytes -= found
             return Block(storage: storage, capacity: found)
@@ -62,19 +68,30 @@ struct OutputBufferPool {
 
     /// `block` holds nothing anyone needs any more.
     mutating func giveBack(_ block: Block) {
-        idle[Self.sizeClass(of: block.capacity)].append(block.storage)
+        let sizeClass = Self.sizeClass(of: block.capacity)
+        block.storage.storeBytes(of: heads[sizeClass], as: UnsafeMutableRawPointer?.self)
+        heads[sizeClass] = block.storage
         idleBytes += block.capacity
     }
 
     /// Frees every idle buffer; returns the bytes freed.
     mutating func freeIdle() -> Int {
         let freed = idleBytes
-        for sizeClass in idle.indices {
-            for storage in idle[sizeClass] { storage.deallocate() }
-            idle[sizeClass].removeAll(keepingCapacity: true)
+        for sizeClass in 0..<Self.classCount {
+            while let storage = heads[sizeClass] {
+                heads[sizeClass] = storage.load(as: UnsafeMutableRawPointer?.self)
+                storage.deallocate()
+            }
         }
         idleBytes = 0
         allocatedBytes -= freed
         return freed
+    }
+
+    /// Frees the idle buffers and the lists; only once nothing is lent.
+    mutating func freeAll() {
+        _ = freeIdle()
+        precondition(allocatedBytes == 0, "output buffers still lent: \(allocatedBytes) bytes")
+        heads.deallocate()
     }
 }

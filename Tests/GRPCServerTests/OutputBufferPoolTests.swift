@@ -8,7 +8,7 @@ import Testing
         let pool = UnsafeMutablePointer<OutputBufferPool>.allocate(capacity: 1)
         pool.initialize(to: OutputBufferPool())
         body(pool)
-        _ = pool.pointee.freeIdle()
+        pool.pointee.freeAll()
         pool.deinitialize(count: 1)
         pool.deallocate()
     }
