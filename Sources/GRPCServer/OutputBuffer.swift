@@ -75,6 +75,11 @@ struct OutputBuffer {
     }
 
     private mutating func makeRoom(for extra: Int) {
+        if storage == nil, extra <= OutputBufferPool.smallestCapacity, let block = pool?.pointee.takeSmallest() {
+            storage = block.storage
+            capacity = block.capacity
+            return
+        }
         let live = count
         if let storage, start > 0 {
             // Slide the unsent bytes to the front before growing.

@@ -49,6 +49,16 @@ struct OutputBufferPool {
         (capacity / smallestCapacity).trailingZeroBitCount
     }
 
+    /// An idle buffer of the smallest class, if there is one: what nearly
+    /// every flush borrows.
+    @inline(__always)
+    mutating func takeSmallest() -> Block? {
+        guard let storage = heads[0] else { return nil }
+        heads[0] = storage.load(as: UnsafeMutableRawPointer?.self)
+        idleBytes -= Self.smallestCapacity
+        return Block(storage: storage, capacity: Self.smallestCapacity)
+    }
+
     /// A buffer of at least `bytes`: an idle one of the smallest class that
     /// fits, or a new one of exactly that class.
     mutating func take(atLeast bytes: Int) -> Block {
