@@ -78,6 +78,10 @@ def all_servers(tickwire_bin: Path | None) -> dict[str, Server]:
         # lingers (up to --flush-budget) only while the loop is busy. These
         # write every iteration whatever the load: the default before issue 22.
         "tickwire-nolinger": Server("tickwire-nolinger", tickwire, tickwire_arguments(None, "0"), build),
+        # An older build run side by side with this one, to tell a change from
+        # the machine's noise: $TICKWIRE_BASELINE_BIN, at its own defaults.
+        "tickwire-baseline": Server("tickwire-baseline", Path(os.environ.get("TICKWIRE_BASELINE_BIN", "/nonexistent")),
+                                    tickwire_arguments(None), "set TICKWIRE_BASELINE_BIN to an older tickwire binary"),
         "tickwire-io_uring-nolinger": Server("tickwire-io_uring-nolinger", tickwire,
                                              tickwire_arguments("io_uring", "0"), build),
         # auto's latency budget, other than the default (issue 22's choice of it).
