@@ -85,7 +85,9 @@ def table(results: list[dict]) -> str:
         rows.append("| " + " | ".join(base + [
             f"{r['msgs_per_s']:,}", f"{r['mb_per_s']:.1f}", f"{lat['p50']:.2f}", f"{lat['p99']:.2f}",
             f"{times_floor(r, 'p50')} / {times_floor(r, 'p99')}" if "floor_multiple" in r else "",
-            f"{lat['p999']:.2f}", f"{lat['max']:.1f}", f"{r['cpu_ns_per_msg']:,.0f}",
+            f"{lat['p999']:.2f}", f"{lat['max']:.1f}",
+            # None when nothing was delivered (a server that never started its replay).
+            "–" if r["cpu_ns_per_msg"] is None else f"{r['cpu_ns_per_msg']:,.0f}",
             f"{r['server_cpu_share'] * 100:.0f}%", f"{r['rss_idle_kib']:,} / {r['rss_loaded_kib']:,}",
             f"{r['kib_per_stream']:.1f}", str(r["errors"]), f"{r['others_cpu_share'] * 100:.0f}%"]) + " |")
     return "\n".join(rows) + "\n"
