@@ -458,19 +458,24 @@ public final class HTTP2Connection {
 
     /// Our first SETTINGS frame.
     static func advertisedSettings(_ limits: GRPCLimits) -> [nghttp2_settings_entry] {
-        [
+        var settings = [
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
                                    value: limits.maxConcurrentStreams),
             // Advisory for the client; RequestHeaders enforces it.
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue),
                                    value: UInt32(clamping: limits.maxHeaderListBytes)),
-            // Our decoder's table: once the client ACKs, nghttp2 drops what
-            // it indexed before, and the client's next header block starts
-            // with a table size update (RFC 7541, 4.2).
-            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_HEADER_TABLE_SIZE.rawValue),
-                                   value: limits.headerTableBytes),
         ]
+        // Only a change is sent: a smaller table binds the client's encoder
+        // to a table size update once it ACKs (GRPCLimits says why we don't).
+        if limits.requestHeaderTableBytes != defaultHeaderTableBytes {
+            settings.append(nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_HEADER_TABLE_SIZE.rawValue),
+                                                   value: limits.requestHeaderTableBytes))
+        }
+        return settings
     }
+
+    /// RFC 9113, 6.5.2: SETTINGS_HEADER_TABLE_SIZE's initial value.
+    static let defaultHeaderTableBytes: UInt32 = 4_096
 
     private func submitSettings() throws(ConnectionSetupError) {
         var settings = Self.advertisedSettings(limits)

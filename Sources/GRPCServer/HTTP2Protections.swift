@@ -21,7 +21,7 @@ public enum HTTP2Protections {
         }
         nghttp2_option_set_max_settings(option, limits.maxSettingsEntries)
         nghttp2_option_set_max_outbound_ack(option, limits.maxOutboundAcks)
-        nghttp2_option_set_max_deflate_dynamic_table_size(option, Int(limits.headerTableBytes))
+        nghttp2_option_set_max_deflate_dynamic_table_size(option, Int(limits.responseHeaderTableBytes))
         _ = tw_nghttp2_set_max_continuations(option, limits.maxContinuations)
         // A backstop only, at twice our burst: StreamResetRate trips first and
         // answers ENHANCE_YOUR_CALM, where nghttp2's answers INTERNAL_ERROR.

@@ -161,12 +161,32 @@ private final class SessionPair {
         #expect(tw_nghttp2_allocator_counts(allocator).live_bytes == 0)
     }
 
-    /// With a table of 0 each way no header is held past its block: the
-    /// first request arrives before the client knows our SETTINGS (and its
-    /// encoder indexes), the ACK empties our decoder's table, and the next
-    /// request opens with a table size update nghttp2 insists on.
-    @Test func noHeaderTableOnEitherSideOnceTheSettingsAreAcknowledged() throws {
+    /// By default our encoder keeps no table and the client's keeps HTTP/2's
+    /// 4,096: the SETTINGS we send do not mention the table, so a client
+    /// whose encoder never sends a table size update (h2spec's) is served.
+    @Test func theDefaultsLeaveTheClientsTableAloneAndKeepNoneOfOurs() throws {
+        let advertised = HTTP2Connection.advertisedSettings(GRPCLimits())
+        #expect(!advertised.contains { $0.settings_id == Int32(NGHTTP2_SETTINGS_HEADER_TABLE_SIZE.rawValue) })
         let pair = try SessionPair(GRPCLimits())
+        pair.request()
+        pair.exchange()
+        #expect(nghttp2_session_get_local_settings(pair.server, NGHTTP2_SETTINGS_HEADER_TABLE_SIZE) == 4_096)
+        pair.respond(streamID: 1)
+        pair.request()
+        pair.exchange()
+        #expect(pair.requests.pointee == 2)
+        #expect(nghttp2_session_get_hd_inflate_dynamic_table_size(pair.server) > 0)
+        #expect(nghttp2_session_get_hd_deflate_dynamic_table_size(pair.server) == 0)
+    }
+
+    /// A decoder table of 0 is a setting: once the client ACKs, nghttp2
+    /// empties what the first request indexed (it was sent before our
+    /// SETTINGS arrived), and the next request opens with the table size
+    /// update nghttp2 insists on.
+    @Test func aDecoderTableOfZeroHoldsNoHeaderOnceAcknowledged() throws {
+        var limits = GRPCLimits()
+        limits.requestHeaderTableBytes = 0
+        let pair = try SessionPair(limits)
         pair.request()
         pair.exchange()
         #expect(pair.requests.pointee == 1)
@@ -177,19 +197,17 @@ private final class SessionPair {
         pair.exchange()
         #expect(pair.requests.pointee == 2)
         #expect(nghttp2_session_get_hd_inflate_dynamic_table_size(pair.server) == 0)
-        #expect(nghttp2_session_get_hd_deflate_dynamic_table_size(pair.server) == 0)
     }
 
-    /// The table is a setting: 4,096 (HTTP/2's default) indexes as before.
-    @Test func aNonZeroTableIndexes() throws {
+    /// Our encoder indexes when told to.
+    @Test func aNonZeroEncoderTableIndexes() throws {
         var limits = GRPCLimits()
-        limits.headerTableBytes = 4_096
+        limits.responseHeaderTableBytes = 4_096
         let pair = try SessionPair(limits)
         pair.request()
         pair.exchange()
         pair.respond(streamID: 1)
         pair.exchange()
-        #expect(nghttp2_session_get_hd_inflate_dynamic_table_size(pair.server) > 0)
         #expect(nghttp2_session_get_hd_deflate_dynamic_table_size(pair.server) > 0)
     }
 }
