@@ -197,3 +197,89 @@ def test_swift_example_uses_the_servers_messages():
     link = EXAMPLES / "swift" / "tickwire-watch" / "Sources" / "TickwireWatch" / "tickwire_v1_price_stream.pb.swift"
     assert link.is_symlink(), link
     assert link.resolve() == harness.REPO_ROOT / "Sources" / "TickwireProto" / "tickwire_v1_price_stream.pb.swift"
+
+
+# MACD on 1m candles (issue 19): watch_macd.py and the grpcurl request of
+# docs/wire-api.md, against a replay of the day of real 1m candles, checked
+# against TA-Lib on that day's closes.
+
+DAY_TRADES = harness.FIXTURES_DIR / "trades-btcusdt-2023-03-10-from-klines.jsonl"
+DAY_CSV = harness.FIXTURES_DIR / "binanceus-BTCUSDT-1m-2023-03-10.csv"
+MACD_CLOSES = 20
+MACD_LINE_RE = re.compile(r"^BTCUSDT MACD CANDLE_INTERVAL_1M (?P<label>on close|provisional): macd (?P<macd>-?[0-9.]+) "
+                          r"signal (?P<signal>-?[0-9.]+) histogram (?P<histogram>-?[0-9.]+) "
+                          r"\(candle ending (?P<close_ms>\d+)\)$")
+
+
+@pytest.fixture(scope="module")
+def day_server(binary, tmp_path_factory):
+    # 4 trades a minute at 400 trades/s: a 1m close every 10 ms of replay, and
+    # --replay-wait-streams 1 holds the day until the client is there.
+    argv = harness.server_argv(None, log_level="info",
+                               extra=["--replay", str(DAY_TRADES), "--replay-rate", "400",
+                                      "--replay-wait-streams", "1", "--indicator-interval", "5ms"])
+    log = tmp_path_factory.mktemp("macd-server") / "tickwire.stderr.log"
+    srv = harness.TickwireServer(argv, harness.server_env(), log)
+    try:
+        srv.wait_listening()
+        yield srv
+    finally:
+        srv.kill()
+
+
+def _talib_macd_by_close_ms() -> dict[int, tuple[float, float, float]]:
+    import csv
+    import datetime as dt
+
+    import numpy as np
+    import talib
+    rows = list(csv.DictReader(DAY_CSV.open()))
+    closes = np.array([float(r["close"]) for r in rows], dtype=np.float64)
+    macd, signal_line, histogram = talib.MACD(closes, fastperiod=12, slowperiod=26, signalperiod=9)
+    out = {}
+    for index, row in enumerate(rows):
+        open_ms = int(dt.datetime.fromisoformat(row["open_time"]).timestamp() * 1000)
+        if not np.isnan(macd[index]) and not np.isnan(signal_line[index]):
+            out[open_ms + 59_999] = (macd[index], signal_line[index], histogram[index])
+    return out
+
+
+def test_watch_macd_prints_talibs_macd_on_1m_closes(day_server):
+    argv = [sys.executable, str(EXAMPLES / "python" / "watch_macd.py"), "--target", day_server.target,
+            "--forming", "--closes", str(MACD_CLOSES), "--stubs", str(harness.ensure_stubs())]
+    run = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert run.returncode == 0, f"exit {run.returncode}\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}"
+    lines = run.stdout.splitlines()
+    assert "subscription macd-1m: code 0 OK (MACD 12, 26, 9)" in lines, lines[:5]
+    matches = [MACD_LINE_RE.match(line) for line in lines if line.startswith("BTCUSDT MACD")]
+    assert matches and all(matches), lines[:10]
+    on_close = [m for m in matches if m["label"] == "on close"]
+    assert len(on_close) == MACD_CLOSES and any(m["label"] == "provisional" for m in matches), lines[-5:]
+    want = _talib_macd_by_close_ms()
+    for match in on_close:
+        expected = want[int(match["close_ms"])]
+        got = (float(match["macd"]), float(match["signal"]), float(match["histogram"]))
+        # The example prints four decimals.
+        assert all(abs(g - e) <= 0.00006 for g, e in zip(got, expected)), (match.group(0), expected)
+    # The first value comes with the 34th candle (TA-Lib's MACD(12, 26, 9) look-back is 33).
+    assert int(on_close[0]["close_ms"]) == min(want), (on_close[0].group(0), min(want))
+    assert f"stream ended: --closes {MACD_CLOSES} reached" in lines
+    print(f"\nwatch_macd.py: {len(on_close)} values on close equal TA-Lib's to the 4 printed decimals")
+
+
+def test_the_grpcurl_macd_request_of_the_docs_subscribes(day_server):
+    """grpcurl is not in Debian: the JSON the docs pass to `grpcurl -d` is
+    parsed with protobuf's JSON mapping, as grpcurl parses it, and sent."""
+    from google.protobuf import json_format
+    pb, rpc = harness.stubs()
+    text = (harness.REPO_ROOT / "docs" / "wire-api.md").read_text()
+    block = re.search(r"grpcurl -plaintext -H 'tickwire-stream-duration: 10m' -d '(?P<json>[^']*INDICATOR_TYPE_MACD[^']*)'",
+                      text)
+    assert block, "the grpcurl MACD example is gone from docs/wire-api.md"
+    request = json_format.Parse(block["json"], pb.IndicatorRequest())
+    assert request.interval == pb.CANDLE_INTERVAL_1M and request.forming
+    with harness.channel(day_server.target) as channel:
+        call = rpc.PriceStreamStub(channel).StreamPrices(iter([request]), timeout=RUN_TIMEOUT_S)
+        status = next(r.status for r in call if r.WhichOneof("payload") == "status")
+        call.cancel()
+    assert (status.code, status.request_id, status.parameters.macd.slow_period) == (0, "macd-1m", 26), status
