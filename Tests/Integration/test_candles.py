@@ -228,10 +228,22 @@ def test_a_late_joiner_starts_where_a_client_from_the_start_stands(day_run):
     assert forming.open_time_ms == last_closed.open_time_ms + MINUTE_MS
     from_start = {c.open_time_ms: c for c in candles_of(main, "BTCUSDT", "1m")}
     assert last_closed == from_start[last_closed.open_time_ms]
-    # The forming candle is one the day's real candle contains at that trade.
-    assert forming.first_trade_id <= forming.last_trade_id
-    final = from_start[forming.open_time_ms]
-    assert forming.open == final.open and forming.high <= final.high and forming.low >= final.low
+    # The forming candle is what a client from the start would hold at that
+    # trade: the day's trades of its minute up to its last trade id, grouped
+    # here without the server (a minute without a trade yet is flat at the
+    # previous close, ids -1).
+    trades = harness.trades_in(DAY_TRADES.open())
+    so_far = [t for t in trades if forming.open_time_ms <= t.trade_time_ms < forming.open_time_ms + MINUTE_MS
+              and t.trade_id <= forming.last_trade_id]
+    if forming.last_trade_id == -1:
+        assert not so_far or so_far[0].trade_id > forming.last_trade_id
+        assert (forming.open, forming.close, forming.volume) == (last_closed.close, last_closed.close, 0)
+    else:
+        assert so_far, forming
+        assert (forming.first_trade_id, forming.trade_count) == (so_far[0].trade_id, len(so_far))
+        assert (forming.open, forming.high, forming.low, forming.close) == (
+            so_far[0].price, max(t.price for t in so_far), min(t.price for t in so_far), so_far[-1].price)
+        assert close_to(forming.volume, sum(t.quantity for t in so_far))
     # Its values: the same as the from-start client got for the same close.
     late_values = updates_of(late, "RSI", forming=False)
     main_values = {u.trade_time_ms: u.value for u in updates_of(main, "RSI", forming=False)}
@@ -243,7 +255,15 @@ def test_a_late_joiner_starts_where_a_client_from_the_start_stands(day_run):
                          and i.response.status.request_id == "late-rsi")
     newest_close = max(c.close_time_ms for c in candles_of(late[:rsi_status_at], "BTCUSDT", "1m"))
     assert late_values[0].trade_time_ms == newest_close
-    assert updates_of(late, "RSI", forming=True), "the provisional value came at once too"
+    # The provisional value came at once too, and is the one a client from the
+    # start gets at that trade: TA-Lib over the closes with its price appended.
+    provisional = updates_of(late, "RSI", forming=True)
+    assert provisional, "no provisional value"
+    first = provisional[0]
+    closes = [r["close"] for r in real_day()]
+    index = (first.trade_time_ms + 1 - real_day()[0]["open_time_ms"]) // MINUTE_MS - 1
+    price = closes[index - 1] if first.trade_id == -1 else {t.trade_id: t.price for t in trades}[first.trade_id]
+    assert close_to(first.value, reference("RSI", np.array(closes[:index] + [price], dtype=np.float64))[-1])
 
 
 def seconds_reference(trades, symbol, end_second):
