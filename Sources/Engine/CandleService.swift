@@ -111,13 +111,16 @@ public final class CandleService {
 
     // MARK: Requests
 
-    func apply<Stream>(_ request: CandleSubscriptionRequest, to entry: inout PriceStreamEntry<Stream>) -> GRPCStatus {
+    /// `shares` is the connections' share of the indicator pools, which
+    /// indicators on candles count against as per-trade ones do.
+    func apply<Stream>(_ request: CandleSubscriptionRequest, to entry: inout PriceStreamEntry<Stream>,
+                       shares: inout ConnectionIndicatorShares) -> GRPCStatus {
         switch request {
         case .rejected(let code, let message):
             return GRPCStatus(code, message)
         case .unsubscribe(let key):
             if let index = entry.candleSubscriptions.firstIndex(where: { $0.key == key }) {
-                release([entry.candleSubscriptions[index]])
+                release([entry.candleSubscriptions[index]], connection: entry.connectionKey, shares: &shares)
                 entry.candleSubscriptions.remove(at: index)
             }
             return .ok
@@ -130,9 +133,16 @@ public final class CandleService {
             }
             var handle: IndicatorHandle?
             if case .indicator(let kind, let period, let parameters) = key.subject {
+                let share = SharedIndicatorKey.onCandles(symbol: key.symbol, interval: key.interval, subject: key.subject)
+                guard shares.admits(share, for: entry.connectionKey) else {
+                    return GRPCStatus(.resourceExhausted,
+                                      "this connection's streams already hold \(shares.limit) distinct indicators (the server's --max-indicators-per-connection); unsubscribe one first")
+                }
                 switch book.subscribe(symbol: key.symbol, interval: key.interval, kind: kind, period: period,
                                       parameters: parameters) {
-                case .success(let subscribed): handle = subscribed
+                case .success(let subscribed):
+                    handle = subscribed
+                    shares.add(share, for: entry.connectionKey)
                 case .failure(.poolExhausted):
                     return GRPCStatus(.resourceExhausted,
                                       "the server computes its maximum of \(settings.maxIndicators) distinct indicators on candles; try one that others already use, or later")
@@ -155,9 +165,13 @@ public final class CandleService {
         }
     }
 
-    func release(_ subscriptions: [CandleStreamSubscription]) {
+    func release(_ subscriptions: [CandleStreamSubscription], connection: ObjectIdentifier,
+                 shares: inout ConnectionIndicatorShares) {
         for subscription in subscriptions {
-            if let handle = subscription.handle { book.unsubscribe(handle) }
+            guard let handle = subscription.handle else { continue }
+            book.unsubscribe(handle)
+            let key = subscription.key
+            shares.remove(.onCandles(symbol: key.symbol, interval: key.interval, subject: key.subject), for: connection)
         }
     }
 

@@ -1,13 +1,29 @@
+import Candles
 import Indicators
 
+/// One shared indicator state a connection's share counts: per trade, or on
+/// one interval's candles. Both kinds count against the same share, since
+/// either pool emptied by one client locks everyone else out of it.
+enum SharedIndicatorKey: Hashable {
+    case perTrade(IndicatorKey)
+    /// The state is per (symbol, interval, type, parameters): `forming` only
+    /// says what a stream is sent, so the key is kept with it false.
+    case onCandles(CandleKey)
+
+    static func onCandles(symbol: Int, interval: CandleInterval, subject: CandleSubject) -> SharedIndicatorKey {
+        .onCandles(CandleKey(symbol: symbol, interval: interval, subject: subject, forming: false))
+    }
+}
+
 /// Which distinct indicators each client connection holds, across all its
-/// streams (--max-indicators-per-connection). The pool (--max-indicators) is
-/// shared by every client; without a share per connection, one connection
-/// with 64 streams × 64 subscriptions takes all 4,096 and everyone else is
-/// refused. Touched only when a subscription changes, never per trade.
+/// streams (--max-indicators-per-connection), per trade and on candles. The
+/// pools (--max-indicators) are shared by every client; without a share per
+/// connection, one connection with 64 streams × 64 subscriptions takes all
+/// 4,096 and everyone else is refused. Touched only when a subscription
+/// changes, never per trade.
 struct ConnectionIndicatorShares {
     /// Per connection: each indicator it holds, and how many of its streams hold it.
-    private var held: [ObjectIdentifier: [IndicatorKey: Int]] = [:]
+    private var held: [ObjectIdentifier: [SharedIndicatorKey: Int]] = [:]
     let limit: Int
 
     init(limit: Int) {
@@ -20,18 +36,18 @@ struct ConnectionIndicatorShares {
 
     /// Another of the connection's streams subscribing to `key` would keep it
     /// within its share: either it already holds `key`, or it has room.
-    func admits(_ key: IndicatorKey, for connection: ObjectIdentifier) -> Bool {
+    func admits(_ key: SharedIndicatorKey, for connection: ObjectIdentifier) -> Bool {
         guard let keys = held[connection] else { return true }
         return keys[key] != nil || keys.count < limit
     }
 
-    mutating func add(_ key: IndicatorKey, for connection: ObjectIdentifier) {
+    mutating func add(_ key: SharedIndicatorKey, for connection: ObjectIdentifier) {
         held[connection, default: [:]][key, default: 0] += 1
     }
 
     /// One stream of `connection` no longer holds `key`; a connection that
     /// holds nothing is forgotten, so closed connections leave no entry.
-    mutating func remove(_ key: IndicatorKey, for connection: ObjectIdentifier) {
+    mutating func remove(_ key: SharedIndicatorKey, for connection: ObjectIdentifier) {
         guard var keys = held[connection], let streams = keys[key] else {
             assertionFailure("removing an indicator the connection does not hold")
             return

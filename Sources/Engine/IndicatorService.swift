@@ -11,8 +11,9 @@ public final class IndicatorService {
     public let settings: IndicatorSettings
     public let symbols: SymbolTable
     private var engine: IndicatorEngine
-    /// Each connection's share of the pool (--max-indicators-per-connection).
-    private var shares: ConnectionIndicatorShares
+    /// Each connection's share of the pools (--max-indicators-per-connection),
+    /// per trade here and on candles (CandleService is handed it).
+    var shares: ConnectionIndicatorShares
     /// Batches sent, for the logs.
     public private(set) var batchesSent = 0
     /// Batch rounds in which a stream's backlog was over the soft limit and
@@ -58,7 +59,7 @@ public final class IndicatorService {
             // Not subscribed is still OK: the client's intent already holds.
             if let index = entry.subscriptions.firstIndex(where: { $0.key == key }) {
                 engine.unsubscribe(entry.subscriptions[index].handle)
-                shares.remove(key, for: entry.connectionKey)
+                shares.remove(.perTrade(key), for: entry.connectionKey)
                 entry.subscriptions.remove(at: index)
             }
             return .ok
@@ -69,13 +70,13 @@ public final class IndicatorService {
                 return GRPCStatus(.resourceExhausted,
                                   "this stream already holds \(settings.maxSubscriptionsPerStream) subscriptions (the server's --max-subscriptions-per-stream); unsubscribe one first")
             }
-            guard shares.admits(key, for: entry.connectionKey) else {
+            guard shares.admits(.perTrade(key), for: entry.connectionKey) else {
                 return GRPCStatus(.resourceExhausted,
                                   "this connection's streams already hold \(shares.limit) distinct indicators (the server's --max-indicators-per-connection); unsubscribe one first")
             }
             switch engine.subscribe(symbol: key.symbol, kind: key.kind, period: key.period, parameters: key.parameters) {
             case .success(let handle):
-                shares.add(key, for: entry.connectionKey)
+                shares.add(.perTrade(key), for: entry.connectionKey)
                 if entry.subscriptions.isEmpty { entry.subscriptions.reserveCapacity(4) }
                 entry.subscriptions.append(StreamSubscription(key: key, handle: handle))
                 return .ok
@@ -92,7 +93,7 @@ public final class IndicatorService {
     func release(_ subscriptions: [StreamSubscription], connection: ObjectIdentifier) {
         for subscription in subscriptions {
             engine.unsubscribe(subscription.handle)
-            shares.remove(subscription.key, for: connection)
+            shares.remove(.perTrade(subscription.key), for: connection)
         }
     }
 

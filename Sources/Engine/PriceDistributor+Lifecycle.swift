@@ -49,8 +49,8 @@ extension PriceDistributor {
     /// Applies a candle request (candles, or an indicator on candles); a new
     /// subscription's current state goes out right after its status.
     public func apply(_ request: CandleSubscriptionRequest, from stream: Stream) -> GRPCStatus? {
-        let candles = self.candles
-        return registry.withEntry(of: stream) { candles.apply(request, to: &$0) }
+        let candles = self.candles, indicators = self.indicators
+        return registry.withEntry(of: stream) { candles.apply(request, to: &$0, shares: &indicators.shares) }
     }
 
     /// The deadline timer fired: calls whose time is up end with their status.
@@ -122,7 +122,7 @@ extension PriceDistributor {
         bounds.forget(stream)
         guard let subscriptions = registry.remove(stream) else { return false }
         indicators.release(subscriptions.indicators, connection: stream.connectionKey)
-        candles.release(subscriptions.candles)
+        candles.release(subscriptions.candles, connection: stream.connectionKey, shares: &indicators.shares)
         return true
     }
 }

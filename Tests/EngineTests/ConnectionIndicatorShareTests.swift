@@ -61,4 +61,32 @@ import Testing
         }
         #expect(refused.code == .resourceExhausted && refused.message.contains("--max-indicators)"))
     }
+
+    /// Indicators on candles come from a pool of their own, and count against
+    /// the same share: without that, one connection could empty the candle
+    /// pool however small its share. The forming variant shares its state.
+    @Test func indicatorsOnCandlesCountAgainstTheSameShare() {
+        let harness = EngineHarness(maxIndicators: 16, maxIndicatorsPerConnection: 2)
+        let connection = Connection()
+        let first = harness.open(connection: connection), second = harness.open(connection: connection)
+        #expect(code(harness.request(.subscribe, .sma, period: 2, on: first)) == .ok)
+        #expect(code(harness.request(.subscribe, .rsi, period: 14, interval: .candleInterval1M, on: first)) == .ok)
+        #expect(code(harness.request(.subscribe, .rsi, period: 14, interval: .candleInterval1M, forming: true,
+                                     on: second)) == .ok)
+        guard case .answered(let refused) = harness.request(.subscribe, .ema, period: 9, interval: .candleInterval5M,
+                                                            on: second) else {
+            Issue.record("the request was not answered"); return
+        }
+        #expect(refused.code == .resourceExhausted)
+        #expect(refused.message.contains("--max-indicators-per-connection"))
+        #expect(harness.engine.indicators.indicatorCount(ofConnection: ObjectIdentifier(connection)) == 2)
+        // Unsubscribing on one stream keeps the state the other holds; closing both gives the share back.
+        #expect(code(harness.request(.unsubscribe, .rsi, period: 14, interval: .candleInterval1M, on: first)) == .ok)
+        #expect(harness.engine.indicators.indicatorCount(ofConnection: ObjectIdentifier(connection)) == 2)
+        harness.engine.closed(second)
+        #expect(harness.engine.indicators.indicatorCount(ofConnection: ObjectIdentifier(connection)) == 1)
+        #expect(code(harness.request(.subscribe, .ema, period: 9, interval: .candleInterval5M, on: first)) == .ok)
+        harness.engine.closed(first)
+        #expect(harness.engine.indicators.indicatorCount(ofConnection: ObjectIdentifier(connection)) == 0)
+    }
 }

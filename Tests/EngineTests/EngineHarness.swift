@@ -60,10 +60,14 @@ struct EngineHarness {
     }
 
     /// Sends an IndicatorRequest as the client's bytes.
+    /// With an `interval`, the indicator is on that interval's candles.
     func request(_ action: Tickwire_V1_IndicatorRequest.Action, _ type: Tickwire_V1_IndicatorType, period: UInt32,
-                 symbol: String = "BTCUSDT", on stream: RecordingStream) -> IndicatorRequestOutcome {
+                 symbol: String = "BTCUSDT", interval: Tickwire_V1_CandleInterval = .unspecified,
+                 forming: Bool = false, on stream: RecordingStream) -> IndicatorRequestOutcome {
         var request = Tickwire_V1_IndicatorRequest()
         request.action = action
+        request.interval = interval
+        request.forming = forming
         request.symbol = symbol
         request.type = type
         request.period = period

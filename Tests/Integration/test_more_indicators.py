@@ -389,3 +389,31 @@ def test_bad_parameters_get_3_with_a_reason_and_the_pool_limit_8(start_server, c
     assert got["ok-bb-explicit"].parameters == got["ok-bb"].parameters
     assert harness.wait_until(lambda: len(stream.prices()) >= 5, 20), stream.describe_end()
     release.set()
+
+
+def test_the_stream_and_connection_limits_hold_for_the_new_types(start_server, collectors, grpc_channels):
+    """--max-subscriptions-per-stream and --max-indicators-per-connection
+    count MACD, BBANDS, ATR, STOCH and VWAP as they count SMA, EMA and RSI:
+    over either, code 8 naming the flag, and the stream carries on."""
+    server = start_server(replay=harness.TRADES_FIXTURE, speed="5", wait_streams=1,
+                          extra=["--max-subscriptions-per-stream", "2", "--max-indicators-per-connection", "3"])
+    chan = grpc_channels(server.target)
+    first_cases = [
+        (request("MACD", rid="a-macd"), OK, "OK"),
+        (request("BBANDS", rid="a-bb"), OK, "OK"),
+        (request("ATR", rid="a-atr", interval="1m"), RESOURCE_EXHAUSTED, "--max-subscriptions-per-stream"),
+    ]
+    second_cases = [
+        (request("STOCH", rid="b-stoch", interval="1m"), OK, "OK"),
+        (request("VWAP", rid="b-vwap"), RESOURCE_EXHAUSTED, "--max-indicators-per-connection"),
+    ]
+    release = threading.Event()
+    for name, cases in (("first", first_cases), ("second", second_cases)):
+        stream = collectors(chan, name=name, deadline_s=30,
+                            requests=harness.held_open_requests(release, 30, [c[0] for c in cases])).start()
+        got = {s.request_id: s for s in wait_statuses(stream, len(cases))}
+        for message, code, words in cases:
+            status = got[message.request_id]
+            assert status.code == code and words in status.message, (message.request_id, status.code, status.message)
+    assert harness.wait_until(lambda: len(stream.prices()) >= 5, 20), stream.describe_end()
+    release.set()
