@@ -38,13 +38,13 @@ public struct KeepalivePolicy: Sendable, Equatable {
     /// within 10%, but never later than a second, and at most 20 sweeps a
     /// second (each looks at every connection).
     public var sweepIntervalNanos: Int64? {
-        var intervals: [Int64] = []
-        if let timeNanos { intervals += [timeNanos, timeoutNanos] }
+        // Read at every sweep: no array, so the sweep allocates nothing.
+        var shortest = Int64.max
+        if let timeNanos { shortest = min(shortest, timeNanos, timeoutNanos) }
         if let maxConnectionAgeNanos {
-            intervals.append(maxConnectionAgeNanos)
-            if let maxConnectionAgeGraceNanos { intervals.append(maxConnectionAgeGraceNanos) }
+            shortest = min(shortest, maxConnectionAgeNanos, maxConnectionAgeGraceNanos ?? .max)
         }
-        guard let shortest = intervals.min() else { return nil }
+        guard shortest != .max else { return nil }
         return min(max(shortest / 10, 50_000_000), 1_000_000_000)
     }
 }
