@@ -104,17 +104,16 @@ def start(start_server, fakes, pki, frames, extra=(), rate: float = 100.0):
 
 
 def first_rsi_batch(collector, deadline_s: float):
-    """The first IndicatorUpdate for 1h RSI(14) on closes, or None by the deadline."""
+    """The 1h RSI(14) value on closes in the stream's first IndicatorBatch:
+    None if no batch came by the deadline, or if the first one lacks it."""
     hour = interval_enum("1h")
     rsi = pb().IndicatorType.Value("INDICATOR_TYPE_RSI")
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:  # bounded by the deadline
-        for response in collector.non_prices():
-            if response.WhichOneof("payload") != "indicators":
-                continue
-            for update in response.indicators.updates:
-                if update.interval == hour and update.type == rsi and not update.forming:
-                    return update
+        batches = [r for r in collector.non_prices() if r.WhichOneof("payload") == "indicators"]
+        if batches:
+            return next((u for u in batches[0].indicators.updates
+                         if u.interval == hour and u.type == rsi and not u.forming), None)
         time.sleep(0.02)
     return None
 

@@ -179,6 +179,8 @@ def test_longer_candles_equal_the_aggregation_of_the_real_minutes(day_run, inter
         assert candle.open == group[0]["open"] and candle.close == group[-1]["close"]
         assert candle.high == max(r["high"] for r in group) and candle.low == min(r["low"] for r in group)
         assert close_to(candle.volume, sum(r["volume"] for r in group))
+        assert candle.close_time_ms == candle.open_time_ms + minutes * MINUTE_MS - 1
+        assert candle.trade_count == sum(4 if r["volume"] > 0 else 0 for r in group)
 
 
 def reference(kind: str, closes: np.ndarray) -> np.ndarray:
