@@ -417,3 +417,79 @@ def test_the_stream_and_connection_limits_hold_for_the_new_types(start_server, c
             assert status.code == code and words in status.message, (message.request_id, status.code, status.message)
     assert harness.wait_until(lambda: len(stream.prices()) >= 5, 20), stream.describe_end()
     release.set()
+
+
+# --------------------------------------------------------------------------
+# On 1s candles of the real trades in Tests/Fixtures
+# --------------------------------------------------------------------------
+
+ON_SECONDS = [kind for kind in ON_CANDLES if kind[0] in ("MACD", "BBANDS", "ATR", "STOCH")]
+
+
+def second_bars(trades: pd.DataFrame) -> pd.DataFrame:
+    """1s bars of one symbol's real trades, grouped here without the server:
+    a second without trades is flat at the previous close, as Binance's 1s
+    klines are (test_candles.py checks the server's 1s candles against the
+    same grouping)."""
+    second = trades["trade_time_ms"] // 1000
+    grouped = trades.groupby(second)["price"].agg(["max", "min", "last"])
+    seconds = np.arange(int(second.min()), int(second.max()) + 1)
+    bars = grouped.reindex(seconds)
+    bars["last"] = bars["last"].ffill()
+    bars["max"] = bars["max"].fillna(bars["last"])
+    bars["min"] = bars["min"].fillna(bars["last"])
+    bars.index = bars.index * 1000
+    return bars
+
+
+def test_values_on_second_candles_of_real_trades_equal_talib_at_every_close(start_server, collectors, grpc_channels):
+    """ATR and the Stochastic need candles; here they, MACD and the bands run
+    on the 1s candles of the real 2024-08-08 trades of both symbols, and
+    equal TA-Lib over a plain grouping of those trades at every close."""
+    server = start_server(replay=harness.TRADES_FIXTURE, speed="40", wait_streams=2,
+                          extra=["--indicator-interval", "1ms"])
+    requests = [request(kind, symbol=symbol, interval="1s", rid=f"{symbol}-{kind}-{index}", **fields)
+                for symbol in ("BTCUSDT", "ETHUSDT") for index, (kind, fields, _) in enumerate(ON_SECONDS)]
+    release = threading.Event()
+    main = collectors(grpc_channels(server.target), name="seconds",
+                      requests=harness.held_open_requests(release, WAIT_S, requests), deadline_s=WAIT_S).start()
+    got = wait_statuses(main, len(requests))
+    assert all(s.code == OK for s in got), [(s.request_id, s.code, s.message) for s in got]
+    bystander = collectors(grpc_channels(server.target), name="bystander", deadline_s=WAIT_S).start()
+    assert bystander.wait_count(harness.FIXTURE_TRADE_COUNT, 60), bystander.describe_end()
+    server.log.wait_for(REPLAY_FINISHED_RE, 30)
+    time.sleep(0.5)
+    release.set()
+
+    frame = pd.DataFrame([t.__dict__ for t in harness.fixture_trades()])
+    worst = Worst()
+    seen: dict[str, set] = {}
+    for symbol, mine in frame.groupby("symbol", sort=False):
+        bars = second_bars(mine.reset_index(drop=True))
+        starts = bars.index.to_numpy()
+        high, low, close = (bars[c].to_numpy(dtype=np.float64) for c in ("max", "min", "last"))
+        whole = {(kind, json.dumps(params, sort_keys=True)): reference_outputs(kind, high, low, close, params)
+                 for kind, _, params in ON_SECONDS}
+        for update in (u for u in updates(main.items) if u.symbol == symbol):
+            assert not update.forming
+            kind = kind_of(update)
+            p = update.parameters
+            params = {"MACD": lambda: {"fast": p.macd.fast_period, "slow": p.macd.slow_period, "signal": p.macd.signal_period},
+                      "BBANDS": lambda: {"period": update.period, "up": p.bollinger.deviations_up,
+                                         "down": p.bollinger.deviations_down},
+                      "ATR": lambda: {"period": update.period},
+                      "STOCH": lambda: {"fastk": p.stochastic.fastk_period, "slowk": p.stochastic.slowk_period,
+                                        "slowd": p.stochastic.slowd_period}}[kind]()
+            key = (kind, json.dumps(params, sort_keys=True))
+            index = int(np.searchsorted(starts, update.trade_time_ms + 1 - 1000))
+            assert starts[index] == update.trade_time_ms + 1 - 1000, (key, update.trade_time_ms)
+            name = f"{symbol} {kind} {key[1]}"
+            check(worst, name, update, [o[index] for o in whole[key]], f"close of second {index}")
+            seen.setdefault(name, set()).add(index)
+    worst.report("on 1s candles of the real trades against TA-Lib")
+    print("closes compared per series:", sorted({len(v) for v in seen.values()}))
+    assert len(seen) == 2 * len(ON_SECONDS), sorted(seen)
+    for name, indexes in seen.items():
+        # Every close from the first value on; the replay clock leaves the last second forming.
+        missing = [i for i in range(min(indexes), max(indexes) + 1) if i not in indexes]
+        assert not missing and len(indexes) >= 250, (name, len(indexes), missing[:10])
