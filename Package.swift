@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "GRPCServerTests", dependencies: ["GRPCServer", "GRPCWire"]),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"]),
         .testTarget(name: "CandlesTests", dependencies: ["Candles", "Indicators", "MarketData"]),
-        .testTarget(name: "MetricsHTTPTests", dependencies: ["MetricsHTTP"]),
+        .testTarget(name: "MetricsHTTPTests", dependencies: ["MetricsHTTP", "Reactor"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "MarketData", "GRPCWire", "Indicators", "Candles", "TickwireProto",
                                                         .product(name: "SwiftProtobuf", package: "swift-protobuf")]),

@@ -89,7 +89,7 @@ public final class MetricsEndpoint {
         let batchStart = nextAcceptSerial
         for _ in 0..<limits.maxConnections {
             guard let fd = try? listener.accept() else { return }
-            if slots.isFull { _ = reclaimSlot(protectedFromSerial: batchStart) }
+            if slots.isFull { _ = reclaimSlot(protectedFromSerial: batchStart, exposition: exposition) }
             guard let connection = adopt(fd) else { continue }
             do {
                 try read(connection, exposition: exposition)
@@ -101,20 +101,42 @@ public final class MetricsEndpoint {
 
     /// Every slot is taken: closes the connection ScrapeSlotReclaim picks.
     /// False when none may give way.
-    private func reclaimSlot(protectedFromSerial: UInt64) -> Bool {
-        let candidates = (0..<slots.capacity).lazy.compactMap { index -> ScrapeSlotReclaim.Candidate? in
-            self.slots.occupant(atSlot: index).map {
-                ScrapeSlotReclaim.Candidate(slot: index, phase: $0.phase, receivedBytes: $0.received, acceptSerial: $0.acceptSerial)
+    ///
+    /// A connection still reading may hold a request the loop has not read
+    /// yet: its readable event can sit behind the listener's in the same
+    /// batch while an attacker's connections keep arriving, and closing it
+    /// then fails a real scrape (a reset before any response). So the chosen
+    /// one is read first; if that moved it on (answered, or more of its
+    /// request), the choice is made again. Each pass either closes one, or
+    /// moves one on, which a connection can do only a few times.
+    private func reclaimSlot<E: MetricsExposition>(protectedFromSerial: UInt64, exposition: E) -> Bool {
+        for _ in 0..<(2 * slots.capacity + 1) {
+            let candidates = (0..<slots.capacity).lazy.compactMap { index -> ScrapeSlotReclaim.Candidate? in
+                self.slots.occupant(atSlot: index).map {
+                    ScrapeSlotReclaim.Candidate(slot: index, phase: $0.phase, receivedBytes: $0.received,
+                                                acceptSerial: $0.acceptSerial)
+                }
             }
+            guard let slot = ScrapeSlotReclaim.choose(candidates, protectedFromSerial: protectedFromSerial),
+                  let connection = slots.occupant(atSlot: slot) else { return false }
+            if connection.phase == .reading {
+                let receivedBefore = connection.received
+                do {
+                    try read(connection, exposition: exposition)
+                } catch {
+                    close(connection)
+                }
+                if connection.phase == .closed { return true }  // it ended itself: its slot is free
+                if connection.phase != .reading || connection.received != receivedBefore { continue }
+            }
+            // Reading what is there first: a close with unread input is a reset,
+            // which could destroy a lingering response the scraper has not read.
+            _ = HalfClose.discardInput(fd: connection.fd, scratch: discard)
+            close(connection)
+            connectionsReclaimed += 1
+            return true
         }
-        guard let slot = ScrapeSlotReclaim.choose(candidates, protectedFromSerial: protectedFromSerial),
-              let connection = slots.occupant(atSlot: slot) else { return false }
-        // Reading what is there first: a close with unread input is a reset,
-        // which could destroy a lingering response the scraper has not read.
-        _ = HalfClose.discardInput(fd: connection.fd, scratch: discard)
-        close(connection)
-        connectionsReclaimed += 1
-        return true
+        return false
     }
 
     public func connectionReady<E: MetricsExposition>(_ event: ReadyEvent, exposition: E) {
