@@ -22,6 +22,20 @@
 // send_data_callback) past the call, create the allocator with
 // `share_frame_buffer` 0.
 //
+// The shared encoder ring. A 1.52 session also sizes the ring of each HPACK table
+// for HTTP/2's 4,096-byte table when it is created (hd_context_init:
+// 128 entry pointers, 1,024 bytes), whatever table it is told to use. With
+// our encoder's table at 0 (GRPCLimits.responseHeaderTableBytes), the
+// deflater never indexes a header (hd_deflate_decide_indexing refuses every
+// entry larger than 3/4 of 0), so its ring is never read or written: every
+// session can be handed the same block. It is the first block of that size
+// a session asks for (nghttp2_hd_deflate_init2 runs before the inflater's
+// init in session_new), so, as for the frame buffer, only the first such
+// block asked for while `lending` is set is the shared one. The block is
+// filled with a pattern, and debug builds check it is still there
+// (tw_nghttp2_allocator_encoder_ring_untouched): a libnghttp2 that wrote
+// into it would fail the tests.
+//
 // Not thread-safe, like everything on the loop: one allocator per owner.
 #include <malloc.h>
 #include <stdlib.h>
@@ -34,20 +48,37 @@
 // NGHTTP2_FRAMEBUF_CHUNKLEN in 1.52's lib/nghttp2_frame.h: a frame header,
 // a pad length byte and the largest default payload.
 #define FRAME_BUFFER_BYTES (9 + 1 + 16384)
+// hd_ringbuf_init's block for NGHTTP2_HD_DEFAULT_MAX_BUFFER_SIZE (4,096) /
+// NGHTTP2_HD_ENTRY_OVERHEAD (32) entries, rounded up to a power of two.
+#define ENCODER_RING_BYTES (128 * sizeof(void *))
+#define ENCODER_RING_PATTERN 0xa5
 
 struct tw_nghttp2_allocator {
     nghttp2_mem mem;  // first, so a pointer to the allocator is one to its mem
     tw_nghttp2_memory_counts counts;
     unsigned char *shared_frame_buffer;  // NULL when not sharing
+    unsigned char *shared_encoder_ring;  // NULL when not sharing
     int lending;  // the next FRAME_BUFFER_BYTES block asked for is the shared one
+    int lending_ring;  // the next ENCODER_RING_BYTES block asked for is the shared one
 };
 
-// The shared buffer, if `size` is what a session being created asks for.
+// A shared block, if `size` is what a session being created asks for.
 static void *lend(tw_nghttp2_allocator *allocator, size_t size) {
-    if (!allocator->lending || size != FRAME_BUFFER_BYTES || allocator->shared_frame_buffer == NULL) return NULL;
-    allocator->lending = 0;
-    allocator->counts.frame_buffers_lent += 1;
-    return allocator->shared_frame_buffer;
+    if (allocator->lending && size == FRAME_BUFFER_BYTES && allocator->shared_frame_buffer != NULL) {
+        allocator->lending = 0;
+        allocator->counts.frame_buffers_lent += 1;
+        return allocator->shared_frame_buffer;
+    }
+    if (allocator->lending_ring && size == ENCODER_RING_BYTES && allocator->shared_encoder_ring != NULL) {
+        allocator->lending_ring = 0;
+        allocator->counts.encoder_rings_lent += 1;
+        return allocator->shared_encoder_ring;
+    }
+    return NULL;
+}
+
+static int is_shared(const tw_nghttp2_allocator *allocator, const void *block) {
+    return block != NULL && (block == allocator->shared_frame_buffer || block == allocator->shared_encoder_ring);
 }
 
 // Blocks are weighed by malloc_usable_size: what glibc really set aside,
@@ -75,7 +106,7 @@ static void *counted_malloc(size_t size, void *user_data) {
 
 static void counted_free(void *block, void *user_data) {
     tw_nghttp2_allocator *allocator = user_data;
-    if (block != NULL && block == allocator->shared_frame_buffer) return;
+    if (is_shared(allocator, block)) return;
     uncount_block(allocator, block);
     free(block);
 }
@@ -91,10 +122,11 @@ static void *counted_realloc(void *block, size_t size, void *user_data) {
     if (block == NULL) {
         void *lent = lend(allocator, size);
         if (lent != NULL) return lent;
-    } else if (block == allocator->shared_frame_buffer) {
-        // Growing it: the session moves to a buffer of its own.
+    } else if (is_shared(allocator, block)) {
+        // Growing it: the session moves to a block of its own.
+        size_t held = block == allocator->shared_frame_buffer ? FRAME_BUFFER_BYTES : ENCODER_RING_BYTES;
         void *own = counted_malloc(size, allocator);
-        if (own != NULL) memcpy(own, block, size < FRAME_BUFFER_BYTES ? size : FRAME_BUFFER_BYTES);
+        if (own != NULL) memcpy(own, block, size < held ? size : held);
         return own;
     }
     if (block != NULL && size == 0) {  // glibc frees it and returns NULL
@@ -113,7 +145,7 @@ static void *counted_realloc(void *block, size_t size, void *user_data) {
     return moved;
 }
 
-tw_nghttp2_allocator *tw_nghttp2_allocator_new(int share_frame_buffer) {
+tw_nghttp2_allocator *tw_nghttp2_allocator_new(int share_frame_buffer, int share_encoder_ring) {
     tw_nghttp2_allocator *allocator = calloc(1, sizeof(*allocator));
     if (allocator == NULL) return NULL;
     if (share_frame_buffer) {
@@ -122,6 +154,15 @@ tw_nghttp2_allocator *tw_nghttp2_allocator_new(int share_frame_buffer) {
             free(allocator);
             return NULL;
         }
+    }
+    if (share_encoder_ring) {
+        allocator->shared_encoder_ring = malloc(ENCODER_RING_BYTES);
+        if (allocator->shared_encoder_ring == NULL) {
+            free(allocator->shared_frame_buffer);
+            free(allocator);
+            return NULL;
+        }
+        memset(allocator->shared_encoder_ring, ENCODER_RING_PATTERN, ENCODER_RING_BYTES);
     }
     allocator->mem.mem_user_data = allocator;
     allocator->mem.malloc = counted_malloc;
@@ -133,11 +174,21 @@ tw_nghttp2_allocator *tw_nghttp2_allocator_new(int share_frame_buffer) {
 
 void tw_nghttp2_allocator_del(tw_nghttp2_allocator *allocator) {
     free(allocator->shared_frame_buffer);
+    free(allocator->shared_encoder_ring);
     free(allocator);
 }
 
 void tw_nghttp2_allocator_lend_frame_buffer(tw_nghttp2_allocator *allocator, int lending) {
     allocator->lending = lending;
+    allocator->lending_ring = lending;
+}
+
+int tw_nghttp2_allocator_encoder_ring_untouched(const tw_nghttp2_allocator *allocator) {
+    if (allocator->shared_encoder_ring == NULL) return 1;
+    for (size_t i = 0; i < ENCODER_RING_BYTES; i++) {
+        if (allocator->shared_encoder_ring[i] != ENCODER_RING_PATTERN) return 0;
+    }
+    return 1;
 }
 
 void tw_nghttp2_allocator_scribble_frame_buffer(tw_nghttp2_allocator *allocator) {

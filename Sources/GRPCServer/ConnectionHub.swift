@@ -120,7 +120,8 @@ public final class ConnectionHub {
         serverQueuedBytes.initialize(to: 0)
         outputBuffers = UnsafeMutablePointer<OutputBufferPool>.allocate(capacity: 1)
         outputBuffers.initialize(to: OutputBufferPool())
-        guard let allocator = tw_nghttp2_allocator_new(limits.sharedFrameBuffer ? 1 : 0) else {
+        guard let allocator = tw_nghttp2_allocator_new(limits.sharedFrameBuffer ? 1 : 0,
+                                                      limits.responseHeaderTableBytes == 0 ? 1 : 0) else {
             fatalError("out of memory for nghttp2's allocator")
         }
         nghttp2Allocator = allocator

@@ -172,6 +172,8 @@ public final class HTTP2Connection {
     func fillOutput() -> String? {
         guard let session else { return nil }
         defer { assert({ tw_nghttp2_allocator_scribble_frame_buffer(hub.nghttp2Allocator); return true }()) }
+        defer { assert(tw_nghttp2_allocator_encoder_ring_untouched(hub.nghttp2Allocator) == 1,
+                       "a session wrote into the shared HPACK encoder ring (nghttp2_memory.c)") }
         while output.count < limits.connectionOutputHighWaterBytes && framesWaiting(session) {
             var chunk: UnsafePointer<UInt8>?
             dataFramePaused = false

@@ -17,7 +17,7 @@ private final class SessionPair {
 
     /// `allocator`: one shared with another pair, else the pair's own.
     init(_ limits: GRPCLimits, allocator shared: OpaquePointer? = nil) throws {
-        allocator = shared ?? tw_nghttp2_allocator_new(limits.sharedFrameBuffer ? 1 : 0)!
+        allocator = shared ?? tw_nghttp2_allocator_new(limits.sharedFrameBuffer ? 1 : 0, limits.responseHeaderTableBytes == 0 ? 1 : 0)!
         ownsAllocator = shared == nil
         requests.initialize(to: 0)
         responses.initialize(to: 0)
@@ -133,7 +133,7 @@ private final class SessionPair {
     /// its own responses whole, a header block over 16 KiB (CONTINUATION,
     /// which takes a second chunk that must be private) included.
     @Test func sessionsSharingTheFrameBufferSendTheirOwnFrames() throws {
-        let allocator = tw_nghttp2_allocator_new(1)!
+        let allocator = tw_nghttp2_allocator_new(1, 1)!
         defer { tw_nghttp2_allocator_del(allocator) }
         do {
             let pairs = try [SessionPair(GRPCLimits(), allocator: allocator), SessionPair(GRPCLimits(), allocator: allocator)]
@@ -209,5 +209,36 @@ private final class SessionPair {
         pair.respond(streamID: 1)
         pair.exchange()
         #expect(nghttp2_session_get_hd_deflate_dynamic_table_size(pair.server) > 0)
+    }
+
+    /// With our encoder's table at 0 every session is lent one encoder ring
+    /// (nghttp2_memory.c): sessions made on one allocator all get it, none
+    /// writes into it however many headers they encode, and each is still
+    /// answered whole. Its own 1,024 bytes are what a session no longer holds.
+    @Test func theEncoderRingIsLentAndNeverWritten() throws {
+        let allocator = tw_nghttp2_allocator_new(1, 1)!
+        defer { tw_nghttp2_allocator_del(allocator) }
+        do {
+            let pairs = try (0..<3).map { _ in try SessionPair(GRPCLimits(), allocator: allocator) }
+            #expect(tw_nghttp2_allocator_counts(allocator).encoder_rings_lent == 3)
+            for pair in pairs {
+                pair.request()
+                pair.exchange()
+                let extra = (0..<40).map { ("x-header-\($0)", String(repeating: "v", count: 30)) }
+                pair.respond(streamID: 1, extra: extra)
+                pair.exchange()
+                #expect(pair.responses.pointee == 1)
+            }
+            #expect(tw_nghttp2_allocator_encoder_ring_untouched(allocator) == 1)
+        }
+        #expect(tw_nghttp2_allocator_counts(allocator).live_bytes == 0)
+    }
+
+    /// An encoder that indexes keeps a ring of its own.
+    @Test func anIndexingEncoderKeepsItsOwnRing() throws {
+        var limits = GRPCLimits()
+        limits.responseHeaderTableBytes = 4_096
+        let pair = try SessionPair(limits)
+        #expect(pair.counts.encoder_rings_lent == 0)
     }
 }

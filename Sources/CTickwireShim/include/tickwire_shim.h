@@ -124,15 +124,20 @@ typedef struct tw_nghttp2_memory_counts {
     uint64_t live_blocks;
     uint64_t allocations;         // malloc, calloc and realloc calls that succeeded
     uint64_t frame_buffers_lent;  // sessions given the shared frame buffer
+    uint64_t encoder_rings_lent;  // sessions given the shared HPACK encoder ring
 } tw_nghttp2_memory_counts;
 typedef struct tw_nghttp2_allocator tw_nghttp2_allocator;
-tw_nghttp2_allocator *tw_nghttp2_allocator_new(int share_frame_buffer);
+// share_encoder_ring only for sessions whose encoder table is 0
+// (nghttp2_option_set_max_deflate_dynamic_table_size(0)): see nghttp2_memory.c.
+tw_nghttp2_allocator *tw_nghttp2_allocator_new(int share_frame_buffer, int share_encoder_ring);
 void tw_nghttp2_allocator_del(tw_nghttp2_allocator *allocator);
 void *tw_nghttp2_allocator_mem(tw_nghttp2_allocator *allocator);
 tw_nghttp2_memory_counts tw_nghttp2_allocator_counts(const tw_nghttp2_allocator *allocator);
-// Set around nghttp2_session_server_new3 only: the frame buffer the new
-// session asks for is then the shared one.
+// Set around nghttp2_session_server_new3 only: the frame buffer and the
+// encoder ring the new session asks for are then the shared ones.
 void tw_nghttp2_allocator_lend_frame_buffer(tw_nghttp2_allocator *allocator, int lending);
+// 1 while no session has written into the shared encoder ring (debug checks).
+int tw_nghttp2_allocator_encoder_ring_untouched(const tw_nghttp2_allocator *allocator);
 // Overwrites the shared frame buffer (debug builds, after every fill): a
 // session that read back bytes it had returned would send garbage, and the
 // tests would see it.
