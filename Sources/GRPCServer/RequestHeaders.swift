@@ -1,13 +1,16 @@
 /// The request header fields gRPC cares about, collected as nghttp2 reports
 /// them one by one, then judged once the header block is complete.
 struct RequestHeaders {
-    var method = ""
+    /// `:method` and `content-type` are judged as they arrive and only the
+    /// verdicts kept: a stream lives as long as its call, and a kept
+    /// "application/grpc" is a heap string (16 bytes, one past the inline
+    /// limit) in every one of them.
+    var isPost = false
+    var isGRPCContentType = false
     var path = ""
-    var contentType = ""
     /// Raw `grpc-timeout` and `grpc-encoding` values; nil when not sent.
     var grpcTimeout: String?
     var grpcEncoding: String?
-    var userAgent = ""
     /// The two metadata fields a client uses to bound its own stream (read
     /// by FanOut's StreamBound). Only these are kept, raw, so that other
     /// metadata costs nothing; nil when not sent.
@@ -72,9 +75,9 @@ struct RequestHeaders {
         guard !exceedsListLimit else { return }
         switch name.count {
         case 5 where equals(name, ":path"): path = String(decoding: value, as: UTF8.self)
-        case 7 where equals(name, ":method"): method = String(decoding: value, as: UTF8.self)
-        case 10 where equals(name, "user-agent"): userAgent = String(decoding: value, as: UTF8.self)
-        case 12 where equals(name, "content-type"): contentType = String(decoding: value, as: UTF8.self)
+        case 7 where equals(name, ":method"): isPost = equals(value, "POST")
+        case 12 where equals(name, "content-type"):
+            isGRPCContentType = Self.isGRPCContentType(String(decoding: value, as: UTF8.self))
         case 12 where equals(name, "grpc-timeout"): grpcTimeout = String(decoding: value, as: UTF8.self)
         case 13 where equals(name, "grpc-encoding"): grpcEncoding = String(decoding: value, as: UTF8.self)
         case 24 where equals(name, "tickwire-stream-duration"): streamDuration = String(decoding: value, as: UTF8.self)
@@ -91,8 +94,8 @@ struct RequestHeaders {
 
     func validate() -> Rejection? {
         if exceedsListLimit { return .headerListTooLarge(bytes: listBytes, limit: maxListBytes) }
-        if method != "POST" { return .methodNotAllowed }
-        if !Self.isGRPCContentType(contentType) { return .unsupportedMediaType }
+        if !isPost { return .methodNotAllowed }
+        if !isGRPCContentType { return .unsupportedMediaType }
         if let grpcEncoding, !Self.isIdentity(grpcEncoding) { return .unsupportedEncoding(grpcEncoding) }
         if let grpcTimeout, GRPCTimeout.nanoseconds(grpcTimeout) == nil { return .malformedTimeout(grpcTimeout) }
         return nil
