@@ -16,7 +16,9 @@ public final class HTTP2Connection {
     let tls: TLSConnection?
     /// Bytes may flow: always for h2c, after the handshake for TLS.
     var transportReady: Bool { tls?.handshakeComplete ?? true }
-    let limits: GRPCLimits
+    /// The hub's limits, read through it: a copy in every connection would
+    /// be 217 bytes each (issue 22, memory per connection).
+    var limits: GRPCLimits { hubRef._withUnsafeGuaranteedRef { $0.limits } }
     /// unowned(unsafe): the hub owns every connection and outlives it, and
     /// this reference is followed once per queued message (a checked unowned
     /// reference costs an atomic retain and release each time).
@@ -76,7 +78,6 @@ public final class HTTP2Connection {
         self.token = token
         self.peer = peer
         self.tls = tls
-        self.limits = limits
         self.hub = hub
         self.hubRef = Unmanaged.passUnretained(hub)
         backlog.serverQueuedBytes = hub.serverQueuedBytes
