@@ -126,18 +126,11 @@ public final class CandleService {
             return .ok
         case .subscribe(let key):
             if entry.candleSubscriptions.contains(where: { $0.key == key }) { return .ok }
-            let limit = indicatorSettings.maxSubscriptionsPerStream
-            guard entry.subscriptions.count + entry.candleSubscriptions.count < limit else {
-                return GRPCStatus(.resourceExhausted,
-                                  "this stream already holds \(limit) subscriptions (the server's --max-subscriptions-per-stream); unsubscribe one first")
-            }
+            guard indicatorSettings.admitsAnotherSubscription(on: entry) else { return indicatorSettings.streamFull }
             var handle: IndicatorHandle?
             if case .indicator(let kind, let period, let parameters) = key.subject {
-                let share = SharedIndicatorKey.onCandles(symbol: key.symbol, interval: key.interval, subject: key.subject)
-                guard shares.admits(share, for: entry.connectionKey) else {
-                    return GRPCStatus(.resourceExhausted,
-                                      "this connection's streams already hold \(shares.limit) distinct indicators (the server's --max-indicators-per-connection); unsubscribe one first")
-                }
+                let share = SharedIndicatorKey.state(of: key)
+                guard shares.admits(share, for: entry.connectionKey) else { return shares.refusal }
                 switch book.subscribe(symbol: key.symbol, interval: key.interval, kind: kind, period: period,
                                       parameters: parameters) {
                 case .success(let subscribed):
@@ -170,8 +163,7 @@ public final class CandleService {
         for subscription in subscriptions {
             guard let handle = subscription.handle else { continue }
             book.unsubscribe(handle)
-            let key = subscription.key
-            shares.remove(.onCandles(symbol: key.symbol, interval: key.interval, subject: key.subject), for: connection)
+            shares.remove(.state(of: subscription.key), for: connection)
         }
     }
 

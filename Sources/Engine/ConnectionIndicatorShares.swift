@@ -1,4 +1,5 @@
 import Candles
+import GRPCWire
 import Indicators
 
 /// One shared indicator state a connection's share counts: per trade, or on
@@ -10,8 +11,9 @@ enum SharedIndicatorKey: Hashable {
     /// says what a stream is sent, so the key is kept with it false.
     case onCandles(CandleKey)
 
-    static func onCandles(symbol: Int, interval: CandleInterval, subject: CandleSubject) -> SharedIndicatorKey {
-        .onCandles(CandleKey(symbol: symbol, interval: interval, subject: subject, forming: false))
+    /// The state a candle subscription reads, whatever its `forming`.
+    static func state(of key: CandleKey) -> SharedIndicatorKey {
+        .onCandles(CandleKey(symbol: key.symbol, interval: key.interval, subject: key.subject, forming: false))
     }
 }
 
@@ -33,6 +35,12 @@ struct ConnectionIndicatorShares {
 
     /// Distinct indicators `connection` holds.
     func count(of connection: ObjectIdentifier) -> Int { held[connection]?.count ?? 0 }
+
+    /// The answer to a subscription `admits` refused, per trade or on candles.
+    var refusal: GRPCStatus {
+        GRPCStatus(.resourceExhausted,
+                   "this connection's streams already hold \(limit) distinct indicators (the server's --max-indicators-per-connection); unsubscribe one first")
+    }
 
     /// Another of the connection's streams subscribing to `key` would keep it
     /// within its share: either it already holds `key`, or it has room.

@@ -65,15 +65,8 @@ public final class IndicatorService {
             return .ok
         case .subscribe(let key):
             if entry.subscriptions.contains(where: { $0.key == key }) { return .ok }  // idempotent
-            // Candle subscriptions count towards the same limit.
-            guard entry.subscriptions.count + entry.candleSubscriptions.count < settings.maxSubscriptionsPerStream else {
-                return GRPCStatus(.resourceExhausted,
-                                  "this stream already holds \(settings.maxSubscriptionsPerStream) subscriptions (the server's --max-subscriptions-per-stream); unsubscribe one first")
-            }
-            guard shares.admits(.perTrade(key), for: entry.connectionKey) else {
-                return GRPCStatus(.resourceExhausted,
-                                  "this connection's streams already hold \(shares.limit) distinct indicators (the server's --max-indicators-per-connection); unsubscribe one first")
-            }
+            guard settings.admitsAnotherSubscription(on: entry) else { return settings.streamFull }
+            guard shares.admits(.perTrade(key), for: entry.connectionKey) else { return shares.refusal }
             switch engine.subscribe(symbol: key.symbol, kind: key.kind, period: key.period, parameters: key.parameters) {
             case .success(let handle):
                 shares.add(.perTrade(key), for: entry.connectionKey)

@@ -16,3 +16,19 @@ public struct IndicatorSettings: Sendable {
 
     public init() {}
 }
+
+import GRPCWire
+
+extension IndicatorSettings {
+    /// Room for one more subscription on the stream: per-trade and candle
+    /// subscriptions count towards the same --max-subscriptions-per-stream.
+    func admitsAnotherSubscription<Stream>(on entry: PriceStreamEntry<Stream>) -> Bool {
+        entry.subscriptions.count + entry.candleSubscriptions.count < maxSubscriptionsPerStream
+    }
+
+    /// The answer to a subscription the stream has no room for.
+    var streamFull: GRPCStatus {
+        GRPCStatus(.resourceExhausted,
+                   "this stream already holds \(maxSubscriptionsPerStream) subscriptions (the server's --max-subscriptions-per-stream); unsubscribe one first")
+    }
+}
