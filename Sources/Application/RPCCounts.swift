@@ -61,9 +61,7 @@ struct RPCMetrics {
     }
 }
 
-extension RPCMethod: CaseIterable {
-    static var allCases: [RPCMethod] { [.streamPrices, .healthCheck, .healthWatch, .reflectionV1, .reflectionV1Alpha] }
-
+extension RPCMethod {
     /// go-grpc-prometheus' labels: the call's type, and its :path split at the last slash.
     var metricLabels: [(String, String)] {
         let type: String
@@ -72,14 +70,9 @@ extension RPCMethod: CaseIterable {
         case .healthCheck: type = "unary"
         case .healthWatch: type = "server_stream"
         }
-        let (service, method): (String, String)
-        switch self {
-        case .streamPrices: (service, method) = ("tickwire.v1.PriceStream", "StreamPrices")
-        case .healthCheck: (service, method) = ("grpc.health.v1.Health", "Check")
-        case .healthWatch: (service, method) = ("grpc.health.v1.Health", "Watch")
-        case .reflectionV1: (service, method) = ("grpc.reflection.v1.ServerReflection", "ServerReflectionInfo")
-        case .reflectionV1Alpha: (service, method) = ("grpc.reflection.v1alpha.ServerReflection", "ServerReflectionInfo")
-        }
+        let slash = path.lastIndex(of: "/")!
+        let service = String(path[path.index(after: path.startIndex)..<slash])
+        let method = String(path[path.index(after: slash)...])
         return [("grpc_type", type), ("grpc_service", service), ("grpc_method", method)]
     }
 }

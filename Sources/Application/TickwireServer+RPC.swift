@@ -83,6 +83,8 @@ extension TickwireServer: GRPCServerDelegate {
         }
     }
 
+    public var methodPaths: [String] { RPCMethod.allCases.map(\.path) }
+
     public func connectionClosed(_ connection: HTTP2Connection, reason: String) {
         freedMemory.connectionClosed()
         logger.info("connection closed", metadata: [

@@ -99,6 +99,8 @@ public final class ConnectionHub {
     /// and read to EOF instead of being closed at once, until this deadline
     /// (the stop deadline) at the latest.
     public var lingerDeadlineNanos: Int64?
+    /// The delegate's method paths, which requests naming them share.
+    let methodPaths: [String]
     public var boundAddress: ListenAddress? { listener?.boundAddress }
     public var isAccepting: Bool { listener != nil }
     public var servesTLS: Bool { tlsContext != nil }
@@ -111,6 +113,7 @@ public final class ConnectionHub {
         self.tlsContext = tls
         self.limits = limits
         self.delegate = delegate
+        self.methodPaths = delegate.methodPaths
         self.logSink = log
         slots = ConnectionSlots(capacity: limits.maxConnections, kind: .connection)
         // One read buffer for all connections: nghttp2 consumes every byte we

@@ -26,4 +26,12 @@ public protocol GRPCServerDelegate: AnyObject {
     func rpcClosed(_ stream: GRPCStream)
     /// A connection closed; its streams were all reported closed before this.
     func connectionClosed(_ connection: HTTP2Connection, reason: String)
+    /// The `:path`s this server implements. A request naming one keeps a
+    /// reference to this string instead of a copy of its own (a call's
+    /// lifetime of heap, per call). Read once, when the hub is made.
+    var methodPaths: [String] { get }
+}
+
+extension GRPCServerDelegate {
+    public var methodPaths: [String] { [] }
 }

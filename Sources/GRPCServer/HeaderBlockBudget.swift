@@ -15,9 +15,10 @@ import CTickwireShim
 ///   connection gets GOAWAY ENHANCE_YOUR_CALM.
 ///
 /// The counting lives in the shim's `tw_header_gate`, which nghttp2 calls for
-/// every field (it is the session's user_data); this class owns that memory
-/// and is the Swift side of it.
-final class HeaderBlockBudget {
+/// every field (it is the session's user_data); this type owns that memory
+/// and is the Swift side of it. A struct, not a class: one heap block per
+/// connection (the gate) instead of two.
+struct HeaderBlockBudget: ~Copyable {
     /// Decoded bytes (RFC 7541 §4.1: name + value + 32) allowed per wire byte
     /// once a block is past the header list limit. The static table's best
     /// (a 1-byte index for a ~60-byte entry) stays under 64; only references
@@ -43,8 +44,8 @@ final class HeaderBlockBudget {
         gate = .allocate(capacity: 1)
         gate.initialize(to: tw_header_gate(
             connection: connection, forward: forward, list_limit_bytes: Int64(listLimitBytes),
-            bomb_ratio: Int64(Self.bombRatio), bomb_result: NGHTTP2_ERR_CALLBACK_FAILURE.rawValue,
-            stops_past_limit: 0, wire_bytes: 0, decoded_bytes: 0, exploded: 0))
+            wire_bytes: 0, decoded_bytes: 0, bomb_ratio: Int32(Self.bombRatio),
+            bomb_result: NGHTTP2_ERR_CALLBACK_FAILURE.rawValue, stops_past_limit: 0, exploded: 0))
     }
 
     deinit {

@@ -2,7 +2,13 @@ import GRPCWire
 
 /// A stream's messages waiting to go out, oldest first. A ring of shared
 /// references: queuing a trade on a stream copies a pointer, not the bytes.
-/// The bytes are copied once, into nghttp2's DATA frame, when they go out.
+/// The bytes are copied once, into the connection's output, when they go out
+/// (GRPCStream.writeFrame).
+///
+/// Positions are 32-bit: the queue lives inline in every stream, and 16
+/// bytes less there took a stream object down a malloc size class (issue 22,
+/// memory per connection). A ring never nears 2^31 slots: the stream is cut
+/// long before (--stream-soft-limit).
 ///
 /// The ring is raw memory rather than an Array so that growing it moves the
 /// references (a memcpy) instead of retaining and releasing each one: when a
@@ -10,17 +16,34 @@ import GRPCWire
 /// would cost tens of millions of reference-count operations in one go.
 struct OutboundQueue: ~Copyable {
     private var ring: UnsafeMutablePointer<WireMessage>
-    private var capacity: Int
-    private var head = 0
-    private var count = 0
+    private var storedCapacity: Int32
+    private var storedHead: Int32 = 0
+    private var storedCount: Int32 = 0
     /// Bytes of the head message already handed to nghttp2.
-    private var headOffset = 0
+    private var storedHeadOffset: Int32 = 0
     /// Bytes queued and not yet handed out, across all messages.
     private(set) var pendingBytes = 0
 
+    private var capacity: Int {
+        get { Int(storedCapacity) }
+        set { storedCapacity = Int32(newValue) }
+    }
+    private var head: Int {
+        get { Int(storedHead) }
+        set { storedHead = Int32(truncatingIfNeeded: newValue) }
+    }
+    private var count: Int {
+        get { Int(storedCount) }
+        set { storedCount = Int32(truncatingIfNeeded: newValue) }
+    }
+    private var headOffset: Int {
+        get { Int(storedHeadOffset) }
+        set { storedHeadOffset = Int32(truncatingIfNeeded: newValue) }
+    }
+
     init(initialCapacity: Int = 16) {
         precondition(initialCapacity > 0 && initialCapacity & (initialCapacity - 1) == 0, "capacity must be a power of two")
-        capacity = initialCapacity
+        storedCapacity = Int32(initialCapacity)
         ring = UnsafeMutablePointer<WireMessage>.allocate(capacity: initialCapacity)
     }
 

@@ -27,12 +27,14 @@ struct PingStrikePolicy {
         case ignored
     }
 
+    // The Bools come last, where they pack into the optional's padding
+    // (this lives in every connection).
     let minIntervalNanos: Int64
-    let permitWithoutCalls: Bool
     private(set) var strikes = 0
     /// When the previous PING arrived, counted or not; nil before the first
     /// (which is therefore always allowed, as Go's zero time makes it).
     private(set) var lastPingAtNanos: Int64?
+    let permitWithoutCalls: Bool
     /// We sent HEADERS or DATA since the last PING (grpc-go's resetPingStrikes).
     private(set) var responseSentSincePing = false
     private(set) var struckOut = false

@@ -1,6 +1,11 @@
 /// The request header fields gRPC cares about, collected as nghttp2 reports
 /// them one by one, then judged once the header block is complete.
-struct RequestHeaders {
+///
+/// A class that a stream holds only until its call opens
+/// (HTTP2Connection.requestHeadersComplete): 112 bytes inline in every
+/// stream for the call's whole life were a tenth of a connection's memory
+/// at capacity, for fields read once.
+final class RequestHeaders {
     /// `:method` and `content-type` are judged as they arrive and only the
     /// verdicts kept: a stream lives as long as its call, and a kept
     /// "application/grpc" is a heap string (16 bytes, one past the inline
@@ -23,8 +28,6 @@ struct RequestHeaders {
     /// Header list size so far, as RFC 7541 §4.1 counts it: name + value + 32
     /// per field. Counting goes on past the limit so the error can say how big.
     private(set) var listBytes = 0
-    /// The same count for the request's trailer block, if any.
-    private(set) var trailerListBytes = 0
     var exceedsListLimit: Bool { listBytes > maxListBytes }
 
     /// Why a request cannot be a gRPC call, as the HTTP status and gRPC
@@ -70,11 +73,15 @@ struct RequestHeaders {
 
     /// Past the limit nothing more is kept: the request is refused anyway,
     /// and an attacker's fields must cost no memory.
-    mutating func record(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+    ///
+    /// A `:path` equal to one of `methodPaths` shares that string instead of
+    /// copying its own: a method path is longer than Swift's inline strings,
+    /// so a copy is an 80-byte heap block for as long as the call lives.
+    func record(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, methodPaths: [String] = []) {
         listBytes += name.count + value.count + 32
         guard !exceedsListLimit else { return }
         switch name.count {
-        case 5 where equals(name, ":path"): path = String(decoding: value, as: UTF8.self)
+        case 5 where equals(name, ":path"): path = Self.path(value, sharing: methodPaths)
         case 7 where equals(name, ":method"): isPost = equals(value, "POST")
         case 12 where equals(name, "content-type"):
             isGRPCContentType = Self.isGRPCContentType(String(decoding: value, as: UTF8.self))
@@ -86,10 +93,13 @@ struct RequestHeaders {
         }
     }
 
-    /// Counts one trailer field; false once the trailer block is over the limit.
-    mutating func countTrailer(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
-        trailerListBytes += name.count + value.count + 32
-        return trailerListBytes <= maxListBytes
+    private static func path(_ value: UnsafeRawBufferPointer, sharing methodPaths: [String]) -> String {
+        for known in methodPaths where known.utf8.count == value.count {
+            var candidate = known  // withUTF8 is mutating: it may make a bridged string native
+            let same = candidate.withUTF8 { memcmp($0.baseAddress!, value.baseAddress!, value.count) == 0 }
+            if same { return known }
+        }
+        return String(decoding: value, as: UTF8.self)
     }
 
     func validate() -> Rejection? {

@@ -4,16 +4,19 @@
 /// tells the client the server broke; this one lets the connection answer
 /// ENHANCE_YOUR_CALM (issue 20, item 6) and works on any libnghttp2.
 struct StreamResetRate {
-    let burst: Int
-    let perSecond: Int
+    // 32-bit, as nghttp2's own settings are: this lives in every connection.
+    private let storedBurst: Int32
+    private let storedPerSecond: Int32
+    var burst: Int { Int(storedBurst) }
+    var perSecond: Int { Int(storedPerSecond) }
     private var tokens: Int
     /// When `tokens` was last refilled; refills come in whole tokens.
     private var refilledAtNanos: Int64
 
     init(burst: Int, perSecond: Int, nowNanos: Int64) {
         precondition(burst > 0 && perSecond > 0, "a reset rate needs a burst and a rate")
-        self.burst = burst
-        self.perSecond = perSecond
+        storedBurst = Int32(clamping: burst)
+        storedPerSecond = Int32(clamping: perSecond)
         tokens = burst
         refilledAtNanos = nowNanos
     }

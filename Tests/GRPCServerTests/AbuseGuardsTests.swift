@@ -23,7 +23,7 @@ import Testing
             admitted += 1
         }
         #expect(verdict == .bomb)
-        #expect(budget.exploded)
+        do { let exploded = budget.exploded; #expect(exploded) }
         #expect(admitted <= (16_384 + HeaderBlockBudget.bombRatio * 16_384) / 4_038 + 1)
     }
 
@@ -64,7 +64,7 @@ import Testing
         budget.requestBlockBegan()
         let verdicts = deliver(20)
         #expect(verdicts.last == NGHTTP2_ERR_CALLBACK_FAILURE.rawValue, "1,000 + 64 x 10 bytes: a bomb by the 17th field")
-        #expect(budget.exploded)
+        do { let exploded = budget.exploded; #expect(exploded) }
     }
 
     @Test func aMerelyTooLargeLiteralListIsNeverABomb() {

@@ -32,7 +32,7 @@ import Testing
 
 @Suite struct RequestHeaderChecksTests {
     func headers(_ fields: [(String, String)]) -> RequestHeaders {
-        var headers = RequestHeaders()
+        let headers = RequestHeaders()
         let base = [(":method", "POST"), (":path", "/a.B/C"), ("content-type", "application/grpc")]
         for (name, value) in base + fields {
             var name = name, value = value
