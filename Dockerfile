@@ -50,6 +50,8 @@ STOPSIGNAL SIGTERM
 # containerd (Kubernetes' RuntimeDefault) block io_uring, and --io io_uring
 # falls back to epoll there with a warning.
 ENTRYPOINT ["/usr/local/bin/tickwire"]
-# Live Binance trades; every flag is in `tickwire --help` and can also be set
-# as TICKWIRE_<FLAG> (docker run -e TICKWIRE_LOG_LEVEL=debug …).
-CMD ["--listen", "0.0.0.0:50051", "--symbols", "btcusdt,ethusdt"]
+# Live Binance trades for --symbols' default (btcusdt,ethusdt). Every flag is
+# in `tickwire --help` and can also be set as TICKWIRE_<FLAG>
+# (docker run -e TICKWIRE_SYMBOLS=bnbusdt …): the CMD names only --listen, so
+# that a variable is not overridden by a flag the user never typed.
+CMD ["--listen", "0.0.0.0:50051"]
