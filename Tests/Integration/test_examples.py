@@ -283,3 +283,80 @@ def test_the_grpcurl_macd_request_of_the_docs_subscribes(day_server):
         status = next(r.status for r in call if r.WhichOneof("payload") == "status")
         call.cancel()
     assert (status.code, status.request_id, status.parameters.macd.slow_period) == (0, "macd-1m", 26), status
+
+
+# Candles (issue 18): watch_candles.py on the same replay, its 1m candles
+# checked against the day's real klines and its RSI(14) on close against
+# TA-Lib. The replay runs once, from the first stream on, so this client joins
+# wherever the day stands (after the MACD test, which needs its first minute):
+# every check goes by the candle's time, never by its place in the day.
+
+CANDLE_CLOSES = 30
+CANDLE_LINE_RE = re.compile(r"^BTCUSDT CANDLE_INTERVAL_1M open (?P<open_ms>\d+) (?P<state>closed|forming): "
+                            r"O (?P<open>[0-9.]+) H (?P<high>[0-9.]+) L (?P<low>[0-9.]+) C (?P<close>[0-9.]+) "
+                            r"V (?P<volume>[0-9.]+) n (?P<trades>\d+)$")
+RSI_LINE_RE = re.compile(r"^BTCUSDT RSI\(14\) CANDLE_INTERVAL_1M (?P<label>on close|provisional) = (?P<value>[0-9.]+) "
+                         r"\(candle ending (?P<close_ms>\d+)\)$")
+
+
+def _real_minutes_by_open_ms() -> dict[int, dict[str, float]]:
+    import csv
+    import datetime as dt
+    out = {}
+    for row in csv.DictReader(DAY_CSV.open()):
+        open_ms = int(dt.datetime.fromisoformat(row["open_time"]).timestamp() * 1000)
+        out[open_ms] = {k: float(row[k]) for k in ("open", "high", "low", "close", "volume")}
+    return out
+
+
+def _talib_rsi14_by_close_ms(minutes: dict[int, dict[str, float]]) -> dict[int, float]:
+    import numpy as np
+    import talib
+    open_times = sorted(minutes)
+    rsi = talib.RSI(np.array([minutes[t]["close"] for t in open_times], dtype=np.float64), timeperiod=14)
+    return {t + 59_999: value for t, value in zip(open_times, rsi) if not np.isnan(value)}
+
+
+def test_watch_candles_prints_the_real_1m_candles(day_server):
+    argv = [sys.executable, str(EXAMPLES / "python" / "watch_candles.py"), "--target", day_server.target,
+            "--closes", str(CANDLE_CLOSES), "--stubs", str(harness.ensure_stubs())]
+    try:
+        run = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired as error:
+        # Most likely the day's replay ended before this client came: no candle closes after it.
+        pytest.fail(f"still running after {RUN_TIMEOUT_S:.0f}s with --closes {CANDLE_CLOSES}:\n"
+                    f"{(error.stdout or b'')[-2000:]!r}")
+    assert run.returncode == 0, f"exit {run.returncode}\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}"
+    lines = run.stdout.splitlines()
+    for request_id in ("candles-1m", "rsi14-1m"):
+        assert f"subscription {request_id}: code 0 OK" in lines, lines[:5]
+    candles = [CANDLE_LINE_RE.match(line) for line in lines if line.startswith("BTCUSDT CANDLE_INTERVAL_1M")]
+    assert candles and all(candles), lines[:10]
+    # Subscribed without `forming`: the last closed candle at once, then each close.
+    assert [c["state"] for c in candles] == ["closed"] * CANDLE_CLOSES, lines[-5:]
+    open_times = [int(c["open_ms"]) for c in candles]
+    assert open_times == list(range(open_times[0], open_times[0] + CANDLE_CLOSES * 60_000, 60_000)), \
+        "candles missing or repeated"
+    real = _real_minutes_by_open_ms()
+    for candle in candles:
+        minute = real[int(candle["open_ms"])]
+        # Prices print unrounded, so they must read back as the kline's own doubles.
+        assert [float(candle[k]) for k in ("open", "high", "low", "close")] == \
+               [minute[k] for k in ("open", "high", "low", "close")], (candle.group(0), minute)
+        # Volume prints six decimals of the sum of the recording's quantities.
+        assert abs(float(candle["volume"]) - minute["volume"]) <= 0.0000005, (candle.group(0), minute)
+        # klines_to_trades.py makes four trades of each minute that had volume, none of one without.
+        assert int(candle["trades"]) == (4 if minute["volume"] > 0 else 0), (candle.group(0), minute)
+    values = [RSI_LINE_RE.match(line) for line in lines if line.startswith("BTCUSDT RSI(14)")]
+    assert values and all(values), lines[:10]
+    on_close = [v for v in values if v["label"] == "on close"]
+    assert on_close and any(v["label"] == "provisional" for v in values), lines[-5:]
+    want = _talib_rsi14_by_close_ms(real)
+    for value in on_close:
+        # The example prints four decimals.
+        assert abs(float(value["value"]) - want[int(value["close_ms"])]) <= 0.00006, \
+            (value.group(0), want[int(value["close_ms"])])
+    assert f"stream ended: --closes {CANDLE_CLOSES} reached" in lines
+    print(f"\nwatch_candles.py: {len(candles)} 1m candles from {candles[0]['open_ms']} equal the real ones "
+          f"(OHLC exact, volume to the 6 printed decimals), {len(on_close)} RSI(14) values on close TA-Lib's "
+          f"to the 4 printed decimals")
