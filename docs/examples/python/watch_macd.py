@@ -74,7 +74,7 @@ with grpc.insecure_channel(args.target) as channel:
                 break
         else:
             print("stream ended: OK")
-    except grpc.RpcError as error:  # DEADLINE_EXCEEDED after --duration, CANCELLED on Ctrl-C, ...
+    except grpc.RpcError as error:  # CANCELLED on Ctrl-C, UNAVAILABLE with no server, ... (--duration ends with OK)
         print(f"stream ended: {error.code().name} {error.details()}")
     finally:
         outbox.put(None)
