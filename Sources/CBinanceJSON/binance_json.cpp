@@ -87,14 +87,15 @@ tw_frame_kind parse_event(ondemand::object event, tw_trade *out) {
     return TW_FRAME_TRADE;
 }
 
-// On-Demand reads lazily, so a truncated frame could still yield every field
-// a trade needs. Walking the rest of the root object proves the frame is whole.
-bool reaches_end(ondemand::object &root) {
-    if (root.reset().error() != SUCCESS) return false;
-    for (auto field : root) {
-        if (field.error() != SUCCESS) return false;
-    }
-    return true;
+// On-Demand reads lazily, so a truncated or garbled frame could still yield
+// every field a trade needs. An ordered search for a key no frame has walks
+// on from where the lookups stopped to the object's closing brace, reading
+// every remaining key and separator: called on the event, then on the root,
+// it proves the frame is whole. (Rewinding the root and walking it again, as
+// this once did, cost ~450 more instructions per trade and skipped the event
+// object by counting brackets, so `"m":true,"M"true}}` passed as a trade.)
+bool reaches_end(ondemand::object &object) {
+    return object.find_field("\x01").error() == NO_SUCH_FIELD;
 }
 
 }  // namespace
@@ -118,6 +119,7 @@ extern "C" tw_frame_kind tw_json_parse_frame(tw_json_parser *parser, const uint8
         return TW_FRAME_MALFORMED;
     }
     if (kind == TW_FRAME_MALFORMED) return kind;
+    if (data_error == SUCCESS && !reaches_end(data)) return TW_FRAME_MALFORMED;
     if (!reaches_end(root)) return TW_FRAME_MALFORMED;
     // After the root object nothing may follow: `{…}}` or two frames glued
     // together are not one frame. current_location() fails once past the end.

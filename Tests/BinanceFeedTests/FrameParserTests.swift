@@ -98,6 +98,13 @@ let symbols = try! SymbolTable(["btcusdt", "ethusdt"])
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"1","T":1}}}"#,
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"1","T":1}}{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":8,"p":"1","q":"1","T":1}}"#,
         #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"1","T":1}} x"#,
+        // Garbled after the last field a trade reads: the whole-frame check
+        // once skipped the event object by counting brackets, and these passed.
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"1","T":1,"m":true,"M"true}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"1","T":1,"m":true,,"M":true}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"1","T":1,"m":true:,"M":true}}"#,
+        #"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"1","T":1,"m":true,"M":t,rue}}"#,
+        #"{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"1","q":"1","T":1,"m":true,"M"true}"#,
     ])
     func malformedFramesAreReportedAsSuch(line: String) {
         #expect(parser.parse(line) == .malformed)
