@@ -88,9 +88,9 @@ public struct CandleBook: ~Copyable {
         let first = symbol * Self.intervalCount
         var earliest: (index: Int, closeTimeMs: Int64)?
         for index in first..<first + Self.intervalCount {
-            guard let forming = series[index].forming, forming.closeTimeMs < timeMs else { continue }
-            if earliest == nil || forming.closeTimeMs < earliest!.closeTimeMs {
-                earliest = (index, forming.closeTimeMs)
+            guard let closeTimeMs = series[index].formingCloseTimeMs, closeTimeMs < timeMs else { continue }
+            if earliest == nil || closeTimeMs < earliest!.closeTimeMs {
+                earliest = (index, closeTimeMs)
             }
         }
         guard let index = earliest?.index, let candle = series[index].closeForming(ifEndedBy: timeMs) else {

@@ -47,7 +47,8 @@ extension CandleSeries {
         closed.replace(with: fetchedPart + keptPart)
         if forming == nil {
             // No trade yet: the next candle starts flat at the fetched close.
-            phase = .forming(.empty(openTimeMs: last.closeTimeMs + 1, interval: interval, previousClose: last.close))
+            formingCandle = .empty(openTimeMs: last.closeTimeMs + 1, interval: interval, previousClose: last.close)
+            hasForming = true
             firstWholeOpenMs = whole
         }
         return .joined(added: fetchedPart.count, agreed: agreed)

@@ -9,17 +9,16 @@ import MarketData
 /// plus the grace (`closeDue`). Intervals with no trades close as flat,
 /// empty candles at the previous close, as Binance's klines show them.
 public struct CandleSeries {
-    /// Where the series stands.
-    enum Phase {
-        /// No trade yet: there is no previous close to make an empty candle from.
-        case awaitingFirstTrade
-        /// A candle is forming (possibly empty, flat at the previous close).
-        case forming(Candle)
-    }
-
     public let interval: CandleInterval
-    // Internal setters: `seed` (in its own file) rewrites both.
-    var phase = Phase.awaitingFirstTrade
+    // Internal setters: `seed` (in its own file) rewrites these.
+    /// The forming candle (possibly empty, flat at the previous close), once
+    /// `hasForming`: before the first trade there is no previous close to
+    /// make one from. Not an enum with the candle as its payload: a trade
+    /// updates the forming candle of all 13 intervals of its symbol, and a
+    /// payload is copied out and back at each update (issue 22: ~40
+    /// instructions per delivered message at 10 streams).
+    var formingCandle: Candle
+    var hasForming = false
     var closed: CandleRing
     /// Candles closed since startup; a subscriber remembers the count it last sent.
     public private(set) var closedCount: Int64 = 0
@@ -33,14 +32,15 @@ public struct CandleSeries {
 
     public init(interval: CandleInterval, historyCapacity: Int) {
         self.interval = interval
+        formingCandle = .empty(openTimeMs: 0, interval: interval, previousClose: 0)
         closed = CandleRing(capacity: historyCapacity)
     }
 
     /// The forming candle, nil before the first trade.
-    public var forming: Candle? {
-        if case .forming(let candle) = phase { return candle }
-        return nil
-    }
+    public var forming: Candle? { hasForming ? formingCandle : nil }
+
+    /// When the forming candle closes (its last millisecond), without copying it.
+    public var formingCloseTimeMs: Int64? { hasForming ? formingCandle.closeTimeMs : nil }
 
     /// The newest closed candle.
     public var lastClosed: Candle? { closed.newest }
@@ -58,11 +58,12 @@ public struct CandleSeries {
     /// Returns the candle just closed; call it in a loop, since a long silence
     /// closes one empty candle per interval that passed.
     public mutating func closeForming(ifEndedBy timeMs: Int64) -> Candle? {
-        guard case .forming(var candle) = phase, timeMs > candle.closeTimeMs else { return nil }
+        guard hasForming, timeMs > formingCandle.closeTimeMs else { return nil }
+        var candle = formingCandle
         candle.isClosed = true
         closed.append(candle)
         closedCount += 1
-        phase = .forming(.empty(openTimeMs: candle.closeTimeMs + 1, interval: interval, previousClose: candle.close))
+        formingCandle = .empty(openTimeMs: candle.closeTimeMs + 1, interval: interval, previousClose: candle.close)
         return candle
     }
 
@@ -70,37 +71,34 @@ public struct CandleSeries {
     /// without closing the empty candles between (the book's bound on one
     /// catch-up; see `CandleBook.maxCatchUpCloses`). Returns how many were skipped.
     public mutating func skipEmpty(toContaining timeMs: Int64) -> Int64 {
-        guard case .forming(let candle) = phase, candle.tradeCount == 0, timeMs > candle.closeTimeMs else { return 0 }
+        guard hasForming, formingCandle.tradeCount == 0, timeMs > formingCandle.closeTimeMs else { return 0 }
         let open = interval.openTime(containing: timeMs)
-        phase = .forming(.empty(openTimeMs: open, interval: interval, previousClose: candle.close))
-        return (open - candle.openTimeMs) / interval.durationMs
+        let skipped = (open - formingCandle.openTimeMs) / interval.durationMs
+        formingCandle = .empty(openTimeMs: open, interval: interval, previousClose: formingCandle.close)
+        return skipped
     }
 
     /// Folds a trade into the forming candle. The caller has closed every
     /// candle that ended before the trade's time (`closeForming(ifEndedBy:)`).
     public mutating func apply(_ trade: Trade) {
-        switch phase {
-        case .awaitingFirstTrade:
-            let open = interval.openTime(containing: trade.tradeTimeMs)
-            firstWholeOpenMs = open + interval.durationMs
-            var candle = Candle.empty(openTimeMs: open, interval: interval, previousClose: trade.price)
-            candle.apply(price: trade.price, quantity: trade.quantity, tradeId: trade.tradeID,
-                         isBuyerMaker: trade.isBuyerMaker)
-            phase = .forming(candle)
-        case .forming(var candle):
-            assert(trade.tradeTimeMs <= candle.closeTimeMs, "close the ended candle first")
-            guard trade.tradeTimeMs >= candle.openTimeMs else {
+        if hasForming {
+            assert(trade.tradeTimeMs <= formingCandle.closeTimeMs, "close the ended candle first")
+            guard trade.tradeTimeMs >= formingCandle.openTimeMs else {
                 lateTrades += 1
                 return
             }
-            candle.apply(price: trade.price, quantity: trade.quantity, tradeId: trade.tradeID,
-                         isBuyerMaker: trade.isBuyerMaker)
-            phase = .forming(candle)
+        } else {
+            let open = interval.openTime(containing: trade.tradeTimeMs)
+            firstWholeOpenMs = open + interval.durationMs
+            formingCandle = .empty(openTimeMs: open, interval: interval, previousClose: trade.price)
+            hasForming = true
         }
+        formingCandle.apply(price: trade.price, quantity: trade.quantity, tradeId: trade.tradeID,
+                            isBuyerMaker: trade.isBuyerMaker)
     }
 
     /// When the forming candle is due to close on the clock: its end plus `graceMs`.
     public func closeDeadline(graceMs: Int64) -> Int64? {
-        forming.map { $0.closeTimeMs + 1 + graceMs }
+        formingCloseTimeMs.map { $0 + 1 + graceMs }
     }
 }

@@ -58,7 +58,9 @@ import Testing
             try reactor.runOnce(handler, maxWaitMs: -1)
             let after = clock.monotonicNanos()
             longestSpinNanos = max(longestSpinNanos, after - before)
-            if handler.timers.count > firedAt.count { firedAt.append(after - start) }
+            // Both may fire in one spin when the process was descheduled past
+            // the second deadline (a loaded machine): each gets this spin's time.
+            while handler.timers.count > firedAt.count { firedAt.append(after - start) }
             if after - start > 2_000_000_000 { break }
         }
         #expect(handler.timers == [1, 2])
