@@ -3,9 +3,9 @@ import GRPCWire
 
 /// Ending a stream whose reader is not keeping up, so that its memory goes at
 /// once. Its unsent messages are dropped and the status goes out next. When
-/// the client's flow-control window is closed, nghttp2 would never ask for
-/// the end of the data, so the trailers would wait (and the stream's state
-/// with them) until the connection closed: then the trailers go out at once
+/// the client's flow-control window is closed, the DATA ahead of the trailers
+/// could not leave, so the trailers would wait (and the stream's state with
+/// them) until the connection closed: then the trailers go out at once
 /// (HEADERS are not flow-controlled) followed, once they are sent, by
 /// RST_STREAM(NO_ERROR), which
 /// frees nghttp2's side too (RFC 9113 §8.1 allows it after a complete
@@ -29,7 +29,7 @@ extension GRPCStream {
         connection.backlog.queued(-(before - outbound.pendingBytes))
         guard connection.remoteWindowIsClosed(for: self) else {
             phase = .finishing(status)  // a finishing stream's status is replaced
-            wakeDataProvider()
+            requestDataFlush()
             return
         }
         let partlySent = outbound.pendingBytes > 0
@@ -51,9 +51,7 @@ extension HTTP2Connection {
     /// No DATA byte of `stream` can leave until the client opens its window:
     /// the stream's own window or the connection's is spent.
     func remoteWindowIsClosed(for stream: GRPCStream) -> Bool {
-        guard let session else { return false }
-        return nghttp2_session_get_stream_remote_window_size(session, stream.id) <= 0
-            || nghttp2_session_get_remote_window_size(session) <= 0
+        stream.sendWindow <= 0 || sendWindow <= 0
     }
 
     /// The response's last frame left: a cut stream whose client may still

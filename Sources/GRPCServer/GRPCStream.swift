@@ -2,7 +2,7 @@ import CNghttp2
 import GRPCWire
 
 /// One gRPC call on an HTTP/2 stream: its request headers, inbound message
-/// reassembly, and the queue of outbound messages that nghttp2 pulls from.
+/// reassembly, and the queue of outbound messages its DATA frames carry.
 public final class GRPCStream {
     /// Where the call is in its life. Only forward transitions exist.
     enum Phase {
@@ -68,8 +68,14 @@ public final class GRPCStream {
     var trailerListBytes = 0
     var outbound = OutboundQueue()
     var deframer: MessageDeframer
-    /// nghttp2 parked this stream's data provider (NGHTTP2_ERR_DEFERRED).
-    var dataDeferred = false
+    /// What the client's flow-control window for this stream lets out
+    /// (RFC 9113 §6.9); negative when a smaller SETTINGS_INITIAL_WINDOW_SIZE
+    /// took back more than was left. Kept here, not by nghttp2, because the
+    /// DATA frames do not pass through nghttp2 (HTTP2Connection+Data).
+    var sendWindow: Int32 = 65_535
+    /// The response HEADERS are on their way out (nghttp2 serialized them):
+    /// DATA may follow them.
+    var responseHeadersWritten = false
     /// The client's flow-control window has let at least one byte of this
     /// stream out.
     private(set) var hasTakenData = false
@@ -120,8 +126,10 @@ public final class GRPCStream {
         }
         outbound.append(message)
         // Checked against the connection's limit at flush.
-        connectionRef._withUnsafeGuaranteedRef { $0.backlog.queued(message.count) }
-        wakeDataProvider(urgent: false)  // a message alone may linger (--flush-linger)
+        connectionRef._withUnsafeGuaranteedRef {
+            $0.backlog.queued(message.count)
+            $0.requestFlush(urgent: false)  // a message alone may linger (--flush-linger)
+        }
         return .queued
     }
 
@@ -145,7 +153,7 @@ public final class GRPCStream {
         switch phase {
         case .open:
             phase = .finishing(status)
-            wakeDataProvider()
+            requestDataFlush()
         case .receivingHeaders:
             connection.submitTrailersOnly(self, status: status, httpStatus: "200")
         case .finishing, .ended, .closed:
@@ -159,65 +167,35 @@ public final class GRPCStream {
         outbound.removeAll()
     }
 
-    func wakeDataProvider(urgent: Bool = true) {
-        connectionRef._withUnsafeGuaranteedRef { connection in
-            if dataDeferred {
-                dataDeferred = false
-                connection.resumeData(self)
+    /// Asks the connection to write: `urgent: false` for a queued message,
+    /// which may linger (--flush-linger).
+    func requestDataFlush(urgent: Bool = true) {
+        connectionRef._withUnsafeGuaranteedRef { $0.requestFlush(urgent: urgent) }
+    }
+
+    /// Writes one DATA frame from the queue straight into the connection's
+    /// output: its 9-byte header, then as many queued bytes as the client's
+    /// windows and frame size allow, moved from the shared messages once.
+    /// nghttp2 never sees these frames (HTTP2Connection+Data says why).
+    /// Returns false when nothing could go.
+    func writeDataFrame(connectionWindow: Int32, maxFrameBytes: Int32) -> Bool {
+        let length = min(outbound.pendingBytes, Int(min(sendWindow, connectionWindow, maxFrameBytes)))
+        guard length > 0 else { return false }
+        let id = UInt32(bitPattern: self.id)
+        return connectionRef._withUnsafeGuaranteedRef { connection in
+            connection.output.append(count: DataFrameHeader.bytes + length) { frame in
+                DataFrameHeader.write(into: frame.baseAddress!, length: length, streamID: id)
+                let payload = UnsafeMutableRawBufferPointer(rebasing: frame[DataFrameHeader.bytes...])
+                return DataFrameHeader.bytes + outbound.drain(into: payload)
             }
-            connection.requestFlush(urgent: urgent)
-        }
-    }
-
-    /// nghttp2's data provider: sizes one DATA frame from the queue, up to
-    /// `maxLength` (the peer's windows and the frame size allow no more).
-    /// The bytes are not copied here: NO_COPY has nghttp2 hand the framed
-    /// payload back to `writeFrame`, which moves them from the queue into
-    /// the connection's output once, instead of into nghttp2's frame buffer
-    /// and then again into the output. When the queue is empty the stream
-    /// is parked, or, if the call is finishing, the data ends and the
-    /// trailers that carry grpc-status are submitted behind it.
-    func provideData(maxLength: Int, flags: UnsafeMutablePointer<UInt32>) -> Int {
-        let length = min(outbound.pendingBytes, maxLength)
-        if length > 0 { flags.pointee |= NGHTTP2_DATA_FLAG_NO_COPY.rawValue }
-        guard length == outbound.pendingBytes else { return length }
-        switch phase {
-        case .finishing(let status):
-            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue | NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-            phase = .ended
-            connection.submitTrailers(self, status: status)
-            return length
-        default:
-            if length > 0 { return length }
-            dataDeferred = true
-            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
-        }
-    }
-
-    /// nghttp2's send_data callback for the frame `provideData` sized: its
-    /// 9-byte header, then `length` bytes moved from the queue.
-    ///
-    /// Returns NGHTTP2_ERR_PAUSE, which ends the nghttp2_session_mem_send
-    /// call, when the queue ran dry or the output passed its high-water mark.
-    /// Dry: left to go on, nghttp2 would ask this stream again at once, get
-    /// NGHTTP2_ERR_DEFERRED and park it, and the next trade would have to
-    /// resume it; paused, the stream stays scheduled and the next trade only
-    /// asks for a flush (HTTP2Connection.framesWaiting). Full: the rest waits
-    /// until the socket has taken some.
-    func writeFrame(header: UnsafeRawPointer, length: Int) -> Int32 {
-        connectionRef._withUnsafeGuaranteedRef { connection in
-            connection.output.append(UnsafeRawBufferPointer(start: header, count: 9))
-            connection.output.append(count: length) { outbound.drain(into: $0) }
+            sendWindow -= Int32(truncatingIfNeeded: length)
+            connection.sendWindow -= Int32(truncatingIfNeeded: length)
             connection.backlog.queued(-length)
             connection.backlog.dataBytesSent &+= UInt64(length)
             connection.pingStrikes.headersOrDataSent()
             hasTakenData = true
             windowNeverOpened = false
-            guard outbound.isEmpty || connection.output.count >= connection.limits.connectionOutputHighWaterBytes else {
-                return 0
-            }
-            connection.dataFramePaused = true
-            return Int32(NGHTTP2_ERR_PAUSE.rawValue)
+            return true
         }
     }
 }

@@ -58,9 +58,15 @@ public final class HTTP2Connection {
     /// nghttp2_session_mem_send returned a frame; nghttp2 finishes its
     /// bookkeeping (and may frame more) on the next call.
     var frameUnfinished = false
-    /// GRPCStream.writeFrame returned NGHTTP2_ERR_PAUSE during the current
-    /// nghttp2_session_mem_send: a 0 from it does not mean nothing is left.
-    var dataFramePaused = false
+    /// The client's connection-level flow-control window: what DATA may
+    /// still send (HTTP2Connection+Data).
+    var sendWindow: Int32 = 65_535
+    /// The client's SETTINGS_INITIAL_WINDOW_SIZE and SETTINGS_MAX_FRAME_SIZE
+    /// as nghttp2 last applied them (RFC 9113 §6.5.2's initial values first).
+    var peerInitialWindow: Int32 = 65_535
+    var peerMaxFrameBytes: Int32 = 16_384
+    /// Takes the WINDOW_UPDATE frames out of the input for the DATA path.
+    var inboundFrames = InboundFrameSplitter()
     /// EPOLLOUT is part of the registration (output is waiting on the socket).
     var watchingWritable = false
     // Keepalive (HTTP2Connection+Keepalive.swift).
@@ -110,15 +116,25 @@ public final class HTTP2Connection {
     func receive(_ bytes: UnsafeRawBufferPointer) -> String? {
         guard let session else { return "the HTTP/2 session is gone" }
         heardFromPeer = true
-        let consumed = nghttp2_session_mem_recv(session, bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count)
-        if consumed < 0 {
-            let error = Int32(consumed)
-            if let abuse = abuseReason(error) {
+        var failure: Int32 = 0
+        _ = inboundFrames.split(bytes) { piece in
+            switch piece {
+            case .bytes(let chunk):
+                let consumed = nghttp2_session_mem_recv(session, chunk.bindMemory(to: UInt8.self).baseAddress, chunk.count)
+                guard consumed < 0 else { return .taken }
+                failure = Int32(consumed)
+                return .stop
+            case .windowUpdate(let streamID, let increment):
+                return windowUpdateReceived(streamID: streamID, increment: increment) ? .taken : .forward
+            }
+        }
+        if failure != 0 {
+            if let abuse = abuseReason(failure) {
                 calmDownAfterFailedInput(abuse)
                 return nil
             }
-            let reason = String(cString: nghttp2_strerror(error))
-            logFatalInput(error, reason: reason, bytes)
+            let reason = String(cString: nghttp2_strerror(failure))
+            logFatalInput(failure, reason: reason, bytes)
             return "HTTP/2 error: \(reason)"
         }
         requestFlush()
@@ -165,50 +181,39 @@ public final class HTTP2Connection {
         return .drained
     }
 
-    /// Pulls frames from nghttp2 into the output buffer, up to the high-water
-    /// mark. Control frames and headers come back from nghttp2_session_mem_send;
-    /// DATA frames are appended by GRPCStream.writeFrame during the call (NO_COPY),
-    /// which is why a call that returns 0 may still have filled the buffer.
-    /// Returns nghttp2's error, if it had one. Each frame (and each DATA
-    /// frame's 9-byte header) is copied out before the next call: those bytes
-    /// may be in the frame buffer every session shares
-    /// (GRPCLimits.sharedFrameBuffer), which debug builds scribble over after
-    /// every fill to prove nothing reads them back.
+    /// Fills the output buffer, up to the high-water mark: nghttp2's frames
+    /// (control frames, headers, trailers), all of them first, then DATA
+    /// written by the streams (HTTP2Connection+Data), then nghttp2 again for
+    /// any trailers that DATA made due. Returns nghttp2's error, if it had
+    /// one. Each frame is copied out before the next call: its bytes may be
+    /// in the frame buffer every session shares (GRPCLimits.sharedFrameBuffer),
+    /// which debug builds scribble over after every fill to prove nothing
+    /// reads them back.
     func fillOutput() -> String? {
         guard let session else { return nil }
         defer { assert({ tw_nghttp2_allocator_scribble_frame_buffer(hub.nghttp2Allocator); return true }()) }
         defer { assert(tw_nghttp2_allocator_encoder_ring_untouched(hub.nghttp2Allocator) == 1,
                        "a session wrote into the shared HPACK encoder ring (nghttp2_memory.c)") }
-        while output.count < limits.connectionOutputHighWaterBytes && framesWaiting(session) {
-            var chunk: UnsafePointer<UInt8>?
-            dataFramePaused = false
-            let length = nghttp2_session_mem_send(session, &chunk)
-            if length < 0 { return "nghttp2_session_mem_send: \(String(cString: nghttp2_strerror(Int32(length))))" }
-            if length > 0, let chunk {
+        let highWater = hubRef._withUnsafeGuaranteedRef { $0.limits.connectionOutputHighWaterBytes }
+        while output.count < highWater {
+            // nghttp2 finishes a returned frame's bookkeeping on its next
+            // call, and only a 0 from it says nothing is left mid-frame.
+            while frameUnfinished || nghttp2_session_get_outbound_queue_size(session) > 0 {
+                var chunk: UnsafePointer<UInt8>?
+                let length = nghttp2_session_mem_send(session, &chunk)
+                if length < 0 { return "nghttp2_session_mem_send: \(String(cString: nghttp2_strerror(Int32(length))))" }
+                guard length > 0, let chunk else {
+                    frameUnfinished = false
+                    break
+                }
                 output.append(UnsafeRawBufferPointer(start: chunk, count: length))
                 frameUnfinished = true
-                continue
+                if output.count >= highWater { return nil }
             }
-            frameUnfinished = false
-            // 0 without a pause: nghttp2 had nothing more. After a pause
-            // (a stream's queue ran dry, or the output filled), the loop's
-            // condition says whether anything else is waiting.
-            guard dataFramePaused else { break }
+            guard backlog.streamsWaiting, writeStreamData(highWater: highWater) else { break }
         }
         if backlog.queuedBytes > 0 { noteWindowsNeverOpened() }
         return nil
-    }
-
-    /// Something for nghttp2_session_mem_send to frame: a frame it returned
-    /// whose bookkeeping finishes on the next call, queued messages or owed
-    /// trailers, or frames in nghttp2's own queues. Not want_write: a stream
-    /// whose queue ran dry stays scheduled in nghttp2 (GRPCStream.writeFrame
-    /// pauses the session rather than have nghttp2 park the stream, which
-    /// costs a deferral now and a resume at the next trade), and want_write
-    /// counts such streams as waiting.
-    @inline(__always)
-    private func framesWaiting(_ session: OpaquePointer) -> Bool {
-        frameUnfinished || backlog.streamsWaiting || nghttp2_session_get_outbound_queue_size(session) > 0
     }
 
     /// Streams left with data after nghttp2 took what it could, that have
@@ -240,20 +245,14 @@ public final class HTTP2Connection {
 
     // MARK: Stream actions (called by GRPCStream)
 
-    func resumeData(_ stream: GRPCStream) {
-        guard let session else { return }
-        _ = nghttp2_session_resume_data(session, stream.id)
-    }
-
+    /// The response HEADERS, without a data provider: the DATA that follows
+    /// is written by the stream (HTTP2Connection+Data), and the trailers end it.
     func submitResponseHeaders(_ stream: GRPCStream) {
         guard let session else { return }
-        var provider = nghttp2_data_provider()
-        provider.source.ptr = Unmanaged.passUnretained(stream).toOpaque()
-        provider.read_callback = NGHTTP2Session.readStreamData
         let result = HeaderBlock.with(HeaderBlock.responseHeaders) { nva, count in
-            nghttp2_submit_response(session, stream.id, nva, count, &provider)
+            nghttp2_submit_headers(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, nil, nva, count, nil)
         }
-        if result != 0 { failInsideSession("nghttp2_submit_response: \(String(cString: nghttp2_strerror(result)))") }
+        if result < 0 { failInsideSession("nghttp2_submit_headers: \(String(cString: nghttp2_strerror(result)))") }
         stream.phase = .open
         requestFlush()
     }
@@ -314,6 +313,7 @@ public final class HTTP2Connection {
     /// valid preface, so the handshake is over.
     func clientSettingsReceived() {
         handshakeFinished = true
+        peerSettingsApplied()
     }
 
     func pingAcknowledged(_ payload: PingPayload) {
@@ -367,6 +367,7 @@ public final class HTTP2Connection {
 
     func beginRequest(streamID: Int32) {
         let stream = GRPCStream(id: streamID, connection: self, maxReceiveMessageBytes: limits.maxReceiveMessageBytes)
+        stream.sendWindow = peerInitialWindow
         stream.headers?.maxListBytes = limits.maxHeaderListBytes
         streams.insert(stream)
         hub.openStreams += 1

@@ -23,7 +23,6 @@ enum NGHTTP2Session {
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
         nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSent)
-        nghttp2_session_callbacks_set_send_data_callback(callbacks, sendStreamData)
 
         let option = try HTTP2Protections.makeOption(connection.limits)
         defer { nghttp2_option_del(option) }
@@ -147,17 +146,18 @@ enum NGHTTP2Session {
     }
 
     /// HEADERS forgive the client's PING strikes (PingStrikePolicy), as DATA
-    /// does in GRPCStream.writeFrame, which also never ends a stream (the
-    /// trailers do); a GOAWAY may close the connection or start the drain PING.
+    /// does in GRPCStream.writeDataFrame (nghttp2 sends no DATA: the streams
+    /// write it, HTTP2Connection+Data); a GOAWAY may close the connection or
+    /// start the drain PING.
     private static let onFrameSent: nghttp2_on_frame_send_callback = { _, frame, userData in
         guard let frame else { return 0 }
         switch UInt32(frame.pointee.hd.type) {
-        case NGHTTP2_DATA.rawValue:
-            break  // once per message per stream: nothing to do here
         case NGHTTP2_HEADERS.rawValue:
             connection(userData).headersOrDataSent()
             if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 {
                 connection(userData).endOfResponseSent(streamID: frame.pointee.hd.stream_id)
+            } else {
+                connection(userData).responseHeadersSent(streamID: frame.pointee.hd.stream_id)
             }
         case NGHTTP2_GOAWAY.rawValue:
             connection(userData).goAwayFrameSent(errorCode: frame.pointee.goaway.error_code)
@@ -170,29 +170,5 @@ enum NGHTTP2Session {
     private static let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, _, userData in
         connection(userData).streamClosed(streamID: streamID)
         return 0
-    }
-
-    /// The data provider of every response. `source.ptr` is the stream,
-    /// unretained: the connection's stream table keeps it alive until nghttp2
-    /// reports the stream closed, after which nghttp2 never reads from it.
-    static let readStreamData: nghttp2_data_source_read_callback = { _, _, _, length, flags, source, _ in
-        guard let flags, let pointer = source?.pointee.ptr else {
-            return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
-        }
-        return Unmanaged<GRPCStream>.fromOpaque(pointer)._withUnsafeGuaranteedRef {
-            $0.provideData(maxLength: length, flags: flags)
-        }
-    }
-
-    /// The framed DATA of a NO_COPY read (GRPCStream.writeFrame). nghttp2
-    /// calls it inside the same nghttp2_session_mem_send as the read, so the
-    /// stream's queue has not changed in between.
-    private static let sendStreamData: nghttp2_send_data_callback = { _, frame, header, length, source, _ in
-        guard let frame, let header, let pointer = source?.pointee.ptr, frame.pointee.data.padlen == 0 else {
-            return Int32(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
-        }
-        return Unmanaged<GRPCStream>.fromOpaque(pointer)._withUnsafeGuaranteedRef {
-            $0.writeFrame(header: header, length: length)
-        }
     }
 }

@@ -3,7 +3,7 @@ import GRPCWire
 /// A stream's messages waiting to go out, oldest first. A ring of shared
 /// references: queuing a trade on a stream copies a pointer, not the bytes.
 /// The bytes are copied once, into the connection's output, when they go out
-/// (GRPCStream.writeFrame).
+/// (GRPCStream.writeDataFrame).
 ///
 /// Positions are 32-bit: the queue lives inline in every stream, and 16
 /// bytes less there took a stream object down a malloc size class (issue 22,

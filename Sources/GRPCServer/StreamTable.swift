@@ -47,6 +47,14 @@ struct StreamTable {
         others = [:]
     }
 
+    /// The one open stream, when there is exactly one (nearly always), as an
+    /// unretained reference: the per-message DATA path reads it without the
+    /// retain and release a load of `values` costs (the table keeps it alive).
+    var soleStream: Unmanaged<GRPCStream>? {
+        guard inlineID != 0 && others.isEmpty, let inlineStream else { return nil }
+        return Unmanaged.passUnretained(inlineStream)
+    }
+
     /// Every open stream, in no particular order (as a dictionary's values).
     var values: StreamTableValues { StreamTableValues(inlineStream: inlineStream, others: others.values.makeIterator()) }
 }
