@@ -13,7 +13,12 @@
 ///
 /// The frame boundaries come from each 9-byte header (RFC 9113 §4.1). A
 /// header or a WINDOW_UPDATE split across reads is held here until it is
-/// whole; everything else passes through in place.
+/// whole; everything else passes through in place. So nghttp2 always gets a
+/// frame header in one piece, which Debian's 1.52 needs: its CONTINUATION
+/// flood guard (CVE-2024-28182) counts each piece of a CONTINUATION header
+/// as a frame, and refused a valid request whose header block arrived a
+/// byte at a time (test_flow_control.py,
+/// test_a_header_block_cut_at_every_byte_is_a_valid_request).
 struct InboundFrameSplitter {
     enum Piece {
         /// Bytes for nghttp2, in order.
