@@ -109,11 +109,9 @@ struct InboundFrameSplitter {
                 if verdict == .taken { runStart = index }
             case .frameHeader:
                 if heldCount == 0 { guard handRun(upTo: index) else { return false } }
-                let take = min(Self.frameHeaderBytes - Int(heldCount), end - index)
-                hold(base + index, count: take)
-                index += take
-                runStart = index
-                guard Int(heldCount) == Self.frameHeaderBytes else { continue }
+                let whole = holdUntil(Self.frameHeaderBytes, from: base, at: &index, end: end)
+                runStart = index  // held, not passed through
+                guard whole else { continue }
                 let verdict: Verdict = Self.withHeld(of: held, count: heldCount) { header in
                     let length = Self.payloadLength(header.baseAddress!.assumingMemoryBound(to: UInt8.self))
                     if isWindowUpdate(type: header[3], length: length) {
@@ -127,11 +125,9 @@ struct InboundFrameSplitter {
                 if verdict == .stop { return false }
                 if stage != .windowUpdatePayload { heldCount = 0 }
             case .windowUpdatePayload:
-                let take = min(Self.windowUpdateFrameBytes - Int(heldCount), end - index)
-                hold(base + index, count: take)
-                index += take
-                runStart = index
-                guard Int(heldCount) == Self.windowUpdateFrameBytes else { continue }
+                let whole = holdUntil(Self.windowUpdateFrameBytes, from: base, at: &index, end: end)
+                runStart = index  // held, not passed through
+                guard whole else { continue }
                 let verdict: Verdict = Self.withHeld(of: held, count: heldCount) { frame in
                     let verdict = deliver(Self.windowUpdate(frame.baseAddress!.assumingMemoryBound(to: UInt8.self)))
                     return verdict == .forward ? deliver(.bytes(frame)) : verdict
@@ -160,6 +156,15 @@ struct InboundFrameSplitter {
     private mutating func enterPayload(_ length: Int) {
         remaining = Int32(length)
         stage = length == 0 ? .frameHeader : .payload
+    }
+
+    /// Holds input bytes until `count` are held; false while fewer are (the
+    /// read ran out: the rest comes with the next).
+    private mutating func holdUntil(_ count: Int, from base: UnsafePointer<UInt8>, at index: inout Int, end: Int) -> Bool {
+        let take = min(count - Int(heldCount), end - index)
+        hold(base + index, count: take)
+        index += take
+        return Int(heldCount) == count
     }
 
     private mutating func hold(_ bytes: UnsafePointer<UInt8>, count: Int) {
