@@ -33,7 +33,9 @@ extension TickwireServer {
             return true
         case .dueAt(let nanos):
             replayState = .waiting
-            reactor.schedule(atNanos: nanos, ServerTimer.replayDue.token)
+            // Exact: the replay stands in for a live feed, whose trades arrive
+            // one by one when they happen, not gathered by the millisecond.
+            reactor.schedule(atNanos: nanos, ServerTimer.replayDue.token, precision: .exact)
             return false
         case .finished:
             replayState = .finished

@@ -153,6 +153,7 @@ public final class TickwireServer: ReactorHandler {
         }
         logger.info("listening", metadata: [
             "address": "\(hub.boundAddress!)", "io": "\(reactor.backendName)", "busy_poll": "\(reactor.waitPolicy.logName)",
+            "wait_resolution": reactor.backend.poller.waitsInNanoseconds ? "1ns" : "1ms",
             // How connections write: TLS always through SSL_write.
             "sends": configuration.grpcTLS != nil ? "SSL_write" : reactor.sendBatch == nil ? "sendmsg" : "io_uring",
             "tls": configuration.grpcTLS == nil ? "off" : "on",
@@ -161,6 +162,12 @@ public final class TickwireServer: ReactorHandler {
         ])
         if let address = metrics?.boundAddress {
             logger.info("metrics listening", metadata: ["address": "\(address)"])
+        }
+        if flushLinger.windowNanos % 1_000_000 != 0, !reactor.backend.poller.waitsInNanoseconds {
+            logger.warning("this kernel refuses epoll_pwait2: the flush window is kept only to the millisecond", metadata: [
+                "window_ms": .string(Self.millisecondsText(flushLinger.windowNanos)),
+                "next": "use --flush-budget in whole milliseconds, or --io io_uring, or --busy-poll",
+            ])
         }
         whenListening()
         if let replay {
@@ -277,7 +284,8 @@ public final class TickwireServer: ReactorHandler {
             observeFlushedTrades()
             return false
         case .hold(let wakeAt):
-            if let wakeAt { reactor.schedule(atNanos: wakeAt, ServerTimer.flushLinger.token) }
+            // Exact: a budget below a millisecond must not wait for the next one.
+            if let wakeAt { reactor.schedule(atNanos: wakeAt, ServerTimer.flushLinger.token, precision: .exact) }
             hub.flushPending(holdingMessages: true)
             // Only urgent output was waiting, and it is out: no window is open.
             if !hub.hasPendingFlush { flushLinger.nothingHeld() }

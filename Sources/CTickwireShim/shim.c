@@ -1,6 +1,8 @@
 #define _GNU_SOURCE 1
 #include <fcntl.h>
 #include <sched.h>
+#include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -8,6 +10,30 @@
 
 int tw_accept4(int fd) {
     return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+// Zero once epoll_pwait2 answered ENOSYS (a kernel before 5.11) or EPERM (a
+// seccomp profile that predates it): every later wait goes to epoll_wait.
+// One thread only, so a plain static.
+static int epoll_pwait2_usable = 1;
+
+int tw_epoll_waits_in_nanoseconds(void) { return epoll_pwait2_usable; }
+
+int tw_epoll_wait_nanos(int epfd, struct epoll_event *events, int maxevents, int64_t timeout_nanos) {
+    if (epoll_pwait2_usable) {
+        struct timespec timeout;
+        timeout.tv_sec = timeout_nanos >= 0 ? (time_t)(timeout_nanos / 1000000000LL) : 0;
+        timeout.tv_nsec = timeout_nanos >= 0 ? (long)(timeout_nanos % 1000000000LL) : 0;
+        int count = epoll_pwait2(epfd, events, maxevents, timeout_nanos >= 0 ? &timeout : NULL, NULL);
+        if (count >= 0 || (errno != ENOSYS && errno != EPERM)) return count;
+        epoll_pwait2_usable = 0;
+    }
+    int timeout_ms = -1;
+    if (timeout_nanos >= 0) {
+        int64_t ms = (timeout_nanos + 999999LL) / 1000000LL;  // up: never wake early and spin
+        timeout_ms = ms > INT32_MAX ? INT32_MAX : (int)ms;
+    }
+    return epoll_wait(epfd, events, maxevents, timeout_ms);
 }
 
 int tw_pipe_cloexec_nonblocking(int fds[2]) {

@@ -10,6 +10,7 @@ public final class EpollPoller: Poller {
     private let eventSize: Int
 
     public var backendName: String { "epoll" }
+    public var waitsInNanoseconds: Bool { tw_epoll_waits_in_nanoseconds() != 0 }
 
     public init(eventCapacity: Int = 1024) throws(SystemError) {
         precondition(eventCapacity > 0)
@@ -18,6 +19,9 @@ public final class EpollPoller: Poller {
         self.eventSize = tw_epoll_event_size()
         // Raw bytes because epoll_event is packed; the shim reads its fields.
         self.events = UnsafeMutableRawPointer.allocate(byteCount: eventCapacity * eventSize, alignment: 8)
+        // One wait that cannot block, so the startup log already knows
+        // whether epoll_pwait2 works here (waitsInNanoseconds).
+        _ = tw_epoll_wait_nanos(epollFD, events.assumingMemoryBound(to: epoll_event.self), 1, 0)
     }
 
     deinit {
@@ -41,11 +45,12 @@ public final class EpollPoller: Poller {
         try systemCallOrThrow("epoll_ctl(DEL)") { tw_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0) }
     }
 
-    public func poll(timeoutMs: Int32, _ body: (ReadyEvent) -> Void) throws(SystemError) {
+    public func poll(timeoutNanos: Int64, _ body: (ReadyEvent) -> Void) throws(SystemError) {
         let count: Int32
-        switch try systemCall("epoll_wait", blocking: true, {
+        switch try systemCall("epoll_pwait2", blocking: true, {
             // Safe because `events` holds eventCapacity entries of the kernel's layout.
-            epoll_wait(epollFD, events.assumingMemoryBound(to: epoll_event.self), Int32(eventCapacity), timeoutMs)
+            tw_epoll_wait_nanos(epollFD, events.assumingMemoryBound(to: epoll_event.self), Int32(eventCapacity),
+                                timeoutNanos)
         }) {
         case .done(let n): count = n
         case .wouldBlock: return

@@ -28,13 +28,18 @@ public struct ReadyEvent: Sendable {
 /// runs on epoll or io_uring.
 public protocol Poller: AnyObject {
     var backendName: String { get }
+    /// Whether `poll`'s timeout is kept to the nanosecond (else it is rounded
+    /// up to whole milliseconds, and an exact timer fires up to 1 ms late).
+    var waitsInNanoseconds: Bool { get }
     func register(fd: Int32, token: EventToken, interest: Interest) throws(SystemError)
     func modify(fd: Int32, token: EventToken, interest: Interest) throws(SystemError)
     /// Call before closing the descriptor. epoll forgets a closed descriptor
     /// by itself; an io_uring poll holds the file (the socket stays open) and
     /// the registration until it is removed here.
     func unregister(fd: Int32) throws(SystemError)
-    /// Waits at most `timeoutMs` (-1: forever) and hands each event to `body`.
-    func poll(timeoutMs: Int32, _ body: (ReadyEvent) -> Void) throws(SystemError)
+    /// Waits at most `timeoutNanos` (-1: forever) and hands each event to
+    /// `body`. Nanoseconds, not epoll_wait's milliseconds: a linger window of
+    /// a few hundred microseconds must end when it says (TimerPrecision).
+    func poll(timeoutNanos: Int64, _ body: (ReadyEvent) -> Void) throws(SystemError)
     func close()
 }

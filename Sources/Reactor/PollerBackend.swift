@@ -14,10 +14,10 @@ public enum PollerBackend {
     }
 
     @inline(__always)
-    func poll(timeoutMs: Int32, _ body: (ReadyEvent) -> Void) throws(SystemError) {
+    func poll(timeoutNanos: Int64, _ body: (ReadyEvent) -> Void) throws(SystemError) {
         switch self {
-        case .epoll(let poller): try poller.poll(timeoutMs: timeoutMs, body)
-        case .ioUring(let poller): try poller.poll(timeoutMs: timeoutMs, body)
+        case .epoll(let poller): try poller.poll(timeoutNanos: timeoutNanos, body)
+        case .ioUring(let poller): try poller.poll(timeoutNanos: timeoutNanos, body)
         }
     }
 }

@@ -77,13 +77,15 @@ public final class Reactor {
     }
 
     @discardableResult
-    public func schedule(afterNanos delay: Int64, _ token: TimerToken) -> TimerID {
-        timers.schedule(deadlineNanos: clock.monotonicNanos() + max(0, delay), token: token)
+    public func schedule(afterNanos delay: Int64, _ token: TimerToken,
+                         precision: TimerPrecision = .millisecond) -> TimerID {
+        schedule(atNanos: clock.monotonicNanos() + max(0, delay), token, precision: precision)
     }
 
     @discardableResult
-    public func schedule(atNanos deadline: Int64, _ token: TimerToken) -> TimerID {
-        timers.schedule(deadlineNanos: deadline, token: token)
+    public func schedule(atNanos deadline: Int64, _ token: TimerToken,
+                         precision: TimerPrecision = .millisecond) -> TimerID {
+        timers.schedule(deadlineNanos: precision.deadline(deadline), token: token)
     }
 
     public func cancel(_ timer: TimerID) {
@@ -103,12 +105,13 @@ public final class Reactor {
         let busy = handler.beforeSleep(reactor: self)
         if phase == .stopped { return }  // the flush hook may finish the stop; don't sleep after it
         let sleepStart = clock.monotonicNanos()
-        let timeout = waitPolicy.timeoutMs(workLeft: busy, timerTimeoutMs: timers.timeoutMs(nowNanos: sleepStart),
-                                           maxWaitMs: maxWaitMs)
+        let timeout = waitPolicy.timeoutNanos(workLeft: busy,
+                                              timerTimeoutNanos: timers.timeoutNanos(nowNanos: sleepStart),
+                                              maxWaitNanos: maxWaitMs < 0 ? -1 : Int64(maxWaitMs) * 1_000_000)
         loopStatistics.sleepStarted(atNanos: sleepStart)
 
         var wokeAt: Int64 = 0  // the first event's arrival: dispatching it is work, not sleep
-        try backend.poll(timeoutMs: timeout) { event in
+        try backend.poll(timeoutNanos: timeout) { event in
             if wokeAt == 0 { wokeAt = clock.monotonicNanos() }
             switch event.token.kind {
             case .signal: deliverSignals(to: handler)

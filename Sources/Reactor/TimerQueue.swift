@@ -6,7 +6,9 @@ public struct TimerID: Hashable, Sendable {
     let generation: UInt32
 }
 
-/// A deadline min-heap that feeds epoll_wait's timeout. Cancellation is lazy
+/// A deadline min-heap that feeds the poller's timeout. Deadlines are exact
+/// here; a timer that does not need to be is rounded by the reactor before
+/// it gets here (TimerPrecision). Cancellation is lazy
 /// and O(1): it marks the timer's slot, and the entry is dropped when it
 /// reaches the top. Slots are reused, so a warm queue allocates nothing and
 /// hashes nothing (a set of live ids cost ~19 instructions per replayed
@@ -63,14 +65,12 @@ public struct TimerQueue {
         count -= 1
     }
 
-    /// Milliseconds until the earliest deadline, rounded up so the poller never
-    /// wakes a moment early and spins; nil when nothing is scheduled.
-    public mutating func timeoutMs(nowNanos: Int64) -> Int32? {
+    /// Nanoseconds until the earliest deadline, 0 when it has passed; nil
+    /// when nothing is scheduled.
+    public mutating func timeoutNanos(nowNanos: Int64) -> Int64? {
         dropCancelledTop()
         guard let first = heap.first else { return nil }
-        let remaining = first.deadlineNanos - nowNanos
-        if remaining <= 0 { return 0 }
-        return Int32(clamping: (remaining + 999_999) / 1_000_000)
+        return max(0, first.deadlineNanos - nowNanos)
     }
 
     /// Whether a live timer's deadline has passed (popExpired would return it).

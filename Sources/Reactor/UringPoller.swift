@@ -50,6 +50,8 @@ public final class UringPoller: Poller {
     private static let epochMask: UInt32 = 0x7FFF_FFFF
 
     public var backendName: String { "io_uring" }
+    /// The wait's timeout is a __kernel_timespec, with or without EXT_ARG.
+    public var waitsInNanoseconds: Bool { true }
 
     /// Fails with io_uring_setup's errno (ENOSYS: no io_uring; EPERM: a seccomp
     /// profile or kernel.io_uring_disabled) or EOPNOTSUPP when the kernel is
@@ -118,10 +120,10 @@ public final class UringPoller: Poller {
         registrations[Int(fd)].epoch = (registrations[Int(fd)].epoch &+ 1) & Self.epochMask
     }
 
-    public func poll(timeoutMs: Int32, _ body: (ReadyEvent) -> Void) throws(SystemError) {
+    public func poll(timeoutNanos: Int64, _ body: (ReadyEvent) -> Void) throws(SystemError) {
         precondition(isOpen, "poll after close()")
         try rearmFired()
-        let waited = tw_uring_submit_and_wait(ring, timeoutMs)
+        let waited = tw_uring_submit_and_wait(ring, timeoutNanos)
         if waited < 0 {
             switch -waited {
             case ETIME, EINTR: break  // the timeout passed, or a signal cut the wait short

@@ -9,18 +9,18 @@ public enum WaitPolicy: Sendable, Equatable {
     /// (`--busy-poll`). Saves the wake-up (the scheduler's, and the trip
     /// through the idle state) between a packet's arrival and its dispatch,
     /// at the price of a whole core spinning while the feed is quiet. Timers
-    /// are checked on every spin, so they fire as soon as they are due,
-    /// closer than the sleeping poller's millisecond rounding.
+    /// are checked on every spin, so they fire as soon as they are due, not
+    /// after the kernel's timer slack (50 µs by default).
     case spin
 
-    /// The poller's timeout for one iteration, in milliseconds (-1: forever).
-    /// `workLeft`: the flush hook has more to do at once. `timerTimeoutMs`:
-    /// until the earliest timer (TimerQueue.timeoutMs), nil without one.
-    /// `maxWaitMs`: the caller's cap, -1 for none.
-    public func timeoutMs(workLeft: Bool, timerTimeoutMs: Int32?, maxWaitMs: Int32) -> Int32 {
+    /// The poller's timeout for one iteration, in nanoseconds (-1: forever).
+    /// `workLeft`: the flush hook has more to do at once.
+    /// `timerTimeoutNanos`: until the earliest timer (TimerQueue.timeoutNanos),
+    /// nil without one. `maxWaitNanos`: the caller's cap, -1 for none.
+    public func timeoutNanos(workLeft: Bool, timerTimeoutNanos: Int64?, maxWaitNanos: Int64) -> Int64 {
         if self == .spin || workLeft { return 0 }
-        var timeout = timerTimeoutMs ?? -1
-        if maxWaitMs >= 0 && (timeout < 0 || timeout > maxWaitMs) { timeout = maxWaitMs }
+        var timeout = timerTimeoutNanos ?? -1
+        if maxWaitNanos >= 0 && (timeout < 0 || timeout > maxWaitNanos) { timeout = maxWaitNanos }
         return timeout
     }
 

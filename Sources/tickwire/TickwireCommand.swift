@@ -117,7 +117,7 @@ struct TickwireCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("When prices and indicator batches may wait so that several leave in one write per connection (each write costs the kernel's whole TCP path, on loopback the reader's too). 'auto' (the default): only while the loop is busy (engaged at 50% of the time working, released after a second below 25%), for at most --flush-budget; a quiet server writes every loop iteration and keeps its latency. 0: never, every loop iteration writes. A duration (at most 100ms): always, that long. [env: TICKWIRE_FLUSH_LINGER]", valueName: "auto|0|duration"))
     var flushLinger = "auto"
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The latency --flush-linger auto may add while the loop is busy: how long a price may wait for others to share its write. Default 1ms (docs/performance.md). More than 0, at most 100ms. Not with a fixed --flush-linger, which is its own window. [env: TICKWIRE_FLUSH_BUDGET]", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The latency --flush-linger auto may add while the loop is busy: how long a price may wait for others to share its write. Default 1ms (docs/performance.md). More than 0, at most 100ms; kept to the microsecond (epoll_pwait2). Not with a fixed --flush-linger, which is its own window. [env: TICKWIRE_FLUSH_BUDGET]", valueName: "duration"))
     var flushBudget: String?
 
     @Flag(inversion: .prefixedNo,

@@ -93,6 +93,19 @@ def test_without_the_window_prices_arrive_one_by_one(start_server, grpc_channels
     assert statistics.median(latency_ms) < LINGER_MS / 5
 
 
+def test_a_window_under_a_millisecond_is_kept_to_the_microsecond(start_server, grpc_channels, collectors,
+                                                                 expected_trades):
+    """A 300 µs window on a quiet feed (a trade every 5 ms, each alone in its
+    window): each price waits the window and not the millisecond a rounded
+    wait would take. The median, against a machine's odd late wake-up."""
+    _, _, latency_ms = receive(start_server, grpc_channels, collectors, expected_trades, ["--flush-linger", "300us"])
+    median = statistics.median(latency_ms)
+    print(f"\n[flush-linger 300us] {WANT} prices, latency median {median:.3f} ms, "
+          f"p90 {statistics.quantiles(latency_ms, n=10)[-1]:.3f} ms")
+    assert median >= 0.3, f"median latency {median:.3f} ms: the window did not hold the price"
+    assert median < 1.0, f"median latency {median:.3f} ms: the window's end waited for a whole millisecond"
+
+
 BUSY_RE = re.compile(r"loop busy; prices now wait up to the linger window")
 QUIET_RE = re.compile(r"loop quiet again; prices are written every iteration")
 

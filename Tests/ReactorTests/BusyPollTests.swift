@@ -6,27 +6,27 @@ import Testing
 /// spinning loop still fires its timers on time and is not taken for a busy one.
 @Suite struct WaitPolicyTests {
     @Test func sleepingWaitsForTheNextTimerOrForever() {
-        #expect(WaitPolicy.sleep.timeoutMs(workLeft: false, timerTimeoutMs: 7, maxWaitMs: -1) == 7)
-        #expect(WaitPolicy.sleep.timeoutMs(workLeft: false, timerTimeoutMs: nil, maxWaitMs: -1) == -1)
-        #expect(WaitPolicy.sleep.timeoutMs(workLeft: false, timerTimeoutMs: 0, maxWaitMs: -1) == 0, "a due timer")
+        #expect(WaitPolicy.sleep.timeoutNanos(workLeft: false, timerTimeoutNanos: 7, maxWaitNanos: -1) == 7)
+        #expect(WaitPolicy.sleep.timeoutNanos(workLeft: false, timerTimeoutNanos: nil, maxWaitNanos: -1) == -1)
+        #expect(WaitPolicy.sleep.timeoutNanos(workLeft: false, timerTimeoutNanos: 0, maxWaitNanos: -1) == 0, "a due timer")
     }
 
     @Test func sleepingHonoursTheCallersCap() {
-        #expect(WaitPolicy.sleep.timeoutMs(workLeft: false, timerTimeoutMs: nil, maxWaitMs: 100) == 100)
-        #expect(WaitPolicy.sleep.timeoutMs(workLeft: false, timerTimeoutMs: 500, maxWaitMs: 100) == 100)
-        #expect(WaitPolicy.sleep.timeoutMs(workLeft: false, timerTimeoutMs: 5, maxWaitMs: 100) == 5)
+        #expect(WaitPolicy.sleep.timeoutNanos(workLeft: false, timerTimeoutNanos: nil, maxWaitNanos: 100) == 100)
+        #expect(WaitPolicy.sleep.timeoutNanos(workLeft: false, timerTimeoutNanos: 500, maxWaitNanos: 100) == 100)
+        #expect(WaitPolicy.sleep.timeoutNanos(workLeft: false, timerTimeoutNanos: 5, maxWaitNanos: 100) == 5)
     }
 
     @Test func workLeftNeverWaits() {
-        #expect(WaitPolicy.sleep.timeoutMs(workLeft: true, timerTimeoutMs: 7, maxWaitMs: -1) == 0)
-        #expect(WaitPolicy.sleep.timeoutMs(workLeft: true, timerTimeoutMs: nil, maxWaitMs: 100) == 0)
+        #expect(WaitPolicy.sleep.timeoutNanos(workLeft: true, timerTimeoutNanos: 7, maxWaitNanos: -1) == 0)
+        #expect(WaitPolicy.sleep.timeoutNanos(workLeft: true, timerTimeoutNanos: nil, maxWaitNanos: 100) == 0)
     }
 
     @Test func spinningNeverWaits() {
-        for timer: Int32? in [nil, 0, 1, 1_000] {
-            for cap: Int32 in [-1, 0, 100] {
-                #expect(WaitPolicy.spin.timeoutMs(workLeft: false, timerTimeoutMs: timer, maxWaitMs: cap) == 0)
-                #expect(WaitPolicy.spin.timeoutMs(workLeft: true, timerTimeoutMs: timer, maxWaitMs: cap) == 0)
+        for timer: Int64? in [nil, 0, 1, 1_000] {
+            for cap: Int64 in [-1, 0, 100] {
+                #expect(WaitPolicy.spin.timeoutNanos(workLeft: false, timerTimeoutNanos: timer, maxWaitNanos: cap) == 0)
+                #expect(WaitPolicy.spin.timeoutNanos(workLeft: true, timerTimeoutNanos: timer, maxWaitNanos: cap) == 0)
             }
         }
     }
@@ -85,7 +85,7 @@ import Testing
         #expect(reactor.loopStatistics.iterations == 0)
         #expect(reactor.loopStatistics.busyNanos == 0)
         // A timer that fires is a wake-up, and the stretch after it is work.
-        reactor.schedule(afterNanos: 0, .test(4))
+        reactor.schedule(afterNanos: 0, .test(4), precision: .exact)  // the stepping clock creeps: no rounding
         try reactor.runOnce(handler, maxWaitMs: -1)
         try reactor.runOnce(handler, maxWaitMs: -1)
         #expect(handler.timers == [4])

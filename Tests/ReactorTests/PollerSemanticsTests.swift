@@ -39,7 +39,7 @@ struct TestPipe {
 @Suite(.serialized) struct PollerSemanticsTests {
     private func events(_ poller: any Poller, waitMs: Int32) throws -> [ReadyEvent] {
         var events: [ReadyEvent] = []
-        try poller.poll(timeoutMs: waitMs) { events.append($0) }
+        try poller.poll(timeoutNanos: Int64(waitMs) * 1_000_000) { events.append($0) }
         return events
     }
 

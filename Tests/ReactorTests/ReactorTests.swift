@@ -24,12 +24,12 @@ import Testing
         let cancelled = queue.schedule(deadlineNanos: 200, token: .test(2))
         queue.cancel(cancelled)
         #expect(queue.count == 2)
-        #expect(queue.timeoutMs(nowNanos: 0) == 1, "100 ns rounds up to 1 ms, never down to a busy 0")
+        #expect(queue.timeoutNanos(nowNanos: 0) == 100)
         #expect(queue.popExpired(nowNanos: 50) == nil)
         #expect(queue.popExpired(nowNanos: 1_000)?.token.purpose == 1)
         #expect(queue.popExpired(nowNanos: 1_000)?.id == late)
         #expect(queue.popExpired(nowNanos: 1_000) == nil)
-        #expect(queue.timeoutMs(nowNanos: 1_000) == nil)
+        #expect(queue.timeoutNanos(nowNanos: 1_000) == nil)
     }
 
     @Test func aTokenComesBackWhole() {

@@ -66,13 +66,13 @@ static inline unsigned tw_uring_sq_ready(const struct io_uring *ring) { return i
 static inline int tw_uring_submit(struct io_uring *ring) { return io_uring_submit(ring); }
 
 // Submits everything queued and waits for at least one completion, in one
-// io_uring_enter when the kernel has IORING_FEAT_EXT_ARG. timeout_ms < 0
+// io_uring_enter when the kernel has IORING_FEAT_EXT_ARG. timeout_nanos < 0
 // waits without limit. Returns >= 0, or -ETIME / -EINTR / another -errno.
-static inline int tw_uring_submit_and_wait(struct io_uring *ring, int timeout_ms) {
-    if (timeout_ms < 0) return io_uring_submit_and_wait(ring, 1);
+static inline int tw_uring_submit_and_wait(struct io_uring *ring, int64_t timeout_nanos) {
+    if (timeout_nanos < 0) return io_uring_submit_and_wait(ring, 1);
     struct __kernel_timespec ts;
-    ts.tv_sec = timeout_ms / 1000;
-    ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000LL;
+    ts.tv_sec = timeout_nanos / 1000000000LL;
+    ts.tv_nsec = timeout_nanos % 1000000000LL;
     struct io_uring_cqe *cqe = NULL;
     return io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
 }

@@ -36,6 +36,12 @@ static inline int tw_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64
 static inline uint64_t tw_epoll_event_token(const struct epoll_event *event) { return event->data.u64; }
 static inline uint32_t tw_epoll_event_mask(const struct epoll_event *event) { return event->events; }
 static inline size_t tw_epoll_event_size(void) { return sizeof(struct epoll_event); }
+// epoll_pwait2 (nanosecond timeout, Linux 5.11) needs _GNU_SOURCE: shim.c.
+// timeout_nanos < 0 waits without limit. Falls back to epoll_wait, rounding
+// the timeout up to whole milliseconds, where the kernel lacks it (ENOSYS) or
+// seccomp refuses it (EPERM); tw_epoll_waits_in_nanoseconds then returns 0.
+int tw_epoll_wait_nanos(int epfd, struct epoll_event *events, int maxevents, int64_t timeout_nanos);
+int tw_epoll_waits_in_nanoseconds(void);
 
 // accept4 needs _GNU_SOURCE, which must not leak into this header (Swift's
 // Glibc module is built without it), so it lives in shim.c.
