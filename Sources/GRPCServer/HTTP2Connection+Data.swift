@@ -76,18 +76,33 @@ extension HTTP2Connection {
     /// spent or the output reaches its high-water mark. Submits the trailers
     /// of finishing streams whose queues are empty. Returns true when it
     /// submitted any: nghttp2 has frames to be pulled before more DATA.
+    ///
+    /// Streams take turns across calls: each call starts with the stream
+    /// after the last one that wrote. A client that opens its connection
+    /// window a frame's worth at a time would otherwise feed the same stream
+    /// every time and starve its others (nghttp2's scheduler rotated too).
     func writeStreamData(highWater: Int) -> Bool {
         if let sole = streams.soleStream {
             return sole._withUnsafeGuaranteedRef { writeData(of: $0, framesAtMost: .max, highWater: highWater) }
         }
+        let count = streams.count
+        guard count > 0 else { return false }
+        let first = dataPassStart % count
         var submittedTrailers = false
         var wrote = true
         while wrote && output.count < highWater {
             wrote = false
-            for stream in streams.values where output.count < highWater {
-                let before = stream.outbound.pendingBytes
-                submittedTrailers = writeData(of: stream, framesAtMost: 1, highWater: highWater) || submittedTrailers
-                wrote = wrote || stream.outbound.pendingBytes < before
+            // The table's order from `first` to its end, then what came before `first`.
+            for round in 0..<2 {  // a range, not an array literal: nothing allocated
+                for (index, stream) in streams.values.enumerated()
+                where (index >= first) == (round == 0) && output.count < highWater {
+                    let before = stream.outbound.pendingBytes
+                    submittedTrailers = writeData(of: stream, framesAtMost: 1, highWater: highWater) || submittedTrailers
+                    if stream.outbound.pendingBytes < before {
+                        wrote = true
+                        dataPassStart = index + 1
+                    }
+                }
             }
         }
         return submittedTrailers

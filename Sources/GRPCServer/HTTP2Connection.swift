@@ -65,6 +65,9 @@ public final class HTTP2Connection {
     /// as nghttp2 last applied them (RFC 9113 §6.5.2's initial values first).
     var peerInitialWindow: Int32 = 65_535
     var peerMaxFrameBytes: Int32 = 16_384
+    /// Where in the stream table's order the next DATA pass over several
+    /// streams starts (HTTP2Connection+Data.writeStreamData).
+    var dataPassStart = 0
     /// Takes the WINDOW_UPDATE frames out of the input for the DATA path.
     var inboundFrames = InboundFrameSplitter()
     /// EPOLLOUT is part of the registration (output is waiting on the socket).

@@ -29,7 +29,10 @@ by two streams; a lowered SETTINGS_INITIAL_WINDOW_SIZE driving an open stream's
 window negative, then raised again; overflow past 2^31-1 (connection: GOAWAY
 FLOW_CONTROL_ERROR; stream: RST_STREAM FLOW_CONTROL_ERROR, the connection goes
 on); a zero increment, an idle stream and a WINDOW_UPDATE inside a header block
-(GOAWAY PROTOCOL_ERROR); a WINDOW_UPDATE for a closed stream (ignored). The
+(GOAWAY PROTOCOL_ERROR); a WINDOW_UPDATE of the wrong length, whole or dripped
+(GOAWAY FRAME_SIZE_ERROR); a WINDOW_UPDATE for a closed stream (ignored); a
+raised SETTINGS_MAX_FRAME_SIZE (larger frames, within it); a connection
+window opened a frame at a time, shared by two streams by turns. The
 same answers are expected from a server whose windows nghttp2 kept: they are
 the protocol's, not the implementation's.
 
@@ -54,7 +57,7 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0x0, 0x1, 0x3, 0x4, 0x6, 0x7, 0x8, 0x9
 ACK, END_HEADERS = 0x1, 0x4
 # Error codes (RFC 9113 §7).
-PROTOCOL_ERROR, FLOW_CONTROL_ERROR, CANCEL = 0x1, 0x3, 0x8
+PROTOCOL_ERROR, FLOW_CONTROL_ERROR, FRAME_SIZE_ERROR, CANCEL = 0x1, 0x3, 0x6, 0x8
 # Settings (RFC 9113 §6.5.2).
 INITIAL_WINDOW_SIZE, MAX_FRAME_SIZE = 0x4, 0x5
 DEFAULT_WINDOW = 65_535
@@ -514,6 +517,46 @@ def test_the_connection_window_bounds_all_streams_together(connect):
         assert_whole_responses(bytes(client.streams[stream_id].data), at_least=10)
 
 
+def test_a_connection_window_opened_a_little_at_a_time_is_shared_by_turns(connect):
+    # Stream windows wide open, the connection window spent, then opened
+    # 1,000 bytes at a time: each grant lets out one frame. Both streams have
+    # a backlog far larger than a grant, so a server that always served the
+    # same stream first would give it every grant and the other nothing.
+    client = connect({INITIAL_WINDOW_SIZE: 1 << 24})
+    first, first_frames = client.request_frames()
+    second, second_frames = client.request_frames()
+    client.send(first_frames + second_frames)
+    client.wait(lambda: client.total_received() >= DEFAULT_WINDOW, "65,535 DATA bytes")
+    client.read_for(0.5)  # both backlogs grow past any one grant
+    before = {stream_id: client.received(stream_id) for stream_id in (first, second)}
+    grants = 20
+    for count in range(1, grants + 1):  # bounded: 20 grants
+        client.send(client.grant(0, 1000))
+        client.wait(lambda: client.total_received() >= DEFAULT_WINDOW + 1000 * count, f"grant {count}'s 1,000 bytes")
+    client.expect_no_more()
+    gained = {stream_id: client.received(stream_id) - before[stream_id] for stream_id in (first, second)}
+    print(f"\n[1,000-byte connection grants x {grants}] bytes per stream: {gained}")
+    assert sum(gained.values()) == 1000 * grants, client.describe()
+    assert min(gained.values()) >= 1000 * grants // 4, f"one stream starved: {gained}"
+
+
+def test_a_raised_max_frame_size_lets_larger_frames_out(connect):
+    # SETTINGS_MAX_FRAME_SIZE 65,536 and a stream window of one byte: a
+    # backlog gathers (~85 KB a second at this rate; a window that never
+    # opened at all would be held to a few KiB, SlowConsumerPolicy), then one
+    # grant opens both windows wide. The frame size the client allowed, not
+    # the default 16,384, bounds the frames (the ledger fails any past 65,536).
+    client = connect({INITIAL_WINDOW_SIZE: 1, MAX_FRAME_SIZE: 65_536})
+    stream_id = client.open_call()
+    client.wait_received(stream_id, 1)
+    client.expect_no_more()
+    client.send(client.grant(0, 1 << 20) + client.grant(stream_id, 1 << 20))
+    client.wait(lambda: client.received(stream_id) >= 60_000, "60,000 DATA bytes")
+    assert client.largest_data_frame > DEFAULT_MAX_FRAME, (
+        f"largest DATA frame {client.largest_data_frame} bytes under a 65,536 limit; {client.describe()}")
+    assert_whole_responses(bytes(client.streams[stream_id].data), at_least=100)
+
+
 # --------------------------------------------------------------------------
 # SETTINGS_INITIAL_WINDOW_SIZE changed mid-stream
 # --------------------------------------------------------------------------
@@ -610,6 +653,27 @@ def test_a_zero_increment_is_a_protocol_error(server, connect, on, increment):
     client.wait(lambda: client.received(stream_id) > 0, "DATA")
     client.send(window_update(stream_id if on == "stream" else 0, increment))
     assert client.wait_goaway() == PROTOCOL_ERROR, client.describe()
+    assert_serving(server, connect)
+
+
+@pytest.mark.parametrize("delivery", ["one write", "one byte per write"])
+@pytest.mark.parametrize("length", [3, 5], ids=["short", "long"])
+@pytest.mark.parametrize("on", ["stream", "connection"])
+def test_a_window_update_of_the_wrong_length_is_a_frame_size_error(server, connect, on, length, delivery):
+    # RFC 9113 §6.9: a WINDOW_UPDATE whose length is not 4 is a connection
+    # error FRAME_SIZE_ERROR, on a stream too. The server must not take it
+    # for an update of its own, however it arrives, and nghttp2 answers it.
+    client = connect()
+    stream_id = client.open_call()
+    client.wait(lambda: client.received(stream_id) > 0, "DATA")
+    increment = (1000).to_bytes(4, "big")
+    payload = increment[:length] if length < 4 else increment + bytes(length - 4)
+    bad = frame(WINDOW_UPDATE, 0, stream_id if on == "stream" else 0, payload)
+    if delivery == "one write":
+        client.send(bad)
+    else:
+        client.drip(bad)
+    assert client.wait_goaway() == FRAME_SIZE_ERROR, client.describe()
     assert_serving(server, connect)
 
 
