@@ -88,23 +88,29 @@ extension HTTP2Connection {
         let count = streams.count
         guard count > 0 else { return false }
         let first = dataPassStart % count
+        var lastWriter = -1  // where the next call starts: after it
         var submittedTrailers = false
         var wrote = true
         while wrote && output.count < highWater {
             wrote = false
-            // The table's order from `first` to its end, then what came before `first`.
-            for round in 0..<2 {  // a range, not an array literal: nothing allocated
-                for (index, stream) in streams.values.enumerated()
-                where (index >= first) == (round == 0) && output.count < highWater {
+            // The table's order from `first` to its end, then what came before
+            // `first`. When every stream wrote, the last one did, and the next
+            // call starts at 0 with one walk over the table, as without turns.
+            for round in 0..<(first == 0 ? 1 : 2) {  // a range, not an array literal: nothing allocated
+                var index = -1
+                for stream in streams.values where output.count < highWater {
+                    index += 1
+                    if round == 0 ? index < first : index >= first { continue }
                     let before = stream.outbound.pendingBytes
                     submittedTrailers = writeData(of: stream, framesAtMost: 1, highWater: highWater) || submittedTrailers
                     if stream.outbound.pendingBytes < before {
                         wrote = true
-                        dataPassStart = index + 1
+                        lastWriter = index
                     }
                 }
             }
         }
+        if lastWriter >= 0 { dataPassStart = lastWriter + 1 }
         return submittedTrailers
     }
 

@@ -211,14 +211,16 @@ MACD_LINE_RE = re.compile(r"^BTCUSDT MACD CANDLE_INTERVAL_1M (?P<label>on close|
                           r"\(candle ending (?P<close_ms>\d+)\)$")
 
 
-@pytest.fixture(scope="module")
-def day_server(binary, tmp_path_factory):
+@pytest.fixture
+def day_server(binary, tmp_path):
     # 4 trades a minute at 400 trades/s: a 1m close every 10 ms of replay, and
-    # --replay-wait-streams 1 holds the day until the client is there.
+    # --replay-wait-streams 1 holds the day until the client is there. One
+    # server per test: the day lasts ~15 s, and a test that came after it
+    # ended would wait for closes that never come.
     argv = harness.server_argv(None, log_level="info",
                                extra=["--replay", str(DAY_TRADES), "--replay-rate", "400",
                                       "--replay-wait-streams", "1", "--indicator-interval", "5ms"])
-    log = tmp_path_factory.mktemp("macd-server") / "tickwire.stderr.log"
+    log = tmp_path / "tickwire.stderr.log"
     srv = harness.TickwireServer(argv, harness.server_env(), log)
     try:
         srv.wait_listening()
@@ -285,11 +287,10 @@ def test_the_grpcurl_macd_request_of_the_docs_subscribes(day_server):
     assert (status.code, status.request_id, status.parameters.macd.slow_period) == (0, "macd-1m", 26), status
 
 
-# Candles (issue 18): watch_candles.py on the same replay, its 1m candles
-# checked against the day's real klines and its RSI(14) on close against
-# TA-Lib. The replay runs once, from the first stream on, so this client joins
-# wherever the day stands (after the MACD test, which needs its first minute):
-# every check goes by the candle's time, never by its place in the day.
+# Candles (issue 18): watch_candles.py on a replay of the same day, its 1m
+# candles checked against the day's real klines and its RSI(14) on close
+# against TA-Lib. Every check goes by the candle's time, never by its place in
+# the day, so the client may join wherever the day stands.
 
 CANDLE_CLOSES = 30
 CANDLE_LINE_RE = re.compile(r"^BTCUSDT CANDLE_INTERVAL_1M open (?P<open_ms>\d+) (?P<state>closed|forming): "
