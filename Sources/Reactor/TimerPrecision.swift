@@ -1,7 +1,7 @@
 /// How exactly a timer must fire. The poller waits in nanoseconds, so any
 /// deadline could be met to within the kernel's timer slack; but most timers
-/// (sweeps, batches, the replay's next trade) gain nothing from that and
-/// would cost a wake-up each. Rounding their deadlines up to the monotonic
+/// (sweeps, batches, retries, deadlines) gain nothing from that and would
+/// cost a wake-up each. Rounding their deadlines up to the monotonic
 /// clock's next whole millisecond makes all those due within one millisecond
 /// fire in one wake-up, as epoll_wait's millisecond timeout used to.
 public enum TimerPrecision: Sendable, Equatable {
@@ -9,7 +9,8 @@ public enum TimerPrecision: Sendable, Equatable {
     /// 1 ms late, never early. The default.
     case millisecond
     /// Fires at its deadline, give or take the kernel's timer slack: for a
-    /// wait measured in microseconds, such as `--flush-budget`'s window.
+    /// wait measured in microseconds, such as `--flush-budget`'s window, and
+    /// for the replay's next trade (a live feed's trades come one by one).
     case exact
 
     /// The deadline the timer queue keeps for `nanos`.

@@ -486,15 +486,20 @@ def test_window_updates_cut_at_any_byte_still_open_the_window(connect):
 # The connection window
 # --------------------------------------------------------------------------
 
-def test_the_connection_window_bounds_all_streams_together(connect):
-    # Stream windows so large that only the connection's 65,535 bytes (which
-    # SETTINGS cannot change, RFC 9113 §6.9.2) hold the two streams back.
+def two_calls_on_the_connection_window(connect) -> tuple[FlowClient, int, int]:
+    """A client with two calls whose stream windows are so large that only
+    the connection's 65,535 bytes (which SETTINGS cannot change, RFC 9113
+    §6.9.2) hold them back, once that window is spent."""
     client = connect({INITIAL_WINDOW_SIZE: 1 << 24})
     first, first_frames = client.request_frames()
     second, second_frames = client.request_frames()
     client.send(first_frames + second_frames)
-
     client.wait(lambda: client.total_received() >= DEFAULT_WINDOW, "65,535 DATA bytes")
+    return client, first, second
+
+
+def test_the_connection_window_bounds_all_streams_together(connect):
+    client, first, second = two_calls_on_the_connection_window(connect)
     client.expect_no_more()
     assert client.total_received() == DEFAULT_WINDOW, client.describe()
     assert client.received(first) > 0 and client.received(second) > 0, (
@@ -522,11 +527,7 @@ def test_a_connection_window_opened_a_little_at_a_time_is_shared_by_turns(connec
     # 1,000 bytes at a time: each grant lets out one frame. Both streams have
     # a backlog far larger than a grant, so a server that always served the
     # same stream first would give it every grant and the other nothing.
-    client = connect({INITIAL_WINDOW_SIZE: 1 << 24})
-    first, first_frames = client.request_frames()
-    second, second_frames = client.request_frames()
-    client.send(first_frames + second_frames)
-    client.wait(lambda: client.total_received() >= DEFAULT_WINDOW, "65,535 DATA bytes")
+    client, first, second = two_calls_on_the_connection_window(connect)
     client.read_for(0.5)  # both backlogs grow past any one grant
     before = {stream_id: client.received(stream_id) for stream_id in (first, second)}
     grants = 20
