@@ -206,6 +206,13 @@ class FlowClient:
                 return
             time.sleep(DRIP_PAUSE_S)
 
+    def deliver(self, data: bytes, delivery: str) -> None:
+        """`data` in one write ("one write") or one byte per write (any other)."""
+        if delivery == "one write":
+            self.send(data)
+        else:
+            self.drip(data)
+
     def send_pieces(self, pieces: list[bytes]) -> None:
         """Writes each piece on its own, a pause apart."""
         for piece in pieces:
@@ -670,10 +677,7 @@ def test_a_window_update_of_the_wrong_length_is_a_frame_size_error(server, conne
     increment = (1000).to_bytes(4, "big")
     payload = increment[:length] if length < 4 else increment + bytes(length - 4)
     bad = frame(WINDOW_UPDATE, 0, stream_id if on == "stream" else 0, payload)
-    if delivery == "one write":
-        client.send(bad)
-    else:
-        client.drip(bad)
+    client.deliver(bad, delivery)
     assert client.wait_goaway() == FRAME_SIZE_ERROR, client.describe()
     assert_serving(server, connect)
 
@@ -725,10 +729,7 @@ def test_a_window_update_inside_a_header_block_is_a_protocol_error(server, conne
 
     update_on = {"connection": 0, "stream being opened": client.next_stream_id, "open stream": opened}[target]
     _, frames = split_request(client, between=window_update(update_on, 1000))
-    if delivery == "one write":
-        client.send(frames)
-    else:
-        client.drip(frames)
+    client.deliver(frames, delivery)
     assert client.wait_goaway() == PROTOCOL_ERROR, client.describe()
     assert_serving(server, connect)
 
