@@ -46,6 +46,9 @@ final class MetricsCollector {
     private var slowConsumers: CounterMirror
     private var keepaliveEvents: [(KeepaliveEvent, CounterMirror)]
     private var writeIdle: CounterMirror
+    private var holdWindowsAtArrival: CounterMirror
+    private var holdWindowsAtBudget: CounterMirror
+    private var holdWindowsEarly: CounterMirror
     private let latency: ValueHistogram
 
     private let phase: [(String, Gauge)]
@@ -112,6 +115,10 @@ final class MetricsCollector {
         deferredBatches = counter("indicator_batches_deferred", "total", "IndicatorBatch messages (with new values) not sent because the stream was over --stream-soft-limit; its next batch carries the latest values")
         slowConsumers = counter("slow_consumer_disconnects", "total", "Streams ended with RESOURCE_EXHAUSTED because they, or their connection, fell too far behind")
         writeIdle = counter("write_idle_disconnects", "total", "Connections closed because they took none of their waiting output for --write-idle-timeout")
+        let windowsHelp = "Per connection, --flush-linger windows that ended: at the arrival that filled them, at --flush-budget, or early, with urgent output"
+        holdWindowsAtArrival = counter("flush_linger_windows", "total", windowsHelp, [("ended", "arrival")])
+        holdWindowsAtBudget = counter("flush_linger_windows", "total", windowsHelp, [("ended", "budget")])
+        holdWindowsEarly = counter("flush_linger_windows", "total", windowsHelp, [("ended", "early")])
         keepaliveEvents = KeepaliveEvent.allCases.map {
             ($0, counter("grpc_keepalive_events", "total", "Connections closed for an unanswered keepalive PING or too many client PINGs, or sent GOAWAY at --max-connection-age",
                          [("event", $0.rawValue)]))
@@ -162,6 +169,9 @@ final class MetricsCollector {
         slowConsumers.follow(s.slowConsumerDisconnects)
         for index in keepaliveEvents.indices { keepaliveEvents[index].1.follow(s.keepaliveEvents[keepaliveEvents[index].0] ?? 0) }
         writeIdle.follow(s.writeIdleDisconnects)
+        holdWindowsAtArrival.follow(s.holdWindowsEnded.atArrival)
+        holdWindowsAtBudget.follow(s.holdWindowsEnded.atBudget)
+        holdWindowsEarly.follow(s.holdWindowsEnded.early)
         protection.update(s)
         operatorMetrics.update(s)
         rpcs.update(s.rpcs)

@@ -76,6 +76,7 @@ struct MetricsSnapshot {
     var loop = LoopStatistics()
     /// Queued prices may wait for --flush-linger's window now.
     var flushLingerEngaged = false
+    var holdWindowsEnded = HoldWindowCounts()
 }
 
 extension ShutdownPhase {

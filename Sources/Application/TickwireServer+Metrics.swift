@@ -103,6 +103,7 @@ extension TickwireServer: MetricsExposition {
         s.phase = reactor.phase
         s.loop = reactor.loopStatistics
         s.flushLingerEngaged = flushLinger.isEnabled
+        s.holdWindowsEnded = hub.holdWindowsEnded
         return s
     }
 }

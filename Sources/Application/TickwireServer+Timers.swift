@@ -56,6 +56,7 @@ extension TickwireServer {
             streamBoundTimer = nil
             apply(distributor.deadlineTimerFired(nowNanos: reactor.clock.monotonicNanos()))
         case .flushLinger:
+            flushLingerTimer = nil
             flushLinger.timerFired()  // beforeSleep, next, writes what waited
         case .candleClose:
             candleClockDue()

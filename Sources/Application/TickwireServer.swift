@@ -42,6 +42,8 @@ public final class TickwireServer: ReactorHandler {
     var replayState: ReplayState
     /// --flush-linger's window (auto, at --flush-budget, unless configured).
     var flushLinger: FlushLinger
+    /// FlushLinger's wake-up, moved as the earliest held window changes.
+    var flushLingerTimer: TimerID?
     /// The /metrics endpoint and its registry (nil with --metrics-listen off).
     var metrics: MetricsEndpoint?
     var collector: MetricsCollector?
@@ -121,6 +123,7 @@ public final class TickwireServer: ReactorHandler {
                             tls: tls) { [logger] level, message, metadata in
             logger.log(level: level.swiftLogLevel, "\(message)", metadata: metadata.mapValues { .string($0) })
         }
+        hub.messageHold.budgetNanos = max(1, configuration.flushLingerNanos)
     }
 
     /// Price streams the registry makes room for up front: every stream the
@@ -273,24 +276,23 @@ public final class TickwireServer: ReactorHandler {
         nanos % 1_000_000 == 0 ? "\(nanos / 1_000_000)" : "\(Double(nanos) / 1_000_000)"
     }
 
-    /// This iteration's flush, or with --flush-linger only what cannot wait.
-    /// Returns true when messages were held back for a later iteration.
+    /// This iteration's flush, or with --flush-linger only what cannot wait
+    /// and the connections whose windows end now. Returns true when messages
+    /// were held back for a later iteration.
     private func flushOnce() -> Bool {
-        let decision = flushLinger.decide(nowNanos: reactor.clock.monotonicNanos(),
-                                          messagesPending: hub.hasPendingFlush, stopping: reactor.phase.isStopping)
-        switch decision {
-        case .flushAll:
+        guard flushLinger.holds(stopping: reactor.phase.isStopping) else {
             hub.flushPending()
             observeFlushedTrades()
             return false
-        case .hold(let wakeAt):
-            // Exact: a budget below a millisecond must not wait for the next one.
-            if let wakeAt { reactor.schedule(atNanos: wakeAt, ServerTimer.flushLinger.token, precision: .exact) }
-            hub.flushPending(holdingMessages: true)
-            // Only urgent output was waiting, and it is out: no window is open.
-            if !hub.hasPendingFlush { flushLinger.nothingHeld() }
-            return true
         }
+        let deadline = hub.flushPending(holdingMessages: true)
+        if hub.lastPassWrote { observeFlushedTrades() }
+        // Exact: a budget below a millisecond must not wait for the next one.
+        if let wakeAt = flushLinger.wakeUp(forDeadline: deadline) {
+            if let armed = flushLingerTimer { reactor.cancel(armed) }
+            flushLingerTimer = reactor.schedule(atNanos: wakeAt, ServerTimer.flushLinger.token, precision: .exact)
+        }
+        return deadline != nil
     }
 }
 

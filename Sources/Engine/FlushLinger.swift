@@ -6,10 +6,12 @@
 /// it off: every reactor iteration flushes what it queued. A fixed duration
 /// lingers always.
 ///
-/// The window opens when messages first wait and closes `windowNanos` later,
-/// when everything waiting goes out. Anything else a connection has to send
-/// (handshakes, ACKs, headers, trailers) goes at once and takes that
-/// connection's messages along (ConnectionHub.flushPending).
+/// This type decides whether messages are held at all; when each
+/// connection's held messages go out is the hub's (GRPCServer's
+/// MessageHold: per connection, ended at the arrival that fills it or at the
+/// budget, staggered so one arrival does not write every connection). Anything
+/// else a connection has to send (handshakes, ACKs, headers, trailers) goes
+/// at once and takes that connection's messages along.
 ///
 /// `--flush-linger auto`, the default, lingers only while the loop is busy:
 /// a window of `--flush-budget` (1 ms by default) engages when the loop
@@ -22,13 +24,6 @@
 /// for a lower share, and for longer, than engaging: a load near the edge
 /// changes state at most about once a second, not every tick.
 public struct FlushLinger {
-    public enum Decision: Equatable {
-        /// Write everything now.
-        case flushAll
-        /// Keep messages back; arm a timer for `wakeAtNanos` when not nil.
-        case hold(wakeAtNanos: Int64?)
-    }
-
     /// The busy shares that engage and release `auto`'s window.
     public static let engageAtBusyShare = 0.5
     public static let releaseBelowBusyShare = 0.25
@@ -43,10 +38,8 @@ public struct FlushLinger {
     public let followsLoad: Bool
     /// Lingering now: always for a fixed window, by load for `auto`.
     public private(set) var engaged: Bool
-    /// When the current window opened: messages have waited since then.
-    private(set) var openedAtNanos: Int64?
-    /// A wake-up timer is armed; cleared when it fires.
-    private var timerArmed = false
+    /// When the armed wake-up timer fires; nil when none is armed.
+    private(set) var timerDueNanos: Int64?
     /// The loop's busy time at the previous load sample, and when it was taken.
     private var lastSample: (busyNanos: Int64, atNanos: Int64)?
     /// Engaged, and every sample since this time was under the release share.
@@ -92,34 +85,25 @@ public struct FlushLinger {
         return share
     }
 
-    /// Called once per iteration before the flush. `stopping`: the server is
-    /// on its way out and nothing lingers.
-    public mutating func decide(nowNanos: Int64, messagesPending: Bool, stopping: Bool) -> Decision {
-        guard isEnabled, messagesPending, !stopping else {
-            openedAtNanos = nil
-            return .flushAll
-        }
-        let opened = openedAtNanos ?? nowNanos
-        openedAtNanos = opened
-        let closesAt = opened + windowNanos
-        if nowNanos >= closesAt {
-            openedAtNanos = nil
-            return .flushAll
-        }
-        // One timer at a time: one armed for an older window fires early,
-        // is cleared, and the next decision arms one for this window.
-        if timerArmed { return .hold(wakeAtNanos: nil) }
-        timerArmed = true
-        return .hold(wakeAtNanos: closesAt)
+    /// Called once per iteration before the flush: whether messages may be
+    /// held back. `stopping`: the server is on its way out and nothing lingers.
+    public func holds(stopping: Bool) -> Bool {
+        isEnabled && !stopping
+    }
+
+    /// The earliest held window ends at `deadlineNanos` (nil: none is held):
+    /// returns when the wake-up timer must now fire, nil when it stays as it
+    /// is. A timer is moved later too, not left to fire for nothing: windows
+    /// end at their turns, before their deadlines, so the earliest deadline
+    /// moves on at every arrival, and a wake-up each time would cost more
+    /// than moving the timer.
+    public mutating func wakeUp(forDeadline deadlineNanos: Int64?) -> Int64? {
+        guard let deadlineNanos, deadlineNanos != timerDueNanos else { return nil }
+        timerDueNanos = deadlineNanos
+        return deadlineNanos
     }
 
     public mutating func timerFired() {
-        timerArmed = false
-    }
-
-    /// What looked pending was all urgent and has been written: the next
-    /// message opens a fresh window instead of inheriting this one's start.
-    public mutating func nothingHeld() {
-        openedAtNanos = nil
+        timerDueNanos = nil
     }
 }

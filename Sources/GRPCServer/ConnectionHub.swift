@@ -23,6 +23,17 @@ public final class ConnectionHub {
     private var urgentFlushPending = false
     /// The batch being flushed now (see flushPending).
     private var flushing: [HTTP2Connection] = []
+    /// --flush-linger's per-connection windows; the application sets the budget.
+    public var messageHold = MessageHold(budgetNanos: 1_000_000)
+    /// A queued message arrived since the last flush pass.
+    private var messagesArrived = false
+    /// When the earliest held window must end, as of the last pass.
+    private var heldDeadlineNanos = Int64.max
+    /// The last flushPending wrote (or tried to write) some connection.
+    public private(set) var lastPassWrote = false
+    /// How --flush-linger's windows ended (MessageHold): at an arrival, at
+    /// the budget, or early, taken along by urgent output.
+    public private(set) var holdWindowsEnded = HoldWindowCounts()
     /// Connections whose output waits for this iteration's io_uring
     /// submission (ConnectionHub+BatchedSends.swift); a send's tag is its index.
     var batched: [HTTP2Connection] = []
@@ -198,35 +209,76 @@ public final class ConnectionHub {
 
     /// Flushes every connection that has output waiting. Called once per
     /// reactor iteration, before it sleeps. `holdingMessages` (--flush-linger)
-    /// leaves connections that have only queued messages waiting for a later
-    /// call; the others go out now, their messages included.
-    public func flushPending(holdingMessages: Bool = false) {
+    /// leaves a connection that has only queued messages waiting until its
+    /// window ends (MessageHold); the others go out now, their messages
+    /// included. Returns when the earliest window still holding must end,
+    /// nil when none is.
+    @discardableResult
+    public func flushPending(holdingMessages: Bool = false) -> Int64? {
         if isOverMemoryBudget { trimToMemoryBudget() }
-        guard !pendingFlush.isEmpty, !holdingMessages || urgentFlushPending else { return }
+        let arrival = messagesArrived
+        messagesArrived = false
+        lastPassWrote = false
+        guard !pendingFlush.isEmpty else { return nil }
+        var nowNanos: Int64 = 0
+        if holdingMessages {
+            nowNanos = monotonicNanos
+            if arrival { messageHold.arrived(atNanos: nowNanos) }
+            // Between arrivals, nothing new can end a window before its deadline.
+            guard arrival || urgentFlushPending || nowNanos >= heldDeadlineNanos else { return heldDeadlineNanos }
+        }
         // Two arrays swapped, not a copy: a copy would make removeAll
         // allocate a fresh buffer every iteration. Flushing can schedule
         // more flushes; those land in the emptied pendingFlush.
         swap(&pendingFlush, &flushing)
         urgentFlushPending = false
+        heldDeadlineNanos = .max
         // `flushing` holds every connection until the loop is done, so each
         // is read at +0 (a retain and release per connection otherwise), and
         // emptied from the back: removeAll(keepingCapacity:) costs ~400
         // instructions per call however few it holds (callgrind).
         for index in flushing.indices {
-            Unmanaged.passUnretained(flushing[index])._withUnsafeGuaranteedRef { flushOne($0, holdingMessages: holdingMessages) }
+            Unmanaged.passUnretained(flushing[index])._withUnsafeGuaranteedRef { connection in
+                if holdingMessages, holds(connection, nowNanos: nowNanos, atArrival: arrival) { return }
+                lastPassWrote = true
+                flushOne(connection)
+            }
         }
         while !flushing.isEmpty { flushing.removeLast() }
         sendBatched()
+        return heldDeadlineNanos == .max ? nil : heldDeadlineNanos
+    }
+
+    /// --flush-linger: keeps `connection`'s messages for a later pass unless
+    /// its window ends now or it has more than messages to send.
+    @inline(__always)
+    private func holds(_ connection: HTTP2Connection, nowNanos: Int64, atArrival: Bool) -> Bool {
+        guard !connection.flushUrgent, !connection.phase.isClosed else {
+            if connection.heldSinceNanos != nil { holdWindowsEnded.early &+= 1 }
+            return false
+        }
+        let opened: Int64
+        if let since = connection.heldSinceNanos {
+            opened = since
+        } else {
+            opened = nowNanos
+            connection.heldSinceNanos = opened
+        }
+        if messageHold.windowEnds(openedAtNanos: opened, nowNanos: nowNanos, atArrival: atArrival,
+                                  slot: Int(connection.token.slot)) {
+            if atArrival { holdWindowsEnded.atArrival &+= 1 } else { holdWindowsEnded.atBudget &+= 1 }
+            return false
+        }
+        pendingFlush.append(connection)  // still requested; its turn comes when its window ends
+        heldDeadlineNanos = min(heldDeadlineNanos, messageHold.deadline(openedAtNanos: opened))
+        return true
     }
 
     @inline(__always)
-    private func flushOne(_ connection: HTTP2Connection, holdingMessages: Bool) {
-        if holdingMessages && !connection.flushUrgent && !connection.phase.isClosed {
-            pendingFlush.append(connection)  // still requested; its turn comes when the linger ends
-            return
-        }
+    private func flushOne(_ connection: HTTP2Connection) {
         connection.flushRequested = false
         connection.flushUrgent = false
+        connection.heldSinceNanos = nil
         guard connection.phase.writesOutput else { return }
         let serving = connection.phase.servesSession
         // Before the writability check: a full socket is exactly when queues grow.
@@ -252,6 +304,8 @@ public final class ConnectionHub {
         if urgent {
             connection.flushUrgent = true
             urgentFlushPending = true
+        } else {
+            messagesArrived = true
         }
         guard !connection.flushRequested else { return }
         connection.flushRequested = true

@@ -55,6 +55,9 @@ public final class HTTP2Connection {
     /// ACK, headers, trailers): it goes out even while messages linger
     /// (--flush-linger), and takes this connection's messages with it.
     var flushUrgent = false
+    /// While --flush-linger holds messages: when this connection's window
+    /// opened (MessageHold), nil while it holds none.
+    var heldSinceNanos: Int64?
     /// nghttp2_session_mem_send returned a frame; nghttp2 finishes its
     /// bookkeeping (and may frame more) on the next call.
     var frameUnfinished = false

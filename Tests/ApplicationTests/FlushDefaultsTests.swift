@@ -11,10 +11,10 @@ import MarketData
         #expect(configuration.flushLingerNanos == ServerConfiguration.defaultFlushBudgetNanos)
         #expect(ServerConfiguration.defaultFlushBudgetNanos == 1_000_000)
         // What the server builds from it: idle at first, so writes still go out every iteration.
-        var linger = FlushLinger(windowNanos: configuration.flushLingerNanos,
+        let linger = FlushLinger(windowNanos: configuration.flushLingerNanos,
                                  followsLoad: configuration.flushLingerFollowsLoad)
         #expect(!linger.isEnabled)
-        #expect(linger.decide(nowNanos: 0, messagesPending: true, stopping: false) == .flushAll)
+        #expect(!linger.holds(stopping: false))
     }
 
     @Test func windowsAreLoggedInMilliseconds() {

@@ -1,73 +1,51 @@
 import Testing
 @testable import Engine
 
-/// --flush-linger's window: when messages are held, when they go, and that a
-/// held window always has a timer that will end it.
+/// --flush-linger: whether messages are held (a fixed window, or auto by the
+/// loop's load), and the one timer that ends the earliest held window. When
+/// each connection's window ends is MessageHold's (GRPCServerTests).
 @Suite struct FlushLingerTests {
     let ms: Int64 = 1_000_000
 
-    @Test func offFlushesEveryIteration() {
-        var linger = FlushLinger(windowNanos: 0)
-        #expect(linger.decide(nowNanos: 0, messagesPending: true, stopping: false) == .flushAll)
-        #expect(linger.decide(nowNanos: 1, messagesPending: true, stopping: false) == .flushAll)
-        #expect(linger.openedAtNanos == nil)
+    @Test func offNeverHolds() {
+        let linger = FlushLinger(windowNanos: 0)
+        #expect(!linger.holds(stopping: false))
     }
 
-    @Test func holdsUntilTheWindowCloses() {
-        var linger = FlushLinger(windowNanos: 2 * ms)
-        #expect(linger.decide(nowNanos: 10 * ms, messagesPending: true, stopping: false) == .hold(wakeAtNanos: 12 * ms))
-        // The window stays where it opened; its timer is already armed.
-        #expect(linger.decide(nowNanos: 11 * ms, messagesPending: true, stopping: false) == .hold(wakeAtNanos: nil))
-        linger.timerFired()
-        #expect(linger.decide(nowNanos: 12 * ms, messagesPending: true, stopping: false) == .flushAll)
-        #expect(linger.openedAtNanos == nil)
-        // The next message opens a new window with its own timer.
-        #expect(linger.decide(nowNanos: 13 * ms, messagesPending: true, stopping: false) == .hold(wakeAtNanos: 15 * ms))
-    }
-
-    @Test func aTimerThatFiresEarlyIsArmedAgain() {
-        var linger = FlushLinger(windowNanos: 2 * ms)
-        _ = linger.decide(nowNanos: 0, messagesPending: true, stopping: false)
-        linger.timerFired()
-        // Woken before the deadline (a coarse clock): hold, and arm again so the reactor does not sleep forever.
-        #expect(linger.decide(nowNanos: 2 * ms - 1, messagesPending: true, stopping: false) == .hold(wakeAtNanos: 2 * ms))
-    }
-
-    @Test func aStaleTimerFromAnOlderWindowLeadsToANewOne() {
-        var linger = FlushLinger(windowNanos: 2 * ms)
-        _ = linger.decide(nowNanos: 0, messagesPending: true, stopping: false)  // timer for 2 ms
-        // Everything went out early (an urgent flush took it): the window closes.
-        #expect(linger.decide(nowNanos: 1 * ms, messagesPending: false, stopping: false) == .flushAll)
-        // A new window opens while the old timer is still armed: no second timer...
-        #expect(linger.decide(nowNanos: 1 * ms + 1, messagesPending: true, stopping: false) == .hold(wakeAtNanos: nil))
-        // ...the old one fires at 2 ms and the next decision arms one for this window.
-        linger.timerFired()
-        #expect(linger.decide(nowNanos: 2 * ms, messagesPending: true, stopping: false) == .hold(wakeAtNanos: 3 * ms + 1))
-        #expect(linger.decide(nowNanos: 3 * ms + 1, messagesPending: true, stopping: false) == .flushAll)
-    }
-
-    @Test func aWindowOpenedOnlyForUrgentOutputDoesNotCarryOver() {
-        var linger = FlushLinger(windowNanos: 2 * ms)
-        _ = linger.decide(nowNanos: 0, messagesPending: true, stopping: false)  // a PING ACK looked pending
-        linger.nothingHeld()  // it went out as urgent; nothing was held
-        #expect(linger.openedAtNanos == nil)
-        // A message just before the old window would have closed waits a whole window of its own.
-        linger.timerFired()
-        #expect(linger.decide(nowNanos: 2 * ms - 1, messagesPending: true, stopping: false)
-                == .hold(wakeAtNanos: 4 * ms - 1))
-    }
-
-    @Test func nothingLingersWhileStopping() {
-        var linger = FlushLinger(windowNanos: 50 * ms)
-        _ = linger.decide(nowNanos: 0, messagesPending: true, stopping: false)
-        #expect(linger.decide(nowNanos: 1, messagesPending: true, stopping: true) == .flushAll)
-        #expect(linger.openedAtNanos == nil)
+    @Test func aFixedWindowHoldsUntilStopping() {
+        let linger = FlushLinger(windowNanos: 2 * ms)
+        #expect(linger.holds(stopping: false))
+        #expect(!linger.holds(stopping: true), "nothing lingers on the way out")
     }
 
     @Test func negativeWindowIsOff() {
-        var linger = FlushLinger(windowNanos: -5)
+        let linger = FlushLinger(windowNanos: -5)
         #expect(!linger.isEnabled)
-        #expect(linger.decide(nowNanos: 0, messagesPending: true, stopping: false) == .flushAll)
+        #expect(!linger.holds(stopping: false))
+    }
+
+    // MARK: The wake-up timer
+
+    @Test func theTimerFollowsTheEarliestDeadline() {
+        var linger = FlushLinger(windowNanos: 1 * ms)
+        #expect(linger.wakeUp(forDeadline: nil) == nil, "nothing held: no timer")
+        #expect(linger.wakeUp(forDeadline: 5 * ms) == 5 * ms)
+        #expect(linger.wakeUp(forDeadline: 5 * ms) == nil, "armed for that already")
+        // Windows end at their turns, before their deadlines: the timer moves
+        // later rather than waking the loop for nothing.
+        #expect(linger.wakeUp(forDeadline: 6 * ms) == 6 * ms)
+        #expect(linger.wakeUp(forDeadline: 4 * ms) == 4 * ms)
+        // Everything went out: the armed timer stays and fires for nothing.
+        #expect(linger.wakeUp(forDeadline: nil) == nil)
+        #expect(linger.timerDueNanos == 4 * ms)
+    }
+
+    @Test func aFiredTimerIsArmedAgainForTheSameDeadline() {
+        var linger = FlushLinger(windowNanos: 1 * ms)
+        _ = linger.wakeUp(forDeadline: 5 * ms)
+        linger.timerFired()
+        // Woken before a window ended (it moved): the reactor must not sleep forever.
+        #expect(linger.wakeUp(forDeadline: 5 * ms) == 5 * ms)
     }
 
     // MARK: --flush-linger auto
@@ -86,9 +64,9 @@ import Testing
     }
 
     @Test func autoStartsReleasedAndWritesEveryIteration() {
-        var linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
+        let linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
         #expect(!linger.engaged)
-        #expect(linger.decide(nowNanos: 0, messagesPending: true, stopping: false) == .flushAll)
+        #expect(!linger.holds(stopping: false))
     }
 
     @Test func autoEngagesAtHalfBusy() {
@@ -127,23 +105,11 @@ import Testing
         var linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
         _ = linger.observeLoad(busyNanos: 0, nowNanos: 0)
         _ = linger.observeLoad(busyNanos: 90 * ms, nowNanos: 100 * ms)
-        #expect(linger.decide(nowNanos: 150 * ms, messagesPending: true, stopping: false)
-                == .hold(wakeAtNanos: 151 * ms))
-        // A second with no work at all.
+        #expect(linger.holds(stopping: false))
+        // A second with no work at all: released, and what waited goes now.
         _ = linger.observeLoad(busyNanos: 90 * ms, nowNanos: 1_100 * ms)
         #expect(!linger.engaged)
-        // Released with a window open: what waited goes now.
-        #expect(linger.decide(nowNanos: 1_100 * ms + 1, messagesPending: true, stopping: false) == .flushAll)
-    }
-
-    /// --flush-budget: once engaged, a message waits at most the budget, however short.
-    @Test(arguments: [Int64(500_000), 1_000_000, 2_000_000])
-    func autoWaitsAtMostItsBudget(_ budgetNanos: Int64) {
-        var linger = FlushLinger(windowNanos: budgetNanos, followsLoad: true)
-        _ = engagement(&linger, shares: [0.8])
-        #expect(linger.decide(nowNanos: 0, messagesPending: true, stopping: false) == .hold(wakeAtNanos: budgetNanos))
-        #expect(linger.decide(nowNanos: budgetNanos - 1, messagesPending: true, stopping: false) == .hold(wakeAtNanos: nil))
-        #expect(linger.decide(nowNanos: budgetNanos, messagesPending: true, stopping: false) == .flushAll)
+        #expect(!linger.holds(stopping: false))
     }
 
     @Test func aFixedWindowIgnoresLoad() {
