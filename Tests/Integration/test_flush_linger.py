@@ -6,6 +6,10 @@ What a client sees with a 50 ms window at 200 trades/s: prices in clumps,
 one clump per window, each price at most the window (plus scheduling) after
 its ingest, none lost or reordered. Without the window the same feed arrives
 one price at a time. A health check on a lingering server is answered at once.
+Connections take turns: at 2,000 trades/s and a 1 ms window each connection
+gets three trades per write, and each trade reaches a third of them at once,
+not all of them in one sweep. A window that no second trade can reach in
+time holds nothing.
 `--flush-linger auto`, the default, stays out of the way of a quiet feed, and
 engages (and says so, with its --flush-budget window) while a full-speed
 replay keeps the loop busy, losing nothing. `--flush-linger 0` writes every
@@ -21,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -35,11 +40,11 @@ LINGER_MS = 50
 WANT = 400            # two seconds of trades
 
 
-def rate_argv(extra: list[str]) -> list[str]:
-    argv = harness.server_argv(replay=harness.TRADES_FIXTURE, wait_streams=1)
+def rate_argv(extra: list[str], rate: int = RATE, wait_streams: int = 1) -> list[str]:
+    argv = harness.server_argv(replay=harness.TRADES_FIXTURE, wait_streams=wait_streams)
     at = argv.index("--replay-speed")  # server_argv always passes it; --replay-rate excludes it
     del argv[at:at + 2]
-    return argv + ["--replay-rate", str(RATE)] + extra
+    return argv + ["--replay-rate", str(rate)] + extra
 
 
 def receive(start_server, grpc_channels, collectors, expected_trades, extra: list[str]):
@@ -93,17 +98,105 @@ def test_without_the_window_prices_arrive_one_by_one(start_server, grpc_channels
     assert statistics.median(latency_ms) < LINGER_MS / 5
 
 
-def test_a_window_under_a_millisecond_is_kept_to_the_microsecond(start_server, grpc_channels, collectors,
-                                                                 expected_trades):
-    """A 300 µs window on a quiet feed (a trade every 5 ms, each alone in its
-    window): each price waits the window and not the millisecond a rounded
-    wait would take. The median, against a machine's odd late wake-up."""
-    _, _, latency_ms = receive(start_server, grpc_channels, collectors, expected_trades, ["--flush-linger", "300us"])
-    median = statistics.median(latency_ms)
-    print(f"\n[flush-linger 300us] {WANT} prices, latency median {median:.3f} ms, "
-          f"p90 {statistics.quantiles(latency_ms, n=10)[-1]:.3f} ms")
-    assert median >= 0.3, f"median latency {median:.3f} ms: the window did not hold the price"
-    assert median < 1.0, f"median latency {median:.3f} ms: the window's end waited for a whole millisecond"
+def scrape(server) -> str:
+    if server.metrics_port is None:
+        server.wait_metrics_listening()
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=5) as response:
+        return response.read().decode()
+
+
+def recorded_lags(start_server, tmp_path, window: str, rate: int, connections: int, seconds: float):
+    """tw-load (C, precise receipt times) on `connections` connections with a
+    fixed window: per stream, [(receipt mono s, ingest-to-receipt ms, trade id)]
+    of every price from its stream's second second on, and the server's metrics."""
+    server = start_server(argv=rate_argv(["--flush-linger", window], rate=rate, wait_streams=connections))
+    report_path, record_path = tmp_path / "tw-load.json", tmp_path / "tw-load-prices.jsonl"
+    client = tw_load.spawn(tw_load.ensure_built(), server.target, connections=connections, streams=connections,
+                           indicators=0, duration_s=seconds, json_path=report_path, record_path=record_path,
+                           probe_streams=connections, sample_every=1)
+    try:
+        client.wait(timeout=seconds + 30)
+        report, _ = tw_load.stop(client, report_path)
+    finally:
+        if client.poll() is None:
+            client.kill()
+    metrics = scrape(server)
+    recorded = tw_load.read_recording(record_path)
+    assert sorted(recorded) == list(range(connections)), sorted(recorded)
+    streams = []
+    for index in range(connections):
+        samples = recorded[index]["price_samples"]
+        start = samples[0][0] + 1.0
+        streams.append([(at, lag, (symbol, trade_id)) for at, lag, symbol, trade_id in samples if at >= start])
+    return streams, metrics
+
+
+def clump_sizes(stream) -> list[int]:
+    """Prices of one stream grouped by arrival: a new group after a gap of 0.2 ms."""
+    sizes = [1]
+    for (a, _, _), (b, _, _) in zip(stream, stream[1:]):
+        if (b - a) * 1000 > 0.2:
+            sizes.append(1)
+        else:
+            sizes[-1] += 1
+    return sizes[1:-1]  # the first and last may be cut by the recording's edges
+
+
+def test_connections_take_turns_three_trades_a_write(start_server, tmp_path):
+    """A trade every 500 µs and a 1 ms window: a window takes in three
+    trades (0, 0.5 and 1 ms old). Each connection gets them in one write,
+    and the connections take turns: each trade reaches the six connections
+    at three moments about 0.5 ms apart instead of all in one sweep."""
+    connections = 6
+    streams, metrics = recorded_lags(start_server, tmp_path, "1ms", rate=2000, connections=connections, seconds=4)
+    sizes = [size for stream in streams for size in clump_sizes(stream)]
+    threes = sum(1 for size in sizes if size == 3) / len(sizes)
+    lags = sorted(lag for stream in streams for _, lag, _ in stream)
+    p99 = lags[int(len(lags) * 0.99)]
+    # When each trade reached each connection: the spread is the turns.
+    reached: dict[tuple[str, int], list[float]] = {}
+    for stream in streams:
+        for at, _, trade_id in stream:
+            reached.setdefault(trade_id, []).append(at)
+    spreads_ms = [(max(ats) - min(ats)) * 1000 for ats in reached.values() if len(ats) == connections]
+    spread = statistics.median(spreads_ms)
+    ended = re.findall(r'tickwire_flush_linger_windows_total\{ended="(\w+)"\} (\d+)', metrics)
+    print(f"\n[flush-linger 1ms, 2,000 trades/s, {connections} connections] {len(lags)} prices; "
+          f"{threes:.0%} of writes carry 3; latency median {statistics.median(lags):.3f} ms, p99 {p99:.3f} ms; "
+          f"a trade reaches all connections within {spread:.3f} ms (median); windows ended: {dict(ended)}")
+    assert threes >= 0.8, f"writes per connection carried {sorted(set(sizes))}, only {threes:.0%} three"
+    assert 0.7 <= spread <= 1.5, f"median spread {spread:.3f} ms: the connections did not take turns"
+    assert p99 < 2.0, f"p99 latency {p99:.3f} ms with a 1 ms window"
+    assert int(dict(ended)["arrival"]) > 0, metrics
+
+
+def test_a_window_no_second_trade_can_reach_holds_nothing(start_server, tmp_path):
+    """A 300 µs window on a feed with a trade every 5 ms: no trade would
+    ever share a write with the next, so none waits for the window. The
+    control is the same feed with no window at all (an idle machine's own
+    wake-up latency is a few hundred µs of it)."""
+    streams, metrics = recorded_lags(start_server, tmp_path, "300us", rate=RATE, connections=2, seconds=3)
+    windowed = statistics.median(lag for stream in streams for _, lag, _ in stream)
+    ended = dict(re.findall(r'tickwire_flush_linger_windows_total\{ended="(\w+)"\} (\d+)', metrics))
+    streams, _ = recorded_lags(start_server, tmp_path, "0", rate=RATE, connections=2, seconds=3)
+    unwindowed = statistics.median(lag for stream in streams for _, lag, _ in stream)
+    print(f"\n[a trade every 5 ms] latency median {windowed:.3f} ms with a 300 µs window, "
+          f"{unwindowed:.3f} ms without; windows ended: {ended}")
+    assert windowed < unwindowed + 0.15, f"prices waited for a window no trade could share"
+    assert ended["budget"] == "0", ended
+
+
+def test_a_window_under_a_millisecond_is_kept_to_the_microsecond(start_server, tmp_path):
+    """A 300 µs window at 5,000 trades/s (one every 200 µs): two trades per
+    write, none waiting the millisecond a rounded wait would take."""
+    streams, _ = recorded_lags(start_server, tmp_path, "300us", rate=5000, connections=4, seconds=3)
+    sizes = [size for stream in streams for size in clump_sizes(stream)]
+    lags = sorted(lag for stream in streams for _, lag, _ in stream)
+    p90 = lags[int(len(lags) * 0.9)]
+    print(f"\n[flush-linger 300us, 5,000 trades/s] {len(lags)} prices; clumps {statistics.median(sizes)} (median); "
+          f"latency median {statistics.median(lags):.3f} ms, p90 {p90:.3f} ms")
+    assert statistics.median(sizes) == 2, f"clumps {sorted(set(sizes))}: the window did not hold two trades"
+    assert p90 < 0.8, f"p90 latency {p90:.3f} ms: the window waited for a whole millisecond"
 
 
 BUSY_RE = re.compile(r"loop busy; prices now wait up to the linger window")
