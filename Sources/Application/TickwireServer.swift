@@ -256,16 +256,23 @@ public final class TickwireServer: ReactorHandler {
         return busy || (holding ? hub.hasUrgentFlush : hub.hasPendingFlush)
     }
 
-    /// `--flush-linger auto`: engages or releases the window by the loop's load.
+    /// `--flush-linger auto`: engages, stretches or releases the window by the loop's load.
     func sampleLoadForLinger(nowNanos: Int64) {
+        let wasEngaged = flushLinger.engaged
         guard let share = flushLinger.observeLoad(busyNanos: reactor.loopStatistics.busyNanos, nowNanos: nowNanos) else {
             return
         }
+        hub.messageHold.budgetNanos = max(1, flushLinger.windowInEffectNanos)
         let busy = "\(Int((share * 100).rounded()))%"
-        if flushLinger.engaged {
+        let window = Self.millisecondsText(flushLinger.windowInEffectNanos)
+        if flushLinger.engaged && !wasEngaged {
             logger.info("loop busy; prices now wait up to the linger window to share writes", metadata: [
-                "busy": .string(busy), "window_ms": .string(Self.millisecondsText(flushLinger.windowNanos)),
+                "busy": .string(busy), "window_ms": .string(window),
             ])
+        } else if flushLinger.engaged {
+            logger.info(flushLinger.stretched ? "loop still busy while lingering; the linger window is half as long again"
+                                              : "loop has headroom again; the linger window is back to --flush-budget",
+                        metadata: ["busy": .string(busy), "window_ms": .string(window)])
         } else {
             logger.info("loop quiet again; prices are written every iteration", metadata: ["busy": .string(busy)])
         }

@@ -112,6 +112,50 @@ import Testing
         #expect(!linger.holds(stopping: false))
     }
 
+    /// Like `engagement`, but whether the window was stretched after each sample.
+    private func stretching(_ linger: inout FlushLinger, shares: [Double]) -> [Bool] {
+        var busy: Int64 = 0, now: Int64 = 1_000 * ms
+        _ = linger.observeLoad(busyNanos: busy, nowNanos: now)
+        return shares.map { share in
+            now += 100 * ms
+            busy += Int64(share * Double(100 * ms))
+            _ = linger.observeLoad(busyNanos: busy, nowNanos: now)
+            #expect(linger.windowInEffectNanos == (linger.stretched ? linger.windowNanos * 3 / 2 : linger.windowNanos))
+            return linger.stretched
+        }
+    }
+
+    @Test func aLoopStillBusyWhileLingeringStretchesTheWindowByHalf() {
+        var linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
+        // Engaged at 90%; the next sample is not judged (work from before the
+        // window); then 60% while lingering stretches it, and 47% keeps it;
+        // at 35% (headroom) it is back to the budget, still engaged.
+        #expect(stretching(&linger, shares: [0.9, 0.6, 0.6, 0.47, 0.47, 0.35])
+                == [false, false, true, true, true, false])
+        #expect(linger.engaged)
+        #expect(linger.windowInEffectNanos == 1 * ms)
+    }
+
+    @Test func aLoopThatLingersWithHeadroomKeepsTheBudget() {
+        var linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
+        // Mid's shape: about 45% while lingering at 1 ms.
+        #expect(stretching(&linger, shares: [0.9, 0.45, 0.51, 0.45, 0.54]).allSatisfy { !$0 })
+    }
+
+    @Test func releasingEndsTheStretch() {
+        var linger = FlushLinger(windowNanos: 1 * ms, followsLoad: true)
+        let stretched = stretching(&linger, shares: [0.9, 0.9, 0.9] + [Double](repeating: 0.05, count: 11))
+        #expect(stretched[2])
+        #expect(!linger.engaged && !linger.stretched)
+        #expect(linger.windowInEffectNanos == 1 * ms)
+    }
+
+    @Test func aFixedWindowNeverStretches() {
+        var linger = FlushLinger(windowNanos: 5 * ms)
+        #expect(stretching(&linger, shares: [0.9, 0.9, 0.9]) == [false, false, false])
+        #expect(linger.windowInEffectNanos == 5 * ms)
+    }
+
     @Test func aFixedWindowIgnoresLoad() {
         var linger = FlushLinger(windowNanos: 5 * ms)
         #expect(engagement(&linger, shares: [0.0, 0.0]) == [true, true])
