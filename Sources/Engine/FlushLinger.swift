@@ -29,13 +29,15 @@
 /// (`windowInEffectNanos`): each write then carries half as many arrivals
 /// again, and the loop keeps its headroom; below 40% the window shrinks
 /// back. The first sample after engaging is not judged: it may still hold
-/// work from before. (At 2,000 trades/s and 100 connections with one stream
-/// each, the 1 ms window leaves the loop ~45% busy and 1.5 ms ~35%: it
-/// neither stretches nor, stretched, stays so; with ten streams per
-/// connection, ~60% and ~47%: it stretches and stays.) The old single window did this unasked: all connections were
-/// written in one sweep after it closed, and the sweep, longer under more
-/// load, added its length to every window. The windows now end by turns
-/// (MessageHold), so the sweep is short, and the stretch is explicit.
+/// work from before. At 2,000 trades/s and 100 connections with one stream
+/// each, the 1 ms window leaves the loop ~45% busy and 1.5 ms ~36%: it
+/// neither stretches nor, stretched, stays so. With ten streams per
+/// connection, ~60% and ~53%: it stretches and stays.
+///
+/// The old single window stretched unasked: every connection was written in
+/// one sweep after it closed, and the sweep, longer under more load, added
+/// its length to every window. Windows now end by turns (MessageHold), the
+/// sweep is short, and the stretch is explicit.
 public struct FlushLinger {
     /// The busy shares that engage and release `auto`'s window.
     public static let engageAtBusyShare = 0.5
