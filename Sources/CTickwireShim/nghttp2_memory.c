@@ -36,6 +36,11 @@
 // (tw_nghttp2_allocator_encoder_ring_untouched): a libnghttp2 that wrote
 // into it would fail the tests.
 //
+// The session pages. The session struct, stream map and HPACK decoder ring
+// a session asks for while it is created are placed by
+// nghttp2_session_pages.c, so that the 4,080 bytes of its stream map that a
+// one-stream connection never writes cost no RSS (see there).
+//
 // Not thread-safe, like everything on the loop: one allocator per owner.
 #include <malloc.h>
 #include <stdlib.h>
@@ -43,6 +48,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "nghttp2_session_pages.h"
 #include "tickwire_shim.h"
 
 // NGHTTP2_FRAMEBUF_CHUNKLEN in 1.52's lib/nghttp2_frame.h: a frame header,
@@ -60,6 +66,7 @@ struct tw_nghttp2_allocator {
     unsigned char *shared_encoder_ring;  // NULL when not sharing
     int lending;  // the next FRAME_BUFFER_BYTES block asked for is the shared one
     int lending_ring;  // the next ENCODER_RING_BYTES block asked for is the shared one
+    tw_session_pages pages;
 };
 
 // A shared block, if `size` is what a session being created asks for.
@@ -90,6 +97,15 @@ static void count_block(tw_nghttp2_allocator *allocator, void *block) {
     allocator->counts.allocations += 1;
 }
 
+// A block from the session pages weighs what it was asked for: the pages
+// hold it with no header and no rounding.
+static void count_placed(tw_nghttp2_allocator *allocator, void *block, size_t bytes) {
+    if (block == NULL) return;
+    allocator->counts.live_bytes += bytes;
+    allocator->counts.live_blocks += 1;
+    allocator->counts.allocations += 1;
+}
+
 static void uncount_block(tw_nghttp2_allocator *allocator, void *block) {
     if (block == NULL) return;
     allocator->counts.live_bytes -= malloc_usable_size(block);
@@ -97,23 +113,45 @@ static void uncount_block(tw_nghttp2_allocator *allocator, void *block) {
 }
 
 static void *counted_malloc(size_t size, void *user_data) {
-    void *lent = lend(user_data, size);
+    tw_nghttp2_allocator *allocator = user_data;
+    void *lent = lend(allocator, size);
     if (lent != NULL) return lent;
+    void *placed = tw_session_pages_take(&allocator->pages, size, 0);
+    if (placed != NULL) {
+        count_placed(allocator, placed, size);
+        return placed;
+    }
     void *block = malloc(size);
-    count_block(user_data, block);
+    count_block(allocator, block);
     return block;
 }
 
 static void counted_free(void *block, void *user_data) {
     tw_nghttp2_allocator *allocator = user_data;
-    if (is_shared(allocator, block)) return;
+    if (block == NULL || is_shared(allocator, block)) return;
+    size_t placed = tw_session_pages_block_size(&allocator->pages, block);
+    if (placed != 0) {
+        allocator->counts.live_bytes -= placed;
+        allocator->counts.live_blocks -= 1;
+        tw_session_pages_give_back(&allocator->pages, block);
+        return;
+    }
     uncount_block(allocator, block);
     free(block);
 }
 
 static void *counted_calloc(size_t count, size_t size, void *user_data) {
+    tw_nghttp2_allocator *allocator = user_data;
+    size_t bytes;
+    if (!__builtin_mul_overflow(count, size, &bytes)) {
+        void *placed = tw_session_pages_take(&allocator->pages, bytes, 1);
+        if (placed != NULL) {
+            count_placed(allocator, placed, bytes);
+            return placed;
+        }
+    }
     void *block = calloc(count, size);
-    count_block(user_data, block);
+    count_block(allocator, block);
     return block;
 }
 
@@ -127,6 +165,19 @@ static void *counted_realloc(void *block, size_t size, void *user_data) {
         size_t held = block == allocator->shared_frame_buffer ? FRAME_BUFFER_BYTES : ENCODER_RING_BYTES;
         void *own = counted_malloc(size, allocator);
         if (own != NULL) memcpy(own, block, size < held ? size : held);
+        return own;
+    } else if (tw_session_pages_block_size(&allocator->pages, block) != 0) {
+        // A placed block keeps its size: a new one from malloc takes its bytes.
+        size_t held = tw_session_pages_block_size(&allocator->pages, block);
+        if (size == 0) {
+            counted_free(block, allocator);
+            return NULL;
+        }
+        void *own = malloc(size);
+        if (own == NULL) return NULL;  // the old block is still live, and counted
+        count_block(allocator, own);
+        memcpy(own, block, size < held ? size : held);
+        counted_free(block, allocator);
         return own;
     }
     if (block != NULL && size == 0) {  // glibc frees it and returns NULL
@@ -145,12 +196,14 @@ static void *counted_realloc(void *block, size_t size, void *user_data) {
     return moved;
 }
 
-tw_nghttp2_allocator *tw_nghttp2_allocator_new(int share_frame_buffer, int share_encoder_ring) {
+tw_nghttp2_allocator *tw_nghttp2_allocator_new(int share_frame_buffer, int share_encoder_ring, size_t session_slots) {
     tw_nghttp2_allocator *allocator = calloc(1, sizeof(*allocator));
     if (allocator == NULL) return NULL;
+    tw_session_pages_init(&allocator->pages, session_slots);
     if (share_frame_buffer) {
         allocator->shared_frame_buffer = malloc(FRAME_BUFFER_BYTES);
         if (allocator->shared_frame_buffer == NULL) {
+            tw_session_pages_destroy(&allocator->pages);
             free(allocator);
             return NULL;
         }
@@ -159,6 +212,7 @@ tw_nghttp2_allocator *tw_nghttp2_allocator_new(int share_frame_buffer, int share
         allocator->shared_encoder_ring = malloc(ENCODER_RING_BYTES);
         if (allocator->shared_encoder_ring == NULL) {
             free(allocator->shared_frame_buffer);
+            tw_session_pages_destroy(&allocator->pages);
             free(allocator);
             return NULL;
         }
@@ -175,12 +229,23 @@ tw_nghttp2_allocator *tw_nghttp2_allocator_new(int share_frame_buffer, int share
 void tw_nghttp2_allocator_del(tw_nghttp2_allocator *allocator) {
     free(allocator->shared_frame_buffer);
     free(allocator->shared_encoder_ring);
+    tw_session_pages_destroy(&allocator->pages);
     free(allocator);
 }
 
-void tw_nghttp2_allocator_lend_frame_buffer(tw_nghttp2_allocator *allocator, int lending) {
-    allocator->lending = lending;
-    allocator->lending_ring = lending;
+void tw_nghttp2_allocator_creating_session(tw_nghttp2_allocator *allocator, int creating) {
+    allocator->lending = creating;
+    allocator->lending_ring = creating;
+    if (creating) {
+        tw_session_pages_begin(&allocator->pages);
+    } else {
+        tw_session_pages_end(&allocator->pages);
+    }
+}
+
+void *tw_nghttp2_allocator_session_pages(const tw_nghttp2_allocator *allocator, size_t *bytes) {
+    *bytes = allocator->pages.region_bytes;
+    return allocator->pages.region;
 }
 
 int tw_nghttp2_allocator_encoder_ring_untouched(const tw_nghttp2_allocator *allocator) {
@@ -200,5 +265,7 @@ void *tw_nghttp2_allocator_mem(tw_nghttp2_allocator *allocator) {
 }
 
 tw_nghttp2_memory_counts tw_nghttp2_allocator_counts(const tw_nghttp2_allocator *allocator) {
-    return allocator->counts;
+    tw_nghttp2_memory_counts counts = allocator->counts;
+    counts.sessions_placed = tw_session_pages_sessions_placed(&allocator->pages);
+    return counts;
 }

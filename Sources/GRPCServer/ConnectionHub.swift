@@ -134,8 +134,11 @@ public final class ConnectionHub {
         serverQueuedBytes.initialize(to: 0)
         outputBuffers = UnsafeMutablePointer<OutputBufferPool>.allocate(capacity: 1)
         outputBuffers.initialize(to: OutputBufferPool())
+        // Room in the session pages for every connection the hub admits
+        // (reserved address space: a page costs memory once a session uses it).
         guard let allocator = tw_nghttp2_allocator_new(limits.sharedFrameBuffer ? 1 : 0,
-                                                      limits.responseHeaderTableBytes == 0 ? 1 : 0) else {
+                                                      limits.responseHeaderTableBytes == 0 ? 1 : 0,
+                                                      limits.maxConnections) else {
             fatalError("out of memory for nghttp2's allocator")
         }
         nghttp2Allocator = allocator

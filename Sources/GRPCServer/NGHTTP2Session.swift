@@ -37,11 +37,12 @@ enum NGHTTP2Session {
         // nghttp2_mem is the allocator's first member (nghttp2_memory.c).
         let allocator = connection.hub.nghttp2Allocator
         let memory = tw_nghttp2_allocator_mem(allocator).assumingMemoryBound(to: nghttp2_mem.self)
-        // The frame buffer the session asks for while it is made is the
-        // shared one (GRPCLimits.sharedFrameBuffer); nothing else is.
-        tw_nghttp2_allocator_lend_frame_buffer(allocator, 1)
+        // The frame buffer and encoder ring the session asks for while it is
+        // made are the shared ones (GRPCLimits.sharedFrameBuffer), and its
+        // session struct, stream map and decoder ring go to the session pages.
+        tw_nghttp2_allocator_creating_session(allocator, 1)
         let started = nghttp2_session_server_new3(&session, callbacks, userData, option, memory)
-        tw_nghttp2_allocator_lend_frame_buffer(allocator, 0)
+        tw_nghttp2_allocator_creating_session(allocator, 0)
         guard started == 0, let session else {
             throw .nghttp2(call: "nghttp2_session_server_new3", code: started)
         }

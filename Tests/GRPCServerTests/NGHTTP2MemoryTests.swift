@@ -6,7 +6,7 @@ import Testing
 /// A client and a server session wired back to back in memory, the server
 /// made the way NGHTTP2Session makes it (our option, our allocator, our
 /// SETTINGS), with no callbacks beyond one that counts request HEADERS.
-private final class SessionPair {
+final class SessionPair {
     let allocator: OpaquePointer
     private let ownsAllocator: Bool
     var server: OpaquePointer?
@@ -17,7 +17,7 @@ private final class SessionPair {
 
     /// `allocator`: one shared with another pair, else the pair's own.
     init(_ limits: GRPCLimits, allocator shared: OpaquePointer? = nil) throws {
-        allocator = shared ?? tw_nghttp2_allocator_new(limits.sharedFrameBuffer ? 1 : 0, limits.responseHeaderTableBytes == 0 ? 1 : 0)!
+        allocator = shared ?? tw_nghttp2_allocator_new(limits.sharedFrameBuffer ? 1 : 0, limits.responseHeaderTableBytes == 0 ? 1 : 0, 64)!
         ownsAllocator = shared == nil
         requests.initialize(to: 0)
         responses.initialize(to: 0)
@@ -33,9 +33,9 @@ private final class SessionPair {
         let option = try HTTP2Protections.makeOption(limits)
         defer { nghttp2_option_del(option) }
         let memory = tw_nghttp2_allocator_mem(allocator).assumingMemoryBound(to: nghttp2_mem.self)
-        tw_nghttp2_allocator_lend_frame_buffer(allocator, 1)
+        tw_nghttp2_allocator_creating_session(allocator, 1)
         #expect(nghttp2_session_server_new3(&server, callbacks, requests, option, memory) == 0)
-        tw_nghttp2_allocator_lend_frame_buffer(allocator, 0)
+        tw_nghttp2_allocator_creating_session(allocator, 0)
         #expect(nghttp2_session_client_new(&client, callbacks, responses) == 0)
         var settings = HTTP2Connection.advertisedSettings(limits)
         #expect(nghttp2_submit_settings(server, 0, &settings, settings.count) == 0)
@@ -133,7 +133,7 @@ private final class SessionPair {
     /// its own responses whole, a header block over 16 KiB (CONTINUATION,
     /// which takes a second chunk that must be private) included.
     @Test func sessionsSharingTheFrameBufferSendTheirOwnFrames() throws {
-        let allocator = tw_nghttp2_allocator_new(1, 1)!
+        let allocator = tw_nghttp2_allocator_new(1, 1, 64)!
         defer { tw_nghttp2_allocator_del(allocator) }
         do {
             let pairs = try [SessionPair(GRPCLimits(), allocator: allocator), SessionPair(GRPCLimits(), allocator: allocator)]
@@ -216,7 +216,7 @@ private final class SessionPair {
     /// writes into it however many headers they encode, and each is still
     /// answered whole. Its own 1,024 bytes are what a session no longer holds.
     @Test func theEncoderRingIsLentAndNeverWritten() throws {
-        let allocator = tw_nghttp2_allocator_new(1, 1)!
+        let allocator = tw_nghttp2_allocator_new(1, 1, 64)!
         defer { tw_nghttp2_allocator_del(allocator) }
         do {
             let pairs = try (0..<3).map { _ in try SessionPair(GRPCLimits(), allocator: allocator) }

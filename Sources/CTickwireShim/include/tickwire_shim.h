@@ -131,17 +131,24 @@ typedef struct tw_nghttp2_memory_counts {
     uint64_t allocations;         // malloc, calloc and realloc calls that succeeded
     uint64_t frame_buffers_lent;  // sessions given the shared frame buffer
     uint64_t encoder_rings_lent;  // sessions given the shared HPACK encoder ring
+    uint64_t sessions_placed;     // live sessions whose fixed blocks are in the session pages
 } tw_nghttp2_memory_counts;
 typedef struct tw_nghttp2_allocator tw_nghttp2_allocator;
 // share_encoder_ring only for sessions whose encoder table is 0
 // (nghttp2_option_set_max_deflate_dynamic_table_size(0)): see nghttp2_memory.c.
-tw_nghttp2_allocator *tw_nghttp2_allocator_new(int share_frame_buffer, int share_encoder_ring);
+// session_slots: how many sessions' fixed blocks the session pages reserve
+// room for (nghttp2_session_pages.c); later sessions' go to malloc, 0 = none.
+tw_nghttp2_allocator *tw_nghttp2_allocator_new(int share_frame_buffer, int share_encoder_ring, size_t session_slots);
 void tw_nghttp2_allocator_del(tw_nghttp2_allocator *allocator);
 void *tw_nghttp2_allocator_mem(tw_nghttp2_allocator *allocator);
 tw_nghttp2_memory_counts tw_nghttp2_allocator_counts(const tw_nghttp2_allocator *allocator);
 // Set around nghttp2_session_server_new3 only: the frame buffer and the
-// encoder ring the new session asks for are then the shared ones.
-void tw_nghttp2_allocator_lend_frame_buffer(tw_nghttp2_allocator *allocator, int lending);
+// encoder ring the new session asks for are then the shared ones, and its
+// session struct, stream map and decoder ring go to the session pages.
+void tw_nghttp2_allocator_creating_session(tw_nghttp2_allocator *allocator, int creating);
+// The session pages' reserved range (NULL, 0 when there are none), for tests
+// and tools that read its RSS from /proc/self/smaps.
+void *tw_nghttp2_allocator_session_pages(const tw_nghttp2_allocator *allocator, size_t *bytes);
 // 1 while no session has written into the shared encoder ring (debug checks).
 int tw_nghttp2_allocator_encoder_ring_untouched(const tw_nghttp2_allocator *allocator);
 // Overwrites the shared frame buffer (debug builds, after every fill): a
