@@ -10,12 +10,12 @@ import GRPCWire
 /// memory per connection). A ring never nears 2^31 slots: the stream is cut
 /// long before (--stream-soft-limit).
 ///
-/// The ring is raw memory rather than an Array so that growing it moves the
-/// references (a memcpy) instead of retaining and releasing each one: when a
-/// thousand lagging streams double their rings in the same trade, copying
-/// would cost tens of millions of reference-count operations in one go.
+/// The ring holds references from `WireMessage.heldByQueue`: all the queues
+/// holding one message share one strong reference, so queuing a trade on a
+/// stream costs no atomic reference count. The ring is raw memory rather
+/// than an Array so that growing it moves the references (a memcpy).
 struct OutboundQueue: ~Copyable {
-    private var ring: UnsafeMutablePointer<WireMessage>
+    private var ring: UnsafeMutablePointer<Unmanaged<WireMessage>>
     private var storedCapacity: Int32
     private var storedHead: Int32 = 0
     private var storedCount: Int32 = 0
@@ -44,11 +44,11 @@ struct OutboundQueue: ~Copyable {
     init(initialCapacity: Int = 16) {
         precondition(initialCapacity > 0 && initialCapacity & (initialCapacity - 1) == 0, "capacity must be a power of two")
         storedCapacity = Int32(initialCapacity)
-        ring = UnsafeMutablePointer<WireMessage>.allocate(capacity: initialCapacity)
+        ring = UnsafeMutablePointer<Unmanaged<WireMessage>>.allocate(capacity: initialCapacity)
     }
 
     deinit {
-        for index in 0..<count { (ring + ((head + index) & (capacity - 1))).deinitialize(count: 1) }
+        for index in 0..<count { WireMessage.releasedByQueue(ring[(head + index) & (capacity - 1)]) }
         ring.deallocate()
     }
 
@@ -58,7 +58,7 @@ struct OutboundQueue: ~Copyable {
 
     mutating func append(_ message: WireMessage) {
         if count == capacity { grow() }
-        (ring + ((head + count) & (capacity - 1))).initialize(to: message)
+        (ring + ((head + count) & (capacity - 1))).initialize(to: message.heldByQueue())
         count += 1
         pendingBytes += message.count
     }
@@ -68,9 +68,8 @@ struct OutboundQueue: ~Copyable {
     mutating func drain(into destination: UnsafeMutableRawBufferPointer) -> Int {
         var written = 0
         while count > 0 && written < destination.count {
-            // The ring holds the message for the whole copy: read it at +0
-            // instead of paying a retain and release per message.
-            let message = Unmanaged<WireMessage>.fromOpaque(UnsafeRawPointer(ring + head).load(as: UnsafeRawPointer.self))
+            // The ring holds the message for the whole copy.
+            let message = ring[head]
             let copied = message._withUnsafeGuaranteedRef { $0.withBytes { bytes -> Int in
                 let take = min(bytes.count - headOffset, destination.count - written)
                 destination.baseAddress!.advanced(by: written)
@@ -92,10 +91,10 @@ struct OutboundQueue: ~Copyable {
     mutating func dropUnsent() {
         guard count > 0 else { return }
         let keepHead = headOffset > 0
-        let kept = keepHead ? ring[head].count - headOffset : 0
+        let kept = keepHead ? ring[head]._withUnsafeGuaranteedRef { $0.count } - headOffset : 0
         while count > (keepHead ? 1 : 0) {
             let last = (head + count - 1) & (capacity - 1)
-            (ring + last).deinitialize(count: 1)
+            WireMessage.releasedByQueue(ring[last])
             count -= 1
         }
         pendingBytes = kept
@@ -109,7 +108,7 @@ struct OutboundQueue: ~Copyable {
     }
 
     private mutating func dropHead() {
-        (ring + head).deinitialize(count: 1)
+        WireMessage.releasedByQueue(ring[head])
         head = (head + 1) & (capacity - 1)
         count -= 1
         headOffset = 0
@@ -133,7 +132,7 @@ struct OutboundQueue: ~Copyable {
 
     private mutating func resize(to newCapacity: Int) {
         precondition(newCapacity >= count && newCapacity & (newCapacity - 1) == 0, "ring resized below its count")
-        let resized = UnsafeMutablePointer<WireMessage>.allocate(capacity: newCapacity)
+        let resized = UnsafeMutablePointer<Unmanaged<WireMessage>>.allocate(capacity: newCapacity)
         // Safe because the live elements are the `count` slots from `head`,
         // wrapping once; they are moved, and the old ring is then raw memory.
         let firstRun = min(count, capacity - head)
