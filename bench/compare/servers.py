@@ -87,7 +87,7 @@ def all_servers(tickwire_bin: Path | None) -> dict[str, Server]:
         # auto's latency budget, other than the default (issue 22's choice of it).
         **{f"tickwire-budget{b}": Server(f"tickwire-budget{b}", tickwire,
                                          tickwire_arguments(None, extra=("--flush-budget", b)), build)
-           for b in ("500us", "2ms")},
+           for b in ("500us", "700us", "800us", "2ms")},
         # --busy-poll: the loop spins on the poller instead of sleeping (a core of its own).
         "tickwire-busy-poll": Server("tickwire-busy-poll", tickwire, tickwire_arguments(None, extra=("--busy-poll",)),
                                      build, spins=True),
