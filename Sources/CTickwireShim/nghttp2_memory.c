@@ -157,6 +157,7 @@ static void *counted_calloc(size_t count, size_t size, void *user_data) {
 
 static void *counted_realloc(void *block, size_t size, void *user_data) {
     tw_nghttp2_allocator *allocator = user_data;
+    size_t placed = tw_session_pages_block_size(&allocator->pages, block);
     if (block == NULL) {
         void *lent = lend(allocator, size);
         if (lent != NULL) return lent;
@@ -166,9 +167,8 @@ static void *counted_realloc(void *block, size_t size, void *user_data) {
         void *own = counted_malloc(size, allocator);
         if (own != NULL) memcpy(own, block, size < held ? size : held);
         return own;
-    } else if (tw_session_pages_block_size(&allocator->pages, block) != 0) {
+    } else if (placed != 0) {
         // A placed block keeps its size: a new one from malloc takes its bytes.
-        size_t held = tw_session_pages_block_size(&allocator->pages, block);
         if (size == 0) {
             counted_free(block, allocator);
             return NULL;
@@ -176,7 +176,7 @@ static void *counted_realloc(void *block, size_t size, void *user_data) {
         void *own = malloc(size);
         if (own == NULL) return NULL;  // the old block is still live, and counted
         count_block(allocator, own);
-        memcpy(own, block, size < held ? size : held);
+        memcpy(own, block, size < placed ? size : placed);
         counted_free(block, allocator);
         return own;
     }
